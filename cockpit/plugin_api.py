@@ -1,0 +1,107 @@
+"""What a platform plugin offers the core: importers for export files, live sources.
+
+Plugins register under the entry-point group `cockpit.plugins`; the value is a `Plugin`
+(or a zero-argument callable returning one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from cockpit.model import Record
+
+
+@dataclass(frozen=True, slots=True)
+class ImportContext:
+    """What an importer needs to know beyond the file itself."""
+
+    community: str
+    tz: tzinfo | None = None
+    tz_name: str | None = None
+    platform: str | None = None
+    warn: Callable[[str], None] = field(default=lambda message: None)
+
+
+class Importer(Protocol):
+    """Reads one kind of export file into records.
+
+    `read` streams: it yields records as it goes and raises `ImportRefused` (with a
+    position) when the file as a whole is truncated or corrupt. A single malformed record
+    inside a sound file is yielded as `Quarantined` instead.
+    """
+
+    name: str
+    platform: str
+    description: str
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """True if `path` (a file whose first bytes are `head`, or a directory) is ours."""
+        ...
+
+    def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]: ...
+
+
+class Sink(Protocol):
+    """Where a live source delivers records; `write` returns once they are durable."""
+
+    async def write(
+        self, records: Sequence[Record], cursor: tuple[str, str] | None = None
+    ) -> None: ...
+
+    async def get_cursor(self, key: str) -> str | None: ...
+
+
+class Source(Protocol):
+    """A live connector: runs until cancelled, resuming from its stored cursor."""
+
+    name: str
+
+    async def run(self, sink: Sink) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What a source gets besides its own settings."""
+
+    name: str
+    community: str
+    config_dir: Path
+
+
+SourceFactory = Callable[[Any, SourceContext], Source]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceType:
+    """A kind of live source a plugin offers, with its typed settings model."""
+
+    name: str
+    settings: type[BaseModel]
+    create: SourceFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Plugin:
+    name: str
+    description: str
+    platform: str | None = None
+    importers: Sequence[Importer] = ()
+    sources: Mapping[str, SourceType] = field(default_factory=dict)
+
+    @property
+    def offers(self) -> list[str]:
+        out = []
+        if self.sources:
+            out.append("live connector")
+        if self.importers:
+            out.append("importer")
+        return out
+
+
+PluginLoader = Callable[[], Plugin | Awaitable[Plugin]]

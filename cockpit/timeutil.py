@@ -1,0 +1,89 @@
+"""Time is UTC inside, the viewer's zone outside: the conversions live here."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_ms(ts: datetime) -> int:
+    """Milliseconds since the epoch; the store's time column."""
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime: times must carry a zone")
+    return (ts - _EPOCH) // _MS
+
+
+def from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def iso_z(ts: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, as every JSON output carries times."""
+    ts = ts.astimezone(UTC)
+    if ts.microsecond:
+        return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse an ISO 8601 time that carries an offset (or Z); refuse naive times."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    ts = datetime.fromisoformat(text)
+    if ts.tzinfo is None:
+        raise ValueError(f"time {value!r} carries no zone offset")
+    return ts.astimezone(UTC)
+
+
+def parse_duration(value: str) -> timedelta:
+    """'90s', '15m', '2h', '7d', '1w'."""
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (expected e.g. 30s, 15m, 2h, 7d, 1w)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def parse_since(value: str, now: datetime | None = None, tz: tzinfo = UTC) -> datetime:
+    """A `--since` value: a duration back from now, or a date/time (local to `tz` if naive)."""
+    now = now or utcnow()
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"--since {value!r}: expected a duration (15m, 2h, 7d) or a date/time (2024-05-01T12:00)"
+        ) from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=tz)
+    return ts.astimezone(UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    """An IANA zone by name, with an error that says which name was wrong."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (expected an IANA name such as Europe/Berlin)") from None
+
+
+def localize(naive: datetime, tz: tzinfo) -> datetime:
+    """Attach a zone to a wall-clock time by RFC 5545's rule.
+
+    A time that occurs twice means the first occurrence (fold=0); a time that does not
+    exist is read with the offset before the gap, which is what fold=0 gives in zoneinfo.
+    """
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Built-in platform plugins; each registers through the `cockpit.plugins` entry points."""

@@ -1,0 +1,1 @@
+"""Textual panes of the cockpit, one module per pane."""
