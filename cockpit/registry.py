@@ -61,7 +61,9 @@ def _resolve(ep: EntryPoint) -> Plugin:
     return obj
 
 
-def load_registry(eps: Iterable[EntryPoint] | None = None, warn: Callable[[str], None] | None = None) -> Registry:
+def load_registry(
+    eps: Iterable[EntryPoint] | None = None, warn: Callable[[str], None] | None = None
+) -> Registry:
     reg = Registry()
     for ep in eps if eps is not None else entry_points(group=GROUP):
         try:

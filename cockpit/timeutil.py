@@ -77,7 +77,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (expected an IANA name such as Europe/Berlin)") from None
+        raise ValueError(
+            f"unknown time zone {name!r} (expected an IANA name such as Europe/Berlin)"
+        ) from None
 
 
 def localize(naive: datetime, tz: tzinfo) -> datetime:

@@ -1,0 +1,260 @@
+"""cockpit.toml: parsed with tomllib, validated into typed settings with pydantic.
+
+Errors name the file, the line, the key path and what was expected. `${NAME}` in a
+string is taken from the environment; such values are secrets and never printed back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cockpit.errors import ConfigError
+from cockpit.registry import Registry
+from cockpit.timeutil import zone
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+KeyPath = tuple[str | int, ...]
+
+
+def _check_zone(value: str) -> str:
+    zone(value)
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CockpitSettings(Strict):
+    community: str = Field("default", min_length=1, description="community of records without one")
+    timezone: str = "UTC"
+    store: str | None = None
+    regions: list[str] = Field(
+        default_factory=lambda: [
+            "America/Los_Angeles",
+            "America/Sao_Paulo",
+            "Europe/Berlin",
+            "Africa/Lagos",
+            "Asia/Jakarta",
+        ]
+    )
+
+    _zone = field_validator("timezone")(_check_zone)
+
+    @field_validator("regions")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        for name in value:
+            zone(name)
+        return value
+
+
+class ImportSettings(Strict):
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return _check_zone(value) if value is not None else None
+
+
+class FileSettings(Strict):
+    cockpit: CockpitSettings = Field(default_factory=CockpitSettings)
+    import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured live source: its type, a unique name, and the plugin's typed settings."""
+
+    type: str
+    name: str
+    community: str
+    enabled: bool
+    settings: BaseModel
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    cockpit: CockpitSettings
+    import_tz: str | None
+    sources: list[SourceConfig]
+    secret_paths: frozenset[KeyPath] = field(default_factory=frozenset)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def store_path(self, override: str | None = None) -> Path:
+        """--db, then COCKPIT_DB, then the config's `cockpit.store`, then the user data dir."""
+        chosen = override or os.environ.get("COCKPIT_DB")
+        if chosen:
+            return Path(chosen).expanduser()
+        if self.cockpit.store:
+            p = Path(self.cockpit.store).expanduser()
+            return p if p.is_absolute() else self.base_dir / p
+        return Path(platformdirs.user_data_dir("cockpit")) / "cockpit.db"
+
+
+def default_config_path() -> Path | None:
+    local = Path("cockpit.toml")
+    if local.is_file():
+        return local
+    user = Path(platformdirs.user_config_dir("cockpit")) / "cockpit.toml"
+    return user if user.is_file() else None
+
+
+def key_lines(text: str) -> dict[KeyPath, int]:
+    """Map key paths to the line that sets them, for error messages (tables, arrays of tables, keys)."""
+    lines: dict[KeyPath, int] = {}
+    table: KeyPath = ()
+    counts: dict[KeyPath, int] = {}
+    header = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+    keyline = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-.]+)\s*=""")
+    for number, raw in enumerate(text.splitlines(), start=1):
+        h = header.match(raw)
+        if h:
+            parts: KeyPath = tuple(p.strip().strip("\"'") for p in h.group(2).split("."))
+            if h.group(1) == "[[":
+                index = counts.get(parts, 0)
+                counts[parts] = index + 1
+                table = (*parts, index)
+            else:
+                table = parts
+            lines.setdefault(table, number)
+            continue
+        k = keyline.match(raw)
+        if k:
+            key: KeyPath = tuple(p.strip().strip("\"'") for p in k.group(1).split("."))
+            lines.setdefault((*table, *key), number)
+    return lines
+
+
+def _line_for(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
+    for n in range(len(path), 0, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return None
+
+
+def _dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _substitute(value: Any, path: KeyPath, secrets: set[KeyPath]) -> Any:
+    if isinstance(value, str):
+        if not _ENV.search(value):
+            return value
+
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise _Missing(path, name)
+            return os.environ[name]
+
+        secrets.add(path)
+        return _ENV.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*path, k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*path, i), secrets) for i, v in enumerate(value)]
+    return value
+
+
+class _Missing(Exception):
+    def __init__(self, path: KeyPath, name: str) -> None:
+        self.path, self.name = path, name
+
+
+def _errors(exc: ValidationError, prefix: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    for err in exc.errors(include_input=False, include_url=False):
+        loc: KeyPath = tuple(
+            "import" if part == "import_" else part
+            for part in err["loc"]
+            if isinstance(part, str | int)
+        )
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        yield (*prefix, *loc), message
+
+
+def load_config(path: Path | None, registry: Registry) -> Config:
+    """Read and validate a config file; `path=None` gives the defaults."""
+    if path is None:
+        return Config(None, CockpitSettings(), None, [])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    lines = key_lines(text)
+
+    def fail(key: KeyPath, message: str) -> ConfigError:
+        line = _line_for(lines, key)
+        where = f"{path}:{line}" if line else str(path)
+        return ConfigError(f"{where}: {_dotted(key)}: {message}")
+
+    secrets: set[KeyPath] = set()
+    try:
+        data = _substitute(raw, (), secrets)
+    except _Missing as missing:
+        raise fail(missing.path, f"environment variable {missing.name} is not set") from None
+    try:
+        settings = FileSettings.model_validate(data)
+    except ValidationError as exc:
+        key, message = next(_errors(exc, ()))
+        raise fail(key, message) from None
+
+    sources: list[SourceConfig] = []
+    names: set[str] = set()
+    types = registry.source_types
+    for index, entry in enumerate(settings.sources):
+        base: KeyPath = ("sources", index)
+        kind = entry.get("type")
+        if not isinstance(kind, str):
+            raise fail(base, "missing `type` (one of: " + ", ".join(sorted(types)) + ")")
+        if kind not in types:
+            raise fail(
+                (*base, "type"), f"unknown source type {kind!r} (known: {', '.join(sorted(types))})"
+            )
+        name = entry.get("name", kind)
+        if not isinstance(name, str) or not name:
+            raise fail((*base, "name"), "expected a non-empty string")
+        if name in names:
+            raise fail((*base, "name"), f"source name {name!r} is used twice")
+        names.add(name)
+        community = entry.get("community", settings.cockpit.community)
+        if not isinstance(community, str) or not community:
+            raise fail((*base, "community"), "expected a non-empty string")
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise fail((*base, "enabled"), "expected true or false")
+        rest = {k: v for k, v in entry.items() if k not in ("type", "name", "community", "enabled")}
+        try:
+            typed = types[kind].settings.model_validate(rest)
+        except ValidationError as exc:
+            key, message = next(_errors(exc, base))
+            raise fail(key, message) from None
+        sources.append(SourceConfig(kind, name, community, enabled, typed))
+
+    return Config(path, settings.cockpit, settings.import_.timezone, sources, frozenset(secrets))

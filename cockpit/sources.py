@@ -1,0 +1,81 @@
+"""Runs the configured live sources in one process, each restarted with backoff if it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cockpit.config import Config, SourceConfig
+from cockpit.pipeline import BatchingWriter
+from cockpit.plugin_api import Source, SourceContext
+from cockpit.registry import Registry
+from cockpit.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceHealth:
+    name: str
+    type: str
+    state: str = "starting"  # starting | running | failing | stopped
+    last_error: str | None = None
+    restarts: int = 0
+    since: datetime = field(default_factory=utcnow)
+
+
+class SourceRunner:
+    """Owns one task per enabled source; `stop()` cancels them and flushes the writer."""
+
+    def __init__(self, config: Config, writer: BatchingWriter, registry: Registry) -> None:
+        self.config = config
+        self.writer = writer
+        self.registry = registry
+        self.health: dict[str, SourceHealth] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def build(self, sc: SourceConfig) -> Source:
+        st = self.registry.source_types[sc.type]
+        return st.create(sc.settings, SourceContext(sc.name, sc.community, self.config.base_dir))
+
+    def start(self) -> None:
+        self.writer.start()
+        for sc in self.config.sources:
+            if not sc.enabled:
+                continue
+            self.health[sc.name] = SourceHealth(sc.name, sc.type)
+            self._tasks.append(asyncio.create_task(self._supervise(sc), name=f"source:{sc.name}"))
+
+    async def _supervise(self, sc: SourceConfig) -> None:
+        health = self.health[sc.name]
+        delay = 1.0
+        while True:
+            try:
+                source = self.build(sc)
+                health.state, health.since = "running", utcnow()
+                await source.run(self.writer)
+                health.state = "stopped"
+                return
+            except asyncio.CancelledError:
+                health.state = "stopped"
+                raise
+            except Exception as exc:
+                health.state, health.since = "failing", utcnow()
+                health.last_error = f"{type(exc).__name__}: {exc}"
+                health.restarts += 1
+                log.error("source %s failed: %s; restarting in %.0f s", sc.name, exc, delay)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 300.0)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.writer.close()

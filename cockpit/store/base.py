@@ -1,0 +1,243 @@
+"""The one storage interface; SQLite implements it today, PostgreSQL can tomorrow."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cockpit.model import Kind, Record
+from cockpit.timeutil import iso_z
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    new: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    new_ids: tuple[int, int] | None = None  # first and last row id inserted
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        ids = self.new_ids
+        if other.new_ids:
+            ids = (ids[0] if ids else other.new_ids[0], other.new_ids[1])
+        return WriteResult(
+            self.new + other.new,
+            self.duplicate + other.duplicate,
+            self.updated + other.updated,
+            self.quarantined + other.quarantined,
+            ids,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """An activity as read back from the store, with its author and channel resolved."""
+
+    id: int
+    community: str
+    platform: str
+    source_id: str
+    kind: Kind
+    ts: datetime
+    channel: str
+    channel_id: str
+    member_id: int
+    author: str
+    author_handle: str | None
+    author_id: str
+    is_bot: bool
+    text: str
+    reply_to: str | None
+    thread: str | None
+    mentions: tuple[str, ...]
+    attachments: int
+    reactions: int
+    edited_ts: datetime | None
+    deleted: bool
+    extras: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape of an Activity."""
+        return {
+            "platform": self.platform,
+            "id": self.source_id,
+            "kind": self.kind.value,
+            "ts": iso_z(self.ts),
+            "community": self.community,
+            "channel": self.channel,
+            "channel_id": self.channel_id,
+            "author": self.author,
+            "author_id": self.author_id,
+            "author_handle": self.author_handle,
+            "text": self.text,
+            "reply_to": self.reply_to,
+            "thread": self.thread,
+            "mentions": list(self.mentions),
+            "attachments": self.attachments,
+            "reactions": self.reactions,
+            "edited_ts": iso_z(self.edited_ts) if self.edited_ts else None,
+            "deleted": self.deleted,
+            "is_bot": self.is_bot,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    id: int
+    community: str
+    platform: str
+    platform_user_id: str
+    handle: str | None
+    display_name: str
+    is_bot: bool
+    first_seen: datetime | None
+    last_seen: datetime | None
+    activity_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "community": self.community,
+            "platform": self.platform,
+            "platform_user_id": self.platform_user_id,
+            "handle": self.handle,
+            "display_name": self.display_name,
+            "is_bot": self.is_bot,
+            "first_seen": iso_z(self.first_seen) if self.first_seen else None,
+            "last_seen": iso_z(self.last_seen) if self.last_seen else None,
+            "activities": self.activity_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRow:
+    id: int
+    community: str
+    platform: str
+    channel_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedQuery:
+    """Filters for the activity feed; every field narrows, None means any."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    platforms: Sequence[str] = ()
+    channels: Sequence[str] = ()
+    member_ids: Sequence[int] = ()
+    kinds: Sequence[Kind] = ()
+    search: str | None = None
+    community: str | None = None
+    limit: int = 50
+    before: tuple[datetime, int] | None = None  # keyset paging backwards: (ts, id)
+    after_id: int | None = None  # live tail: rows inserted after this id
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    id: int
+    fingerprint: str
+    path: str
+    format: str
+    state: str  # running | done | refused
+    position: int  # records already committed
+    counts: WriteResult = field(default_factory=WriteResult)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    activities: int
+    members: int
+    channels: int
+    communities: int
+    quarantined: int
+    last_ts: datetime | None
+
+
+class Store(abc.ABC):
+    """Everything the cockpit asks of storage. One writer; readers never block it."""
+
+    path: str
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # writes
+    @abc.abstractmethod
+    async def write(
+        self,
+        records: Sequence[Record],
+        cursors: Sequence[tuple[str, str]] = (),
+        import_id: int | None = None,
+        import_position: int | None = None,
+    ) -> WriteResult:
+        """Store records and cursors in one transaction; idempotent by (platform, source_id)."""
+
+    @abc.abstractmethod
+    async def get_cursor(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def begin_import(self, fingerprint: str, path: str, fmt: str) -> ImportRecord: ...
+
+    @abc.abstractmethod
+    async def finish_import(self, import_id: int, counts: WriteResult) -> None: ...
+
+    @abc.abstractmethod
+    async def refuse_import(self, import_id: int, reason: str) -> int:
+        """Take back every row this import added; returns how many were removed."""
+
+    # reads
+    @abc.abstractmethod
+    async def feed(self, query: FeedQuery) -> list[ActivityRow]: ...
+
+    @abc.abstractmethod
+    async def activity(self, platform: str, source_id: str) -> ActivityRow | None: ...
+
+    @abc.abstractmethod
+    async def members(
+        self, community: str | None = None, platform: str | None = None, limit: int | None = None
+    ) -> list[MemberRow]: ...
+
+    @abc.abstractmethod
+    async def find_members(self, term: str, community: str | None = None) -> list[MemberRow]:
+        """Members whose id, handle or display name is `term` (exact, case-insensitive)."""
+
+    @abc.abstractmethod
+    async def channels(self, community: str | None = None) -> list[ChannelRow]: ...
+
+    @abc.abstractmethod
+    async def stats(self) -> StoreStats: ...
+
+    @abc.abstractmethod
+    async def quarantine(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def max_activity_id(self) -> int: ...
+
+    @abc.abstractmethod
+    async def member(self, member_id: int) -> MemberRow | None: ...
+
+    @abc.abstractmethod
+    async def activity_counts(
+        self,
+        since: datetime,
+        bucket: timedelta,
+        community: str | None = None,
+        member_id: int | None = None,
+        platform: str | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[datetime, int]]:
+        """Activities per time bucket from `since` on, oldest first, empty buckets as 0."""
+
+    @abc.abstractmethod
+    async def active_members(self, since: datetime, community: str | None = None) -> int:
+        """Distinct members who posted, replied or reacted since `since`."""
+
+    @abc.abstractmethod
+    async def integrity_check(self) -> str: ...

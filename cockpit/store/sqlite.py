@@ -1,0 +1,805 @@
+"""The SQLite store: WAL, one writer that batches, readers on their own connection.
+
+All SQLite-specific SQL lives in this module and `sqlite_schema.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import orjson
+
+from cockpit.errors import CockpitError
+from cockpit.model import Activity, Kind, Quarantined, Record
+from cockpit.store.base import (
+    ActivityRow,
+    ChannelRow,
+    FeedQuery,
+    ImportRecord,
+    MemberRow,
+    Store,
+    StoreStats,
+    WriteResult,
+)
+from cockpit.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from cockpit.timeutil import from_ms, to_ms
+
+T = TypeVar("T")
+
+_ACTIVITY_COLUMNS = (
+    "community_id, platform, source_id, kind, ts, channel_id, member_id, text, reply_to, "
+    "thread, mentions, attachments, reactions, edited_ts, deleted, extras, import_id"
+)
+_PLACEHOLDERS = ", ".join("?" * 17)
+
+# A message seen again: take a newer edit, and a higher reaction count.
+UPSERT_ACTIVITY = f"""
+INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({_PLACEHOLDERS})
+ON CONFLICT (platform, source_id) DO UPDATE SET
+    text = CASE WHEN excluded.edited_ts > coalesce(activity.edited_ts, -1)
+                THEN excluded.text ELSE activity.text END,
+    edited_ts = CASE WHEN excluded.edited_ts > coalesce(activity.edited_ts, -1)
+                     THEN excluded.edited_ts ELSE activity.edited_ts END,
+    reactions = max(activity.reactions, excluded.reactions)
+WHERE excluded.edited_ts > coalesce(activity.edited_ts, -1)
+   OR excluded.reactions > activity.reactions
+"""
+
+# An edit of a message: update it, or keep it as the message when the original is unknown.
+UPSERT_EDIT = f"""
+INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({_PLACEHOLDERS})
+ON CONFLICT (platform, source_id) DO UPDATE SET
+    text = excluded.text, edited_ts = excluded.edited_ts
+WHERE excluded.edited_ts >= coalesce(activity.edited_ts, -1) AND excluded.text != activity.text
+"""
+
+# A delete marks the message (its text stays for moderators); an unknown one leaves a tombstone.
+UPSERT_DELETE = f"""
+INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({_PLACEHOLDERS})
+ON CONFLICT (platform, source_id) DO UPDATE SET deleted = 1
+WHERE activity.deleted = 0
+"""
+
+UPSERT_MEMBER = """
+INSERT INTO member (community_id, platform, platform_user_id, handle, display_name, is_bot,
+                    first_seen, last_seen)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (community_id, platform, platform_user_id) DO UPDATE SET
+    handle = CASE WHEN excluded.last_seen >= coalesce(member.last_seen, 0)
+                  THEN coalesce(excluded.handle, member.handle) ELSE member.handle END,
+    display_name = CASE WHEN excluded.last_seen >= coalesce(member.last_seen, 0)
+                        THEN excluded.display_name ELSE member.display_name END,
+    is_bot = max(member.is_bot, excluded.is_bot),
+    first_seen = min(coalesce(member.first_seen, excluded.first_seen), excluded.first_seen),
+    last_seen = max(coalesce(member.last_seen, excluded.last_seen), excluded.last_seen)
+"""
+
+_FEED_SELECT = """
+SELECT a.id, c.name, a.platform, a.source_id, a.kind, a.ts, ch.name, ch.source_id, a.member_id,
+       m.display_name, m.handle, m.platform_user_id, m.is_bot, a.text, a.reply_to, a.thread,
+       a.mentions, a.attachments, a.reactions, a.edited_ts, a.deleted, a.extras
+FROM activity a
+JOIN member m ON m.id = a.member_id
+JOIN channel ch ON ch.id = a.channel_id
+JOIN community c ON c.id = a.community_id
+"""
+
+_MEMBER_SELECT = """
+SELECT m.id, c.name, m.platform, m.platform_user_id, m.handle, m.display_name, m.is_bot,
+       m.first_seen, m.last_seen, m.activity_count
+FROM member m JOIN community c ON c.id = m.community_id
+"""
+
+_RAW_LIMIT = 4096
+_CACHE_LIMIT = 200_000
+
+
+def fts_query(text: str) -> str:
+    """Turn what a user typed into a safe FTS5 query: every word must occur; `word*` is a prefix."""
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*") and len(word) > 1
+        word = word.rstrip("*")
+        if not word:
+            continue
+        quoted = '"' + word.replace('"', '""') + '"'
+        terms.append(quoted + ("*" if prefix else ""))
+    if not terms:
+        raise CockpitError(f"--search {text!r}: nothing to search for")
+    return " ".join(terms)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def _row_to_activity(r: sqlite3.Row | tuple[Any, ...]) -> ActivityRow:
+    return ActivityRow(
+        id=r[0],
+        community=r[1],
+        platform=r[2],
+        source_id=r[3],
+        kind=Kind(r[4]),
+        ts=from_ms(r[5]),
+        channel=r[6],
+        channel_id=r[7],
+        member_id=r[8],
+        author=r[9],
+        author_handle=r[10],
+        author_id=r[11],
+        is_bot=bool(r[12]),
+        text=r[13],
+        reply_to=r[14],
+        thread=r[15],
+        mentions=tuple(orjson.loads(r[16])) if r[16] else (),
+        attachments=r[17],
+        reactions=r[18],
+        edited_ts=from_ms(r[19]) if r[19] is not None else None,
+        deleted=bool(r[20]),
+        extras=orjson.loads(r[21]) if r[21] else {},
+    )
+
+
+def _row_to_member(r: sqlite3.Row | tuple[Any, ...]) -> MemberRow:
+    return MemberRow(
+        id=r[0],
+        community=r[1],
+        platform=r[2],
+        platform_user_id=r[3],
+        handle=r[4],
+        display_name=r[5],
+        is_bot=bool(r[6]),
+        first_seen=from_ms(r[7]) if r[7] is not None else None,
+        last_seen=from_ms(r[8]) if r[8] is not None else None,
+        activity_count=r[9],
+    )
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file readable by its owner only, before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite file. Open with `await SQLiteStore.open(path)`."""
+
+    def __init__(
+        self, path: str, writer: aiosqlite.Connection | None, reader: aiosqlite.Connection
+    ):
+        self.path = path
+        self._w = writer
+        self._r = reader
+        self._communities: dict[str, int] = {}
+        self._channels: dict[tuple[int, str, str], tuple[int, str]] = {}
+        self._members: dict[tuple[int, str, str], int] = {}
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    async def open(cls, path: str | Path, *, readonly: bool = False) -> SQLiteStore:
+        p = Path(path)
+        if readonly:
+            if not p.exists():
+                raise CockpitError(
+                    f"{p}: no store here yet (import an export or run `cockpit collect` first)"
+                )
+            writer = None
+        else:
+            if not p.exists():
+                _create_private(p)
+            writer = await cls._connect(p)
+            await cls._migrate(writer, p)
+        reader = await cls._connect(p, query_only=True)
+        if readonly:
+            version = (await (await reader.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+            if version != SCHEMA_VERSION:
+                await reader.close()
+                raise CockpitError(
+                    f"{p}: store schema v{version}, this cockpit reads v{SCHEMA_VERSION}"
+                    + (
+                        " (open it once with a writing command to migrate)"
+                        if version < SCHEMA_VERSION
+                        else ""
+                    )
+                )
+        return cls(str(p), writer, reader)
+
+    @staticmethod
+    async def _connect(p: Path, query_only: bool = False) -> aiosqlite.Connection:
+        try:
+            conn = await aiosqlite.connect(p, isolation_level=None)
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            if not query_only:
+                mode = await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone()
+                if mode is None or str(mode[0]).lower() != "wal":
+                    raise CockpitError(f"{p}: cannot switch the store to WAL mode")
+                await conn.execute("PRAGMA synchronous = FULL")
+            else:
+                await conn.execute("PRAGMA query_only = 1")
+            await conn.execute("PRAGMA cache_size = -32768")
+            await conn.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.DatabaseError as exc:
+            raise CockpitError(f"{p}: not a cockpit store ({exc})") from None
+        return conn
+
+    @staticmethod
+    async def _migrate(conn: aiosqlite.Connection, p: Path) -> None:
+        row = await (await conn.execute("PRAGMA user_version")).fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise CockpitError(
+                f"{p}: store schema v{version} was written by a newer cockpit (this one knows v{SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            script = MIGRATIONS[number]
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                # executescript would commit first; run statement by statement inside the txn.
+                for statement in _split_sql(script):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number + 1}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        if self._w is not None:
+            try:
+                await self._w.execute("PRAGMA optimize")
+            finally:
+                await self._w.close()
+        await self._r.close()
+
+    def _writer(self) -> aiosqlite.Connection:
+        if self._w is None:
+            raise CockpitError(f"{self.path}: opened read-only")
+        return self._w
+
+    async def _in_writer_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a whole transaction in the writer's own thread: one hop, no per-statement ping-pong."""
+        w = self._writer()
+        return await w._execute(lambda: fn(w._conn))  # type: ignore[no-untyped-call,no-any-return]
+
+    # ------------------------------------------------------------------ writes
+
+    async def write(
+        self,
+        records: Sequence[Record],
+        cursors: Sequence[tuple[str, str]] = (),
+        import_id: int | None = None,
+        import_position: int | None = None,
+    ) -> WriteResult:
+        def run(conn: sqlite3.Connection) -> WriteResult:
+            try:
+                return self._write_sync(conn, records, cursors, import_id, import_position)
+            except BaseException:
+                # ids handed out inside the rolled-back transaction are void
+                self._communities.clear()
+                self._channels.clear()
+                self._members.clear()
+                raise
+
+        return await self._in_writer_thread(run)
+
+    def _write_sync(
+        self,
+        conn: sqlite3.Connection,
+        records: Sequence[Record],
+        cursors: Sequence[tuple[str, str]],
+        import_id: int | None,
+        import_position: int | None,
+    ) -> WriteResult:
+        activities: list[Activity] = []
+        quarantined: list[Quarantined] = []
+        for rec in records:
+            if isinstance(rec, Activity):
+                problem = rec.validate()
+                if problem is None:
+                    activities.append(rec.normalized())
+                else:
+                    quarantined.append(
+                        Quarantined(
+                            rec.platform or "?",
+                            "pipeline",
+                            f"{rec.platform}:{rec.source_id}",
+                            problem,
+                            _dumps(rec)[:_RAW_LIMIT],
+                        )
+                    )
+            else:
+                quarantined.append(rec)
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = self._store_activities(conn, activities, import_id)
+            now = int(time.time() * 1000)
+            if quarantined:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO quarantine (received, platform, origin, position, reason, raw, "
+                    "import_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            now,
+                            q.platform,
+                            q.origin,
+                            q.position,
+                            q.reason,
+                            q.raw[:_RAW_LIMIT],
+                            import_id,
+                        )
+                        for q in quarantined
+                    ],
+                )
+            result = WriteResult(
+                result.new, result.duplicate, result.updated, len(quarantined), result.new_ids
+            )
+            if cursors:
+                conn.executemany(
+                    "INSERT INTO cursor (key, value, updated) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+                    [(k, v, now) for k, v in cursors],
+                )
+            if import_id is not None:
+                conn.execute(
+                    "UPDATE import_file SET position = coalesce(?, position), new = new + ?, "
+                    "duplicate = duplicate + ?, updated = updated + ?, quarantined = quarantined + ? "
+                    "WHERE id = ?",
+                    (
+                        import_position,
+                        result.new,
+                        result.duplicate,
+                        result.updated,
+                        result.quarantined,
+                        import_id,
+                    ),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _store_activities(
+        self, conn: sqlite3.Connection, activities: list[Activity], import_id: int | None
+    ) -> WriteResult:
+        if not activities:
+            return WriteResult()
+        community_ids = self._community_ids(conn, {a.community or "default" for a in activities})
+        channel_ids = self._channel_ids(conn, activities, community_ids)
+        member_ids = self._member_ids(conn, activities, community_ids)
+
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
+        max_before = int(seq[0]) if seq else 0
+        normal: list[tuple[Any, ...]] = []
+        edits: list[tuple[Any, ...]] = []
+        deletes: list[tuple[Any, ...]] = []
+        for a in activities:
+            cid = community_ids[a.community or "default"]
+            ts = to_ms(a.ts)
+            edited = to_ms(a.edited_ts) if a.edited_ts is not None else None
+            kind = a.kind
+            target = normal
+            deleted = 0
+            if kind is Kind.EDIT:
+                target, kind = edits, Kind.MESSAGE
+                edited = edited if edited is not None else ts
+            elif kind is Kind.DELETE:
+                target, kind, deleted = deletes, Kind.MESSAGE, 1
+            target.append(
+                (
+                    cid,
+                    a.platform,
+                    a.source_id,
+                    kind.value,
+                    ts,
+                    channel_ids[(cid, a.platform, a.channel_id)],
+                    member_ids[(cid, a.platform, a.author_id)],
+                    a.text,
+                    a.reply_to,
+                    a.thread,
+                    _dumps(list(a.mentions)) if a.mentions else None,
+                    a.attachments,
+                    a.reactions,
+                    edited,
+                    deleted,
+                    _dumps(a.extras) if a.extras else None,
+                    import_id,
+                )
+            )
+        # rowcount counts rows inserted or updated by the statements themselves (not the FTS triggers)
+        changed = 0
+        for sql, rows in (
+            (UPSERT_ACTIVITY, normal),
+            (UPSERT_EDIT, edits),
+            (UPSERT_DELETE, deletes),
+        ):
+            if rows:
+                changed += max(0, conn.executemany(sql, rows).rowcount)
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
+        max_after = int(seq[0]) if seq else 0
+        new = 0
+        if max_after > max_before:
+            new = conn.execute(
+                "SELECT count(*) FROM activity WHERE id > ?", (max_before,)
+            ).fetchone()[0]
+            conn.execute(
+                "UPDATE member SET activity_count = activity_count + n.c FROM "
+                "(SELECT member_id, count(*) AS c FROM activity WHERE id > ? GROUP BY member_id) AS n "
+                "WHERE member.id = n.member_id",
+                (max_before,),
+            )
+        updated = min(max(0, changed - new), len(activities) - new)
+        return WriteResult(
+            new=new,
+            duplicate=len(activities) - new - updated,
+            updated=updated,
+            new_ids=(max_before + 1, max_after) if new else None,
+        )
+
+    def _community_ids(self, conn: sqlite3.Connection, names: set[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name in names:
+            cid = self._communities.get(name)
+            if cid is None:
+                conn.execute("INSERT OR IGNORE INTO community (name) VALUES (?)", (name,))
+                cid = conn.execute("SELECT id FROM community WHERE name = ?", (name,)).fetchone()[0]
+                self._communities[name] = cid
+            out[name] = cid
+        return out
+
+    def _channel_ids(
+        self, conn: sqlite3.Connection, activities: list[Activity], community_ids: dict[str, int]
+    ) -> dict[tuple[int, str, str], int]:
+        wanted: dict[tuple[int, str, str], str] = {}
+        for a in activities:
+            wanted[(community_ids[a.community or "default"], a.platform, a.channel_id)] = a.channel
+        out: dict[tuple[int, str, str], int] = {}
+        for key, name in wanted.items():
+            cached = self._channels.get(key)
+            if cached is not None and cached[1] == name:
+                out[key] = cached[0]
+                continue
+            conn.execute(
+                "INSERT INTO channel (community_id, platform, source_id, name) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (community_id, platform, source_id) DO UPDATE SET name = excluded.name "
+                "WHERE channel.name != excluded.name",
+                (*key, name),
+            )
+            cid = conn.execute(
+                "SELECT id FROM channel WHERE community_id = ? AND platform = ? AND source_id = ?",
+                key,
+            ).fetchone()[0]
+            if len(self._channels) > _CACHE_LIMIT:
+                self._channels.clear()
+            self._channels[key] = (cid, name)
+            out[key] = cid
+        return out
+
+    def _member_ids(
+        self, conn: sqlite3.Connection, activities: list[Activity], community_ids: dict[str, int]
+    ) -> dict[tuple[int, str, str], int]:
+        # One upsert per distinct member per batch: the newest name wins, first/last seen widen.
+        seen: dict[tuple[int, str, str], list[Any]] = {}
+        for a in activities:
+            key = (community_ids[a.community or "default"], a.platform, a.author_id)
+            ts = to_ms(a.ts)
+            entry = seen.get(key)
+            if entry is None:
+                seen[key] = [a.author_handle, a.author, int(a.is_bot), ts, ts]
+            else:
+                if ts >= entry[4]:
+                    entry[0] = a.author_handle or entry[0]
+                    entry[1] = a.author
+                    entry[4] = ts
+                entry[2] = entry[2] or int(a.is_bot)
+                entry[3] = min(entry[3], ts)
+        conn.executemany(UPSERT_MEMBER, [(*key, *vals) for key, vals in seen.items()])
+        out: dict[tuple[int, str, str], int] = {}
+        select = (
+            "SELECT id FROM member WHERE community_id = ? AND platform = ? AND platform_user_id = ?"
+        )
+        if len(self._members) > _CACHE_LIMIT:
+            self._members.clear()
+        for key in seen:
+            mid = self._members.get(key)
+            if mid is None:
+                mid = conn.execute(select, key).fetchone()[0]
+                self._members[key] = mid
+            out[key] = mid
+        return out
+
+    async def get_cursor(self, key: str) -> str | None:
+        row = await (
+            await self._r.execute("SELECT value FROM cursor WHERE key = ?", (key,))
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    async def begin_import(self, fingerprint: str, path: str, fmt: str) -> ImportRecord:
+        def run(conn: sqlite3.Connection) -> ImportRecord:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT id, state, position, new, duplicate, updated, quarantined FROM import_file "
+                    "WHERE fingerprint = ?",
+                    (fingerprint,),
+                ).fetchone()
+                now = int(time.time() * 1000)
+                if row is None:
+                    cur = conn.execute(
+                        "INSERT INTO import_file (fingerprint, path, format, state, started) "
+                        "VALUES (?, ?, ?, 'running', ?)",
+                        (fingerprint, path, fmt, now),
+                    )
+                    rec = ImportRecord(
+                        int(cur.lastrowid or 0), fingerprint, path, fmt, "running", 0
+                    )
+                elif row[1] == "refused":
+                    # a refused file left nothing behind: start over from the top
+                    conn.execute(
+                        "UPDATE import_file SET state = 'running', position = 0, new = 0, duplicate = 0, "
+                        "updated = 0, quarantined = 0, path = ?, started = ?, reason = NULL WHERE id = ?",
+                        (path, now, row[0]),
+                    )
+                    rec = ImportRecord(row[0], fingerprint, path, fmt, "running", 0)
+                else:
+                    rec = ImportRecord(
+                        row[0], fingerprint, path, fmt, row[1], row[2], WriteResult(*row[3:7])
+                    )
+                conn.execute("COMMIT")
+                return rec
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        return await self._in_writer_thread(run)
+
+    async def finish_import(self, import_id: int, counts: WriteResult) -> None:
+        w = self._writer()
+        await w.execute(
+            "UPDATE import_file SET state = 'done', finished = ? WHERE id = ?",
+            (int(time.time() * 1000), import_id),
+        )
+
+    async def refuse_import(self, import_id: int, reason: str) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                counts = conn.execute(
+                    "SELECT member_id, count(*) FROM activity WHERE import_id = ? GROUP BY member_id",
+                    (import_id,),
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE member SET activity_count = max(0, activity_count - ?) WHERE id = ?",
+                    [(c, m) for m, c in counts],
+                )
+                removed = conn.execute(
+                    "DELETE FROM activity WHERE import_id = ?", (import_id,)
+                ).rowcount
+                conn.execute("DELETE FROM quarantine WHERE import_id = ?", (import_id,))
+                conn.execute(
+                    "UPDATE import_file SET state = 'refused', position = 0, new = 0, duplicate = 0, "
+                    "updated = 0, quarantined = 0, reason = ?, finished = ? WHERE id = ?",
+                    (reason, int(time.time() * 1000), import_id),
+                )
+                conn.execute("COMMIT")
+                return int(removed)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._members.clear()
+
+        return await self._in_writer_thread(run)
+
+    # ------------------------------------------------------------------- reads
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._r.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def feed(self, query: FeedQuery) -> list[ActivityRow]:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.since is not None:
+            where.append("a.ts >= ?")
+            params.append(to_ms(query.since))
+        if query.until is not None:
+            where.append("a.ts < ?")
+            params.append(to_ms(query.until))
+        if query.platforms:
+            where.append(f"a.platform IN ({', '.join('?' * len(query.platforms))})")
+            params.extend(query.platforms)
+        if query.channels:
+            names = [c.lstrip("#").lower() for c in query.channels]
+            marks = ", ".join("?" * len(names))
+            where.append(f"(lower(ch.name) IN ({marks}) OR ch.source_id IN ({marks}))")
+            params.extend(names)
+            params.extend(query.channels)
+        if query.member_ids:
+            where.append(f"a.member_id IN ({', '.join('?' * len(query.member_ids))})")
+            params.extend(query.member_ids)
+        if query.kinds:
+            where.append(f"a.kind IN ({', '.join('?' * len(query.kinds))})")
+            params.extend(k.value for k in query.kinds)
+        if query.community:
+            where.append("c.name = ?")
+            params.append(query.community)
+        if query.search:
+            where.append("a.id IN (SELECT rowid FROM activity_fts WHERE activity_fts MATCH ?)")
+            params.append(fts_query(query.search))
+        if query.before is not None:
+            ts_ms, row_id = to_ms(query.before[0]), query.before[1]
+            where.append("(a.ts < ? OR (a.ts = ? AND a.id < ?))")
+            params.extend((ts_ms, ts_ms, row_id))
+        if query.after_id is not None:
+            where.append("a.id > ?")
+            params.append(query.after_id)
+        sql = _FEED_SELECT
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY a.ts DESC, a.id DESC LIMIT ?"
+        params.append(query.limit)
+        try:
+            rows = await self._fetchall(sql, params)
+        except sqlite3.OperationalError as exc:
+            if query.search and "fts5" in str(exc).lower():
+                raise CockpitError(f"--search {query.search!r}: {exc}") from None
+            raise
+        return [_row_to_activity(r) for r in rows]
+
+    async def activity(self, platform: str, source_id: str) -> ActivityRow | None:
+        rows = await self._fetchall(
+            _FEED_SELECT + " WHERE a.platform = ? AND a.source_id = ?", (platform, source_id)
+        )
+        return _row_to_activity(rows[0]) if rows else None
+
+    async def members(
+        self, community: str | None = None, platform: str | None = None, limit: int | None = None
+    ) -> list[MemberRow]:
+        where, params = [], []
+        if community:
+            where.append("c.name = ?")
+            params.append(community)
+        if platform:
+            where.append("m.platform = ?")
+            params.append(platform)
+        sql = _MEMBER_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY m.activity_count DESC, m.id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_row_to_member(r) for r in await self._fetchall(sql, params)]
+
+    async def find_members(self, term: str, community: str | None = None) -> list[MemberRow]:
+        term = term.strip()
+        handle = term.lstrip("@")
+        sql = _MEMBER_SELECT + (
+            " WHERE (m.platform_user_id = ? OR m.handle = ? COLLATE NOCASE"
+            " OR m.display_name = ? COLLATE NOCASE"
+            " OR CAST(m.id AS TEXT) = ?)"
+        )
+        params: list[Any] = [term, handle, term, term]
+        if community:
+            sql += " AND c.name = ?"
+            params.append(community)
+        sql += " ORDER BY m.activity_count DESC LIMIT 50"
+        return [_row_to_member(r) for r in await self._fetchall(sql, params)]
+
+    async def channels(self, community: str | None = None) -> list[ChannelRow]:
+        sql = (
+            "SELECT ch.id, c.name, ch.platform, ch.source_id, ch.name FROM channel ch "
+            "JOIN community c ON c.id = ch.community_id"
+        )
+        params: list[Any] = []
+        if community:
+            sql += " WHERE c.name = ?"
+            params.append(community)
+        sql += " ORDER BY ch.platform, ch.name"
+        return [ChannelRow(*r) for r in await self._fetchall(sql, params)]
+
+    async def stats(self) -> StoreStats:
+        rows = await self._fetchall(
+            "SELECT (SELECT count(*) FROM activity), (SELECT count(*) FROM member), "
+            "(SELECT count(*) FROM channel), (SELECT count(*) FROM community), "
+            "(SELECT count(*) FROM quarantine), (SELECT max(ts) FROM activity)"
+        )
+        r = rows[0]
+        return StoreStats(r[0], r[1], r[2], r[3], r[4], from_ms(r[5]) if r[5] is not None else None)
+
+    async def quarantine(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self._fetchall(
+            "SELECT received, platform, origin, position, reason, raw FROM quarantine "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("received", "platform", "origin", "position", "reason", "raw")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def max_activity_id(self) -> int:
+        rows = await self._fetchall("SELECT coalesce(max(id), 0) FROM activity")
+        return int(rows[0][0])
+
+    async def member(self, member_id: int) -> MemberRow | None:
+        rows = await self._fetchall(_MEMBER_SELECT + " WHERE m.id = ?", (member_id,))
+        return _row_to_member(rows[0]) if rows else None
+
+    async def activity_counts(
+        self,
+        since: datetime,
+        bucket: timedelta,
+        community: str | None = None,
+        member_id: int | None = None,
+        platform: str | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[datetime, int]]:
+        size = max(1, int(bucket.total_seconds() * 1000))
+        start = to_ms(since)
+        sql = "SELECT (a.ts - ?) / ? AS b, count(*) FROM activity a"
+        where: list[str] = ["a.ts >= ?"]
+        params: list[Any] = [start, size, start]
+        if community:
+            sql += " JOIN community c ON c.id = a.community_id"
+            where.append("c.name = ?")
+            params.append(community)
+        if member_id is not None:
+            where.append("a.member_id = ?")
+            params.append(member_id)
+        if platform:
+            where.append("a.platform = ?")
+            params.append(platform)
+        sql += " WHERE " + " AND ".join(where) + " GROUP BY b ORDER BY b"
+        found = {int(b): int(n) for b, n in await self._fetchall(sql, params)}
+        last = max(found, default=-1)
+        end = to_ms(until) if until is not None else int(time.time() * 1000)
+        if until is not None:
+            where_end = (end - start) // size
+            found = {b: n for b, n in found.items() if b <= where_end}
+            last = max(found, default=-1)
+        now_bucket = max(last, (end - start) // size)
+        return [(from_ms(start + i * size), found.get(i, 0)) for i in range(now_bucket + 1)]
+
+    async def active_members(self, since: datetime, community: str | None = None) -> int:
+        sql = "SELECT count(DISTINCT a.member_id) FROM activity a"
+        params: list[Any] = []
+        if community:
+            sql += " JOIN community c ON c.id = a.community_id AND c.name = ?"
+            params.append(community)
+        sql += " WHERE a.ts >= ? AND a.kind IN ('message', 'reaction')"
+        params.append(to_ms(since))
+        rows = await self._fetchall(sql, params)
+        return int(rows[0][0])
+
+    async def integrity_check(self) -> str:
+        rows = await self._fetchall("PRAGMA integrity_check")
+        return "; ".join(str(r[0]) for r in rows)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buf: list[str] = []
+    for line in script.splitlines():
+        buf.append(line)
+        joined = "\n".join(buf).strip()
+        if not joined:
+            buf = []
+            continue
+        if sqlite3.complete_statement(joined):
+            statements.append(joined)
+            buf = []
+    tail = "\n".join(buf).strip()
+    if tail:
+        statements.append(tail)
+    return statements

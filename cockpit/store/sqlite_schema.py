@@ -1,0 +1,109 @@
+"""The SQLite schema as numbered migrations; `PRAGMA user_version` records how far a store is."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation
+    """
+    CREATE TABLE community (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE channel (
+        id INTEGER PRIMARY KEY,
+        community_id INTEGER NOT NULL REFERENCES community(id),
+        platform TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        UNIQUE (community_id, platform, source_id)
+    );
+    CREATE TABLE member (
+        id INTEGER PRIMARY KEY,
+        community_id INTEGER NOT NULL REFERENCES community(id),
+        platform TEXT NOT NULL,
+        platform_user_id TEXT NOT NULL,
+        handle TEXT,
+        display_name TEXT NOT NULL,
+        is_bot INTEGER NOT NULL DEFAULT 0,
+        first_seen INTEGER,
+        last_seen INTEGER,
+        activity_count INTEGER NOT NULL DEFAULT 0,
+        person_id INTEGER,
+        UNIQUE (community_id, platform, platform_user_id)
+    );
+    CREATE INDEX member_handle ON member (handle COLLATE NOCASE);
+    CREATE INDEX member_display ON member (display_name COLLATE NOCASE);
+    CREATE TABLE import_file (
+        id INTEGER PRIMARY KEY,
+        fingerprint TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        format TEXT NOT NULL,
+        state TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0,
+        started INTEGER NOT NULL,
+        finished INTEGER,
+        new INTEGER NOT NULL DEFAULT 0,
+        duplicate INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        quarantined INTEGER NOT NULL DEFAULT 0,
+        reason TEXT
+    );
+    CREATE TABLE activity (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        community_id INTEGER NOT NULL REFERENCES community(id),
+        platform TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL REFERENCES channel(id),
+        member_id INTEGER NOT NULL REFERENCES member(id),
+        text TEXT NOT NULL DEFAULT '',
+        reply_to TEXT,
+        thread TEXT,
+        mentions TEXT,
+        attachments INTEGER NOT NULL DEFAULT 0,
+        reactions INTEGER NOT NULL DEFAULT 0,
+        edited_ts INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        extras TEXT,
+        import_id INTEGER,
+        UNIQUE (platform, source_id)
+    );
+    CREATE INDEX activity_ts ON activity (ts);
+    CREATE INDEX activity_member_ts ON activity (member_id, ts);
+    CREATE INDEX activity_channel_ts ON activity (channel_id, ts);
+    CREATE INDEX activity_import ON activity (import_id) WHERE import_id IS NOT NULL;
+    CREATE VIRTUAL TABLE activity_fts USING fts5 (
+        text, content='activity', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER activity_fts_insert AFTER INSERT ON activity WHEN new.text != '' BEGIN
+        INSERT INTO activity_fts (rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER activity_fts_delete AFTER DELETE ON activity WHEN old.text != '' BEGIN
+        INSERT INTO activity_fts (activity_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER activity_fts_update AFTER UPDATE OF text ON activity BEGIN
+        INSERT INTO activity_fts (activity_fts, rowid, text)
+            SELECT 'delete', old.id, old.text WHERE old.text != '';
+        INSERT INTO activity_fts (rowid, text) SELECT new.id, new.text WHERE new.text != '';
+    END;
+    CREATE TABLE cursor (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        received INTEGER NOT NULL,
+        platform TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        position TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        import_id INTEGER,
+        UNIQUE (origin, position, reason)
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
