@@ -180,7 +180,8 @@ class SQLiteStore(Store):
         self._r = reader
         self._communities: dict[str, int] = {}
         self._channels: dict[tuple[int, str, str], tuple[int, str]] = {}
-        self._members: dict[tuple[int, str, str], int] = {}
+        # (community, platform, user id) -> [id, display name, handle, last seen ms, is_bot]
+        self._members: dict[tuple[int, str, str], list[Any]] = {}
 
     # ----------------------------------------------------------------- opening
 
@@ -197,7 +198,13 @@ class SQLiteStore(Store):
             if not p.exists():
                 _create_private(p)
             writer = await cls._connect(p)
-            await cls._migrate(writer, p)
+            try:
+                await cls._migrate(writer, p)
+            except BaseException as exc:
+                await writer.close()
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise CockpitError(f"{p}: not a cockpit store ({exc})") from None
+                raise
         reader = await cls._connect(p, query_only=True)
         if readonly:
             version = (await (await reader.execute("PRAGMA user_version")).fetchone() or (0,))[0]
@@ -215,8 +222,12 @@ class SQLiteStore(Store):
 
     @staticmethod
     async def _connect(p: Path, query_only: bool = False) -> aiosqlite.Connection:
+        pending = aiosqlite.connect(p, isolation_level=None)
+        # A store left open by a crashing command must not keep the process alive at exit;
+        # commits are synchronous, so nothing acknowledged is lost when the thread dies.
+        pending._thread.daemon = True
+        conn = await pending
         try:
-            conn = await aiosqlite.connect(p, isolation_level=None)
             await conn.execute("PRAGMA busy_timeout = 10000")
             if not query_only:
                 mode = await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone()
@@ -227,8 +238,11 @@ class SQLiteStore(Store):
                 await conn.execute("PRAGMA query_only = 1")
             await conn.execute("PRAGMA cache_size = -32768")
             await conn.execute("PRAGMA temp_store = MEMORY")
-        except sqlite3.DatabaseError as exc:
-            raise CockpitError(f"{p}: not a cockpit store ({exc})") from None
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise CockpitError(f"{p}: not a cockpit store ({exc})") from None
+            raise
         return conn
 
     @staticmethod
@@ -434,9 +448,16 @@ class SQLiteStore(Store):
                 "SELECT count(*) FROM activity WHERE id > ?", (max_before,)
             ).fetchone()[0]
             conn.execute(
-                "UPDATE member SET activity_count = activity_count + n.c FROM "
-                "(SELECT member_id, count(*) AS c FROM activity WHERE id > ? GROUP BY member_id) AS n "
-                "WHERE member.id = n.member_id",
+                "INSERT INTO activity_fts (rowid, text) SELECT id, text FROM activity "
+                "WHERE id > ? AND text != ''",
+                (max_before,),
+            )
+            conn.execute(
+                "UPDATE member SET activity_count = activity_count + n.c, "
+                "first_seen = min(coalesce(first_seen, n.lo), n.lo), "
+                "last_seen = max(coalesce(last_seen, n.hi), n.hi) FROM "
+                "(SELECT member_id, count(*) AS c, min(ts) AS lo, max(ts) AS hi FROM activity "
+                "WHERE id > ? GROUP BY member_id) AS n WHERE member.id = n.member_id",
                 (max_before,),
             )
         updated = min(max(0, changed - new), len(activities) - new)
@@ -489,7 +510,8 @@ class SQLiteStore(Store):
     def _member_ids(
         self, conn: sqlite3.Connection, activities: list[Activity], community_ids: dict[str, int]
     ) -> dict[tuple[int, str, str], int]:
-        # One upsert per distinct member per batch: the newest name wins, first/last seen widen.
+        """Ids of the batch's authors. Known members are only touched when their name changed;
+        first/last seen and counts are rolled up after the insert, from the new rows alone."""
         seen: dict[tuple[int, str, str], list[Any]] = {}
         for a in activities:
             key = (community_ids[a.community or "default"], a.platform, a.author_id)
@@ -504,19 +526,39 @@ class SQLiteStore(Store):
                     entry[4] = ts
                 entry[2] = entry[2] or int(a.is_bot)
                 entry[3] = min(entry[3], ts)
-        conn.executemany(UPSERT_MEMBER, [(*key, *vals) for key, vals in seen.items()])
-        out: dict[tuple[int, str, str], int] = {}
-        select = (
-            "SELECT id FROM member WHERE community_id = ? AND platform = ? AND platform_user_id = ?"
-        )
         if len(self._members) > _CACHE_LIMIT:
             self._members.clear()
-        for key in seen:
-            mid = self._members.get(key)
-            if mid is None:
-                mid = conn.execute(select, key).fetchone()[0]
-                self._members[key] = mid
-            out[key] = mid
+        out: dict[tuple[int, str, str], int] = {}
+        fresh: list[tuple[Any, ...]] = []
+        renames: list[tuple[Any, ...]] = []
+        for key, (handle, name, bot, lo, hi) in seen.items():
+            cached = self._members.get(key)
+            if cached is None:
+                fresh.append((*key, handle, name, bot, lo, hi))
+                continue
+            out[key] = cached[0]
+            if hi >= cached[3] and (
+                name != cached[1] or (handle and handle != cached[2]) or bot > cached[4]
+            ):
+                renames.append((name, handle, bot, hi, hi, cached[0]))
+                self._members[key] = [cached[0], name, handle or cached[2], hi, max(bot, cached[4])]
+        if renames:
+            conn.executemany(
+                "UPDATE member SET display_name = ?, handle = coalesce(?, handle), "
+                "is_bot = max(is_bot, ?), last_seen = max(coalesce(last_seen, ?), ?) WHERE id = ?",
+                renames,
+            )
+        if fresh:
+            conn.executemany(UPSERT_MEMBER, fresh)
+            select = (
+                "SELECT id, display_name, handle, coalesce(last_seen, 0), is_bot FROM member "
+                "WHERE community_id = ? AND platform = ? AND platform_user_id = ?"
+            )
+            for row in fresh:
+                key = (row[0], row[1], row[2])
+                mid, name, handle, last, bot = conn.execute(select, key).fetchone()
+                self._members[key] = [mid, name, handle, last, bot]
+                out[key] = mid
         return out
 
     async def get_cursor(self, key: str) -> str | None:

@@ -1,0 +1,560 @@
+"""The cockpit TUI: the only module of `cockpit` that imports Textual.
+
+The App reads the store and either runs the configured sources in-process (their writer
+tells it about each commit) or attaches to a store another process writes (it polls for
+new rows twice a second). All I/O runs in workers on the App's event loop; new rows are
+coalesced into one feed refresh per tick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Container
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from cockpit.config import Config
+from cockpit.errors import CockpitError
+from cockpit.model import Kind
+from cockpit.pipeline import BatchingWriter
+from cockpit.registry import Registry
+from cockpit.sources import SourceRunner
+from cockpit.store.base import ChannelRow, MemberRow, Store, WriteResult
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.textsafe import inert_line
+from cockpit.timeutil import utcnow, zone
+
+if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit.widgets
+    import widgets as widgets_pkg
+    from widgets.alerts import AlertsPane
+    from widgets.calendar import CalendarPane
+    from widgets.detail import ActivityDetail
+    from widgets.feed import FeedPane, FeedView, Filters
+    from widgets.header import Pulse, PulseHeader
+    from widgets.leaderboard import LeaderboardPane
+    from widgets.member import MemberScreen
+    from widgets.pane import Pane, PaneBar
+else:
+    import cockpit.widgets as widgets_pkg
+    from cockpit.widgets.alerts import AlertsPane
+    from cockpit.widgets.calendar import CalendarPane
+    from cockpit.widgets.detail import ActivityDetail
+    from cockpit.widgets.feed import FeedPane, FeedView, Filters
+    from cockpit.widgets.header import Pulse, PulseHeader
+    from cockpit.widgets.leaderboard import LeaderboardPane
+    from cockpit.widgets.member import MemberScreen
+    from cockpit.widgets.pane import Pane, PaneBar
+
+Clock = Callable[[], datetime]
+
+WIDE_COLUMNS = 120
+POLL_SECONDS = 0.5
+TICK_SECONDS = 0.25
+PULSE_MINUTES = 30
+PALETTE_MEMBERS = 1000
+_STYLES = Path(widgets_pkg.__file__).parent
+PANE_IDS = ("feed", "alerts", "leaderboard", "calendar")
+PANE_TITLES = ("Feed", "Alerts", "Leaderboard", "Calendar")
+_PANES = Binding.Group("Panes", compact=True)
+
+
+class CockpitScreen(Screen[None]):
+    """The main screen: header strip, pane bar (small terminals), the four panes, footer."""
+
+    AUTO_FOCUS = "#feed-view"
+
+    def __init__(self, app: CockpitApp) -> None:
+        super().__init__()
+        self.cockpit = app
+
+    def compose(self) -> ComposeResult:
+        c = self.cockpit
+        yield PulseHeader(
+            title=c.config.cockpit.community,
+            clock=c.clock,
+            tz=c.tz,
+            regions=c.config.cockpit.regions,
+            id="pulse",
+        )
+        yield PaneBar(list(PANE_TITLES), id="panebar")
+        with Container(id="panes", classes="-narrow"):
+            feed = FeedPane(clock=c.clock, tz=c.tz, id="feed", classes="pane -active")
+            feed.border_title = "1 Feed"
+            yield feed
+            yield AlertsPane(id="alerts")
+            yield LeaderboardPane(id="leaderboard")
+            yield CalendarPane(id="calendar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.apply_layout(self.size.width)
+        self.call_after_refresh(self._focus_feed)
+        self.cockpit.start()
+
+    def _focus_feed(self) -> None:
+        if self.focused is None:
+            self.query_one(FeedView).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self.apply_layout(event.size.width)
+
+    def apply_layout(self, width: int) -> None:
+        """Tiled on wide terminals (the feed largest), tabs on small ones."""
+        wide = width >= WIDE_COLUMNS
+        self.set_class(wide, "-wide")
+        panes = self.query_one("#panes")
+        panes.set_class(wide, "-wide")
+        panes.set_class(not wide, "-narrow")
+        self.query_one(Footer).compact = not wide
+
+
+class MemberProvider(Provider):
+    """Members by what the operator types: exact name, @handle or id from the store, and a
+    fuzzy match over the most active members."""
+
+    include_cached: ClassVar[bool] = True
+
+    def _cockpit(self) -> CockpitApp | None:
+        return self.app if isinstance(self.app, CockpitApp) else None
+
+    async def discover(self) -> Hits:
+        app = self._cockpit()
+        if app is None or not self.include_cached:
+            return
+        for m in app.palette_members[:50]:
+            yield DiscoveryHit(
+                _member_title(m), partial(app.open_member, m.id), help=_member_help(m)
+            )
+
+    async def search(self, query: str) -> Hits:
+        app = self._cockpit()
+        if app is None or app.store is None:
+            return
+        term = query.strip()
+        matcher = self.matcher(term)
+        seen: set[int] = set()
+        if len(term) >= 2:
+            for m in await app.store.find_members(term.lstrip("@")):
+                seen.add(m.id)
+                title = _member_title(m)
+                yield Hit(
+                    1.0,
+                    matcher.highlight(title),
+                    partial(app.open_member, m.id),
+                    title,
+                    _member_help(m),
+                )
+        if not self.include_cached:
+            return
+        for m in app.palette_members:
+            if m.id in seen:
+                continue
+            title = _member_title(m)
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(app.open_member, m.id),
+                    title,
+                    _member_help(m),
+                )
+
+
+class ExactMemberProvider(MemberProvider):
+    """In the main palette the cached members come as system commands; add exact lookups."""
+
+    include_cached = False
+
+
+class ChannelProvider(Provider):
+    """Channels of every platform; choosing one narrows the feed to it."""
+
+    def _items(self) -> list[tuple[str, Callable[[], None]]]:
+        app = self.app
+        if not isinstance(app, CockpitApp):
+            return []
+        return [
+            (
+                _channel_title(ch),
+                partial(app.set_filter_on, "channels", (ch.platform, ch.channel_id, ch.name)),
+            )
+            for ch in app.palette_channels
+        ]
+
+    async def discover(self) -> Hits:
+        for title, callback in self._items()[:50]:
+            yield DiscoveryHit(title, callback)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback in self._items():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, title)
+
+
+def _member_title(m: MemberRow) -> str:
+    handle = f" @{inert_line(m.handle)}" if m.handle and m.handle != m.display_name else ""
+    return f"Jump to member: {inert_line(m.display_name)}{handle} ({m.platform})"
+
+
+def _member_help(m: MemberRow) -> str:
+    return f"{m.activity_count} activities · id {inert_line(m.platform_user_id)}"
+
+
+def _channel_title(ch: ChannelRow) -> str:
+    return f"Jump to channel: #{inert_line(ch.name)} ({ch.platform})"
+
+
+class CockpitApp(App[int]):
+    """The cockpit. `attach=True` only watches a store that `cockpit collect` writes."""
+
+    CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = [
+        _STYLES / "cockpit.tcss",
+        _STYLES / "header.tcss",
+        _STYLES / "feed.tcss",
+        _STYLES / "alerts.tcss",
+        _STYLES / "leaderboard.tcss",
+        _STYLES / "calendar.tcss",
+        _STYLES / "detail.tcss",
+        _STYLES / "member.tcss",
+    ]
+    COMMANDS = App.COMMANDS | {ExactMemberProvider}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "toggle_keys", "Keys"),
+        Binding("1", "show_pane(0)", "Feed", group=_PANES),
+        Binding("2", "show_pane(1)", "Alerts", group=_PANES),
+        Binding("3", "show_pane(2)", "Leaderboard", group=_PANES),
+        Binding("4", "show_pane(3)", "Calendar", group=_PANES),
+        Binding("tab", "cycle(1)", "Next pane", show=False, priority=True),
+        Binding("shift+tab", "cycle(-1)", "Previous pane", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        store_path: Path,
+        config: Config,
+        registry: Registry,
+        attach: bool,
+        clock: Clock | None = None,
+        poll_interval: float = POLL_SECONDS,
+        live: bool = True,
+    ) -> None:
+        super().__init__()
+        self.store_path = Path(store_path)
+        self.config = config
+        self.registry = registry
+        self.attach = attach
+        self.clock: Clock = clock or utcnow
+        self.poll_interval = poll_interval
+        self.live = live
+        self.tz: tzinfo = zone(config.cockpit.timezone)
+        self.store: Store | None = None
+        self.writer: BatchingWriter | None = None
+        self.runner: SourceRunner | None = None
+        self.palette_members: list[MemberRow] = []
+        self.palette_channels: list[ChannelRow] = []
+        self.pane_index = 0
+        self.ready = False
+        self.first_paint: float | None = None
+        self._max_seen = 0
+        self._notified = 0
+        self._pulse_dirty = True
+        self._pulse_at = 0.0
+        self._stopped = False
+        community = config.cockpit.community
+        self.title = f"Cockpit · {community}"
+        self.sub_title = str(self.store_path)
+
+    def get_default_screen(self) -> Screen[None]:
+        return CockpitScreen(self)
+
+    # ------------------------------------------------------------ lifecycle
+
+    @work(exclusive=True, group="start")
+    async def start(self) -> None:
+        """Open the store, start (or attach to) the sources, load the first page."""
+        try:
+            store = await SQLiteStore.open(self.store_path, readonly=self.attach)
+        except CockpitError as exc:
+            self.exit(1, return_code=1, message=str(exc))
+            return
+        self.store = store
+        if not self.attach and self.live:
+            self.writer = BatchingWriter(store)
+            self.writer.listeners.append(self._on_commit)
+            self.runner = SourceRunner(self.config, self.writer, self.registry)
+            self.runner.start()
+        top = await store.max_activity_id()
+        self._max_seen = self._notified = top
+        self.screen_stack[0].query_one(FeedView).bind(store, top)
+        await self.refresh_pulse()
+        self.ready = True
+        self.set_interval(TICK_SECONDS, self._tick)
+        if self.attach:
+            self.set_interval(self.poll_interval, self._poll)
+        self.set_interval(2.0, self._pulse_tick)
+        self.load_palette()
+
+    def _on_commit(self, result: WriteResult) -> None:
+        if result.new_ids:
+            self._max_seen = max(self._max_seen, result.new_ids[1])
+
+    def _tick(self) -> None:
+        """One feed refresh per tick, however many commits landed since the last."""
+        if self._max_seen > self._notified:
+            self._notified = self._max_seen
+            self._pulse_dirty = True
+            self.screen_stack[0].query_one(FeedView).tail(self._max_seen)
+
+    @work(exclusive=True, group="poll")
+    async def _poll(self) -> None:
+        if self.store is None:
+            return
+        self._max_seen = max(self._max_seen, await self.store.max_activity_id())
+
+    def _pulse_tick(self) -> None:
+        if self._pulse_dirty or time.monotonic() - self._pulse_at > 15:
+            self._pulse_dirty = False
+            self._pulse_worker()
+
+    @work(exclusive=True, group="pulse")
+    async def _pulse_worker(self) -> None:
+        await self.refresh_pulse()
+
+    async def refresh_pulse(self) -> None:
+        """Activities per minute (last half hour), active members today, source state."""
+        if self.store is None:
+            return
+        self._pulse_at = time.monotonic()
+        now = self.clock()
+        minute = now.replace(second=0, microsecond=0)
+        counts = await self.store.activity_counts(
+            minute - timedelta(minutes=PULSE_MINUTES), timedelta(minutes=1), until=now
+        )
+        per_minute = [n for _, n in counts][:PULSE_MINUTES]
+        local = now.astimezone(self.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        active = await self.store.active_members(midnight)
+        header = self.screen_stack[0].query_one(PulseHeader)
+        pulse = Pulse(
+            per_minute=per_minute,
+            active_today=active,
+            alerts=header.pulse.alerts,
+            next_event=header.pulse.next_event,
+            mode=self._mode(),
+        )
+        header.show(pulse)
+
+    def _mode(self) -> str:
+        if self.attach:
+            return "· attached"
+        if self.runner is None:
+            return ""
+        failing = [h for h in self.runner.health.values() if h.state == "failing"]
+        if failing:
+            return f"· {len(failing)} source{'s' * (len(failing) > 1)} failing"
+        n = len(self.runner.health)
+        return f"· {n} source{'s' * (n != 1)}" if n else "· no sources"
+
+    @work(exclusive=True, group="palette")
+    async def load_palette(self) -> None:
+        if self.store is None:
+            return
+        self.palette_channels = (await self.store.channels())[:2000]
+        self.palette_members = await self.store.members(limit=PALETTE_MEMBERS)
+
+    async def shutdown(self) -> None:
+        """Stop sources, flush the writer, close the store; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.runner is not None:
+            await self.runner.stop()
+        elif self.writer is not None:
+            await self.writer.close()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+    # ------------------------------------------------------------ navigation
+
+    @property
+    def feed_pane(self) -> FeedPane:
+        return self.screen_stack[0].query_one(FeedPane)
+
+    def _panes(self) -> list[FeedPane | Pane]:
+        main = self.screen_stack[0]
+        panes: list[FeedPane | Pane] = [main.query_one("#feed", FeedPane)]
+        panes.extend(main.query_one(f"#{pid}", Pane) for pid in PANE_IDS[1:])
+        return panes
+
+    def action_show_pane(self, index: int) -> None:
+        if self.screen is not self.screen_stack[0]:
+            return
+        self.pane_index = index % len(PANE_IDS)
+        for i, pane in enumerate(self._panes()):
+            pane.set_class(i == self.pane_index, "-active")
+        self.screen_stack[0].query_one(PaneBar).select(self.pane_index)
+        target = self._panes()[self.pane_index]
+        if isinstance(target, FeedPane):
+            target.view.focus()
+        else:
+            target.focus()
+
+    def _current_pane(self) -> int:
+        focused = self.focused
+        for i, pane in enumerate(self._panes()):
+            node = focused
+            while node is not None:
+                if node is pane:
+                    return i
+                node = node.parent  # type: ignore[assignment]
+        return self.pane_index
+
+    def action_cycle(self, step: int) -> None:
+        """Tab: next pane (tiles or tabs); inside dialogs and inputs, the next widget."""
+        if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
+            if step > 0:
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
+            return
+        self.action_show_pane(self._current_pane() + step)
+
+    def action_toggle_keys(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_search(self) -> None:
+        self.action_show_pane(0)
+        self.feed_pane.action_search()
+
+    def action_follow(self) -> None:
+        self.action_show_pane(0)
+        self.feed_pane.view.action_follow()
+
+    def toggle_filter(self, category: str, value: object) -> None:
+        if self.screen is not self.screen_stack[0]:
+            self.pop_screen()
+        self.action_show_pane(0)
+        self.feed_pane.toggle_filter(category, value)
+
+    def set_filter_on(self, category: str, value: object) -> None:
+        """Like toggle, but never removes (jumping to a channel twice keeps it)."""
+        current: tuple[object, ...] = getattr(self.feed_pane.filters, category)
+        if value not in current:
+            self.toggle_filter(category, value)
+        else:
+            self.action_show_pane(0)
+
+    def clear_filters(self) -> None:
+        self.action_show_pane(0)
+        self.feed_pane.set_filters(Filters())
+
+    def open_member(self, member_id: int) -> None:
+        if self.store is not None:
+            self.push_screen(MemberScreen(member_id, self.store, self.tz, self.clock))
+
+    def action_jump_member(self) -> None:
+        self.push_screen(
+            CommandPalette(providers=[MemberProvider], placeholder="Member name, @handle or id…")
+        )
+
+    def action_jump_channel(self) -> None:
+        self.push_screen(CommandPalette(providers=[ChannelProvider], placeholder="Channel name…"))
+
+    def on_feed_view_selected(self, event: FeedView.Selected) -> None:
+        if self.store is not None:
+            self.push_screen(ActivityDetail(event.row, self.store, self.tz))
+
+    def on_feed_view_member_wanted(self, event: FeedView.MemberWanted) -> None:
+        self.open_member(event.member_id)
+
+    def on_member_screen_filter_member(self, event: MemberScreen.FilterMember) -> None:
+        self.set_filter_on("members", (event.member_id, event.name))
+
+    # ------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for i, title in enumerate(PANE_TITLES):
+            yield SystemCommand(
+                f"Show {title}",
+                f"Switch to the {title} pane (key {i + 1})",
+                partial(self.action_show_pane, i),
+            )
+        yield SystemCommand(
+            "Search activity", "Full-text search in the feed (key /)", self.action_search
+        )
+        yield SystemCommand(
+            "Follow live", "Jump to the newest activity and follow it (key End)", self.action_follow
+        )
+        yield SystemCommand("Clear filters", "Show all activity again (key x)", self.clear_filters)
+        yield SystemCommand(
+            "Jump to member…", "Find a member by name, @handle or id", self.action_jump_member
+        )
+        yield SystemCommand(
+            "Jump to channel…", "Narrow the feed to one channel", self.action_jump_channel
+        )
+        for kind in Kind:
+            yield SystemCommand(
+                f"Filter by kind: {kind.value}",
+                "Toggle this kind in the feed filters",
+                partial(self.toggle_filter, "kinds", kind),
+            )
+        for platform in sorted({c.platform for c in self.palette_channels}):
+            yield SystemCommand(
+                f"Filter by platform: {platform}",
+                "Toggle this platform in the feed filters",
+                partial(self.toggle_filter, "platforms", platform),
+            )
+        for ch in self.palette_channels:
+            yield SystemCommand(
+                _channel_title(ch),
+                "Show only this channel in the feed",
+                partial(self.set_filter_on, "channels", (ch.platform, ch.channel_id, ch.name)),
+                discover=False,
+            )
+        for m in self.palette_members:
+            yield SystemCommand(
+                _member_title(m),
+                _member_help(m),
+                partial(self.open_member, m.id),
+                discover=False,
+            )
+        yield from super().get_system_commands(screen)
+
+
+def run_cockpit(*, store_path: Path, config: Config, registry: Registry, attach: bool) -> int:
+    """Run the TUI until the operator quits; returns an exit code."""
+    app = CockpitApp(store_path=store_path, config=config, registry=registry, attach=attach)
+    result = app.run()
+    if app.return_code:
+        return app.return_code
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,83 @@
+"""What every command gets: parsed global options, lazily loaded config, registry and store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+from cockpit.config import Config, default_config_path, load_config
+from cockpit.errors import AmbiguousMember, CockpitError
+from cockpit.registry import Registry, registry
+from cockpit.store.base import MemberRow, Store
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.textsafe import inert_line
+from cockpit.timeutil import zone
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    _config: Config | None = None
+    _registry: Registry | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = registry()
+            for warning in self._registry.warnings:
+                self.warn(warning)
+        return self._registry
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            path = Path(self.args.config) if self.args.config else default_config_path()
+            self._config = load_config(path, self.registry)
+        return self._config
+
+    @property
+    def store_path(self) -> Path:
+        return self.config.store_path(self.args.db)
+
+    async def open_store(self, readonly: bool = True) -> Store:
+        return await SQLiteStore.open(self.store_path, readonly=readonly)
+
+    def warn(self, message: str) -> None:
+        print(f"cockpit: warning: {message}", file=self.err)
+
+    def print_json(self, items: Sequence[dict[str, Any]]) -> None:
+        self.out.write(orjson.dumps(list(items)).decode() + "\n")
+
+
+async def resolve_member(store: Store, term: str, community: str | None = None) -> MemberRow:
+    """A MEMBER argument: a handle, a display name or an id; ambiguity lists the candidates."""
+    found = await store.find_members(term, community)
+    if not found:
+        raise CockpitError(f"no member matches {term!r} (try a handle, a display name or an id)")
+    if len(found) > 1:
+        listed = "; ".join(
+            f"#{m.id} {inert_line(m.display_name)} ({m.platform}"
+            + (f" @{inert_line(m.handle)}" if m.handle else "")
+            + f", id {inert_line(m.platform_user_id)})"
+            for m in found[:10]
+        )
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        raise AmbiguousMember(f"member {term!r} is ambiguous: {listed}{more}; pass the #id")
+    return found[0]
+
+
+def option_zone(name: str, option: str = "--tz") -> tzinfo:
+    """An IANA zone given on the command line, or an error naming the option."""
+    try:
+        return zone(name)
+    except ValueError as exc:
+        raise CockpitError(f"{option}: {exc}") from None

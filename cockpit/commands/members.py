@@ -1,0 +1,84 @@
+"""`cockpit members`: members and their identities; `members show MEMBER`."""
+
+from __future__ import annotations
+
+import argparse
+
+from cockpit.commands.context import Context, option_zone, resolve_member
+from cockpit.commands.feed import format_row
+from cockpit.errors import CockpitError
+from cockpit.store.base import FeedQuery, MemberRow
+from cockpit.textsafe import inert_line
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("members", help="members and their identities")
+    p.add_argument("--platform", help="only members on this platform")
+    p.add_argument("--community", help="only this community")
+    p.add_argument(
+        "--limit", type=int, default=100, help="how many (default 100, most active first)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(run=run_list)
+    msub = p.add_subparsers(dest="members_command", metavar="[show MEMBER]")
+    show = msub.add_parser("show", help="one member: identities, first/last seen, recent activity")
+    show.add_argument("member", help="a handle, a display name or an id (#12 or 12)")
+    show.add_argument("--json", action="store_true", help="print one JSON array")
+    show.add_argument("--community", help="only this community")
+    show.set_defaults(run=run_show)
+
+
+def _line(m: MemberRow) -> str:
+    last = m.last_seen.strftime("%Y-%m-%d %H:%M") if m.last_seen else "-"
+    handle = f"@{inert_line(m.handle)}" if m.handle else ""
+    return (
+        f"#{m.id:<7} {m.platform:<9} {inert_line(m.display_name)[:24]:<24} {handle[:20]:<20} "
+        f"{m.activity_count:>7}  {last}"
+    )
+
+
+async def run_list(ctx: Context) -> int:
+    a = ctx.args
+    if a.limit < 1:
+        raise CockpitError(f"--limit {a.limit}: expected a positive number")
+    store = await ctx.open_store()
+    try:
+        rows = await store.members(community=a.community, platform=a.platform, limit=a.limit)
+    finally:
+        await store.close()
+    if a.json:
+        ctx.print_json([m.to_json() for m in rows])
+        return 0
+    print(
+        f"{'id':<8} {'platform':<9} {'name':<24} {'handle':<20} {'acts':>7}  last seen (UTC)",
+        file=ctx.out,
+    )
+    for m in rows:
+        print(_line(m), file=ctx.out)
+    if not rows:
+        print("no members yet", file=ctx.err)
+    return 0
+
+
+async def run_show(ctx: Context) -> int:
+    a = ctx.args
+    term = a.member[1:] if a.member.startswith("#") and a.member[1:].isdigit() else a.member
+    store = await ctx.open_store()
+    try:
+        member = await resolve_member(store, term, a.community)
+        recent = await store.feed(FeedQuery(member_ids=[member.id], limit=20))
+    finally:
+        await store.close()
+    if a.json:
+        ctx.print_json([{**member.to_json(), "recent": [r.to_json() for r in recent]}])
+        return 0
+    tz = option_zone(ctx.config.cockpit.timezone, "cockpit.timezone")
+    print(_line(member), file=ctx.out)
+    first = member.first_seen.isoformat() if member.first_seen else "-"
+    last = member.last_seen.isoformat() if member.last_seen else "-"
+    print(
+        f"  first seen {first}, last seen {last}, {member.activity_count} activities", file=ctx.out
+    )
+    for r in reversed(recent):
+        print("  " + format_row(r, tz), file=ctx.out)
+    return 0

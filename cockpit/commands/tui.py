@@ -1,0 +1,68 @@
+"""The TUI commands: the cockpit on the configured store, and `cockpit demo`."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from cockpit.commands.context import Context
+from cockpit.config import SourceConfig
+from cockpit.errors import CockpitError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="the cockpit on a simulated community, no set-up needed",
+        description="Start the cockpit on a simulated community in a throwaway store.",
+    )
+    p.add_argument("--rate", type=float, default=3.0, help="live activities per second (default 3)")
+    p.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
+    p.add_argument("--history-days", type=float, default=7.0, help="days of history to simulate")
+    p.add_argument("--keep", type=Path, metavar="DB", help="keep the demo store at this path")
+    p.set_defaults(run=run_demo)
+
+
+def run_default(ctx: Context) -> int:
+    from cockpit.app import run_cockpit  # Textual is imported only when a TUI starts
+
+    return run_cockpit(
+        store_path=ctx.store_path, config=ctx.config, registry=ctx.registry, attach=ctx.args.attach
+    )
+
+
+def run_demo(ctx: Context) -> int:
+    from cockpit.app import run_cockpit
+
+    a = ctx.args
+    demo_type = ctx.registry.source_types.get("demo")
+    if demo_type is None:
+        raise CockpitError("the demo plugin is not available (see the plugin warnings above)")
+    try:
+        settings = demo_type.settings.model_validate(
+            {"seed": a.seed, "rate": a.rate, "history_days": a.history_days}
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-")
+        raise CockpitError(f"{option}: {first['msg']}") from None
+    community = "Demo Community"
+    source = SourceConfig("demo", "demo", community, True, settings)
+    config = replace(
+        ctx.config,
+        sources=[source],
+        cockpit=ctx.config.cockpit.model_copy(update={"community": community}),
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
+    store_path = a.keep or tmp / "demo.db"
+    try:
+        return run_cockpit(
+            store_path=store_path, config=config, registry=ctx.registry, attach=False
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,159 @@
+"""`cockpit import`: detect each file's format, stream it into the store, report per file.
+
+Records are committed in batches, each with the file's import cursor (how many records are
+stored), so a crash mid-file resumes where it stopped. A file found truncated or corrupt
+is refused as a whole: what it had already added is taken back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+
+from cockpit.errors import CockpitError, ImportRefused
+from cockpit.model import Record
+from cockpit.plugin_api import ImportContext, Importer
+from cockpit.registry import Registry
+from cockpit.store.base import Store, WriteResult
+
+BATCH = 20000
+_EDGE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: Path
+    format: str
+    status: str  # imported | resumed | already imported | refused
+    counts: WriteResult
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+
+def fingerprint(path: Path) -> str:
+    """A cheap identity for an export: size and hashes of its edges (every file, for a folder)."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(path) if path.is_dir() else ''}\0{size}\0".encode())
+        with f.open("rb") as fh:
+            h.update(fh.read(_EDGE))
+            if size > 2 * _EDGE:
+                fh.seek(size - _EDGE)
+                h.update(fh.read(_EDGE))
+    return h.hexdigest()
+
+
+def _batches(records: Iterator[Record], skip: int) -> Iterator[tuple[list[Record], int]]:
+    """Batches of records with the count read so far; the first `skip` are already stored."""
+    batch: list[Record] = []
+    count = 0
+    for rec in records:
+        count += 1
+        if count <= skip:
+            continue
+        batch.append(rec)
+        if len(batch) >= BATCH:
+            yield batch, count
+            batch = []
+    if batch or count <= skip:
+        yield batch, count
+
+
+async def import_file(
+    store: Store,
+    importer: Importer,
+    path: Path,
+    ctx: ImportContext,
+) -> FileReport:
+    rec = await store.begin_import(
+        await asyncio.to_thread(fingerprint, path), str(path), importer.name
+    )
+    if rec.state == "done":
+        c = rec.counts
+        seen = WriteResult(duplicate=c.new + c.duplicate + c.updated, quarantined=c.quarantined)
+        return FileReport(path, importer.name, "already imported", seen, "nothing new")
+    resumed = rec.position > 0
+    totals = rec.counts
+    pending: asyncio.Task[WriteResult] | None = None
+    try:
+        # parse the next batch while the store writes the previous one
+        for batch, position in _batches(importer.read(path, ctx), rec.position):
+            if pending is not None:
+                totals = totals + await pending
+            pending = asyncio.create_task(
+                store.write(batch, import_id=rec.id, import_position=position)
+            )
+        if pending is not None:
+            totals = totals + await pending
+            pending = None
+    except ImportRefused as exc:
+        return await _refuse(store, rec.id, path, importer, pending, exc.reason, exc.position)
+    except Exception as exc:
+        # an importer or the disk failed in a way it should have named; refuse, never crash
+        reason = f"{type(exc).__name__}: {exc}"
+        return await _refuse(store, rec.id, path, importer, pending, reason, None)
+    await store.finish_import(rec.id, totals)
+    return FileReport(path, importer.name, "resumed" if resumed else "imported", totals)
+
+
+async def _refuse(
+    store: Store,
+    import_id: int,
+    path: Path,
+    importer: Importer,
+    pending: asyncio.Task[WriteResult] | None,
+    reason: str,
+    position: str | None,
+) -> FileReport:
+    if pending is not None:
+        with contextlib.suppress(Exception):  # the refusal below takes back whatever it did
+            await pending
+    await store.refuse_import(import_id, reason)
+    where = f" at {position}" if position else ""
+    message = (
+        f"{path}: refused ({importer.description}): {reason}{where}; nothing from it was stored"
+    )
+    return FileReport(path, importer.name, "refused", WriteResult(), message)
+
+
+async def import_paths(
+    store: Store,
+    registry: Registry,
+    paths: list[Path],
+    *,
+    community: str,
+    tz: tzinfo | None,
+    tz_name: str | None,
+    platform: str | None,
+    warn: Callable[[str], None],
+    on_report: Callable[[FileReport], None] | None = None,
+) -> list[FileReport]:
+    reports: list[FileReport] = []
+    for path in paths:
+        try:
+            importer = registry.importer_named(platform) if platform else registry.detect(path)
+        except CockpitError as exc:
+            report = FileReport(path, "?", "refused", WriteResult(), str(exc))
+        else:
+
+            def file_warn(message: str, _path: Path = path) -> None:
+                warn(f"{_path}: {message}")
+
+            ctx = ImportContext(
+                community=community, tz=tz, tz_name=tz_name, platform=platform, warn=file_warn
+            )
+            report = await import_file(store, importer, path, ctx)
+        reports.append(report)
+        if on_report:
+            on_report(report)
+    return reports
