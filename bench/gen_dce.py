@@ -25,15 +25,22 @@ _UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2}
 _UNITS |= {"G": 1024**3, "GB": 1024**3}
 _BATCH = 500
 
-_WORDS = (
+_TEXT = (
     "hello gm gn wen moon ser anyone tried the new build? lol lmao +1 agreed thanks "
     "docs link here https://example.org/docs/start broken again :( works for me "
     "can a mod help? ban this spammer pls AMA tomorrow at 18:00 UTC see you there "
     "café naïve straße Ελληνικά русский 日本語 中文 한국어 עברית العربية 🙂 🎉 🚀 👍🏽 "
     "👨‍👩‍👧 <@123456789012345678> **bold** __underline__ `code` [link](https://x.y) "
     '"quoted" \\back\\slash\\ tab\there new\nline'
-).split(" ")
-_EMOJIS = (("👍", None), ("❤️", None), ("😂", None), ("🎉", None), ("pepe_hype", "740201534321999882"))
+)
+_WORDS = _TEXT.split(" ")
+_EMOJIS = (
+    ("👍", None),
+    ("❤️", None),
+    ("😂", None),
+    ("🎉", None),
+    ("pepe_hype", "740201534321999882"),
+)
 _ROLE = '{"id": "%s", "name": "%s", "color": "#1F8B4C", "position": %d}'
 
 
@@ -64,19 +71,21 @@ class _Author:
 
     def __init__(self, rng: random.Random, index: int) -> None:
         self.id = str(300_000_000_000_000_000 + index * 7919 + rng.randrange(1000))
-        base = rng.choice(["alice", "bob", "chen", "dmitri", "eve", "fatima", "gus", "hana", "ülrich"])
+        base = rng.choice(
+            ["alice", "bob", "chen", "dmitri", "eve", "fatima", "gus", "hana", "ülrich"]
+        )
         self.name = f"{base}{index}"
         disc = "0" if index % 3 else f"{rng.randrange(1, 10000):04d}"
         nick = rng.choice([None, None, f"{base.title()} ✨{index}", f"[mod] {base}"])
         bot = index % 97 == 0
         fields = _user_fields(self.id, self.name, disc, nick, bot)
-        avatar = f'"avatarUrl": "https://cdn.discordapp.com/avatars/{self.id}/{index:032x}.png?size=512"'
+        avatar = (
+            f'"avatarUrl": "https://cdn.discordapp.com/avatars/{self.id}/{index:032x}.png?size=512"'
+        )
         roles = [_ROLE % (str(900 + r), f"role {r}", r) for r in range(index % 3)]
         pad = "\n" + " " * 8
         role_block = (
-            "[]"
-            if not roles
-            else "[" + pad + "  " + ("," + pad + "  ").join(roles) + pad + "]"
+            "[]" if not roles else "[" + pad + "  " + ("," + pad + "  ").join(roles) + pad + "]"
         )
         self.block = (
             "{" + pad + ("," + pad).join([*fields, f'"roles": {role_block}', avatar]) + "\n      }"
@@ -148,9 +157,13 @@ class _Generator:
             )
         edited = "null"
         if rng.random() < 0.05:
-            edited = '"' + datetime.fromtimestamp(
-                (self.ms + rng.randint(1000, 600_000)) / 1000, _ZONE
-            ).isoformat(timespec="milliseconds") + '"'
+            edited = (
+                '"'
+                + datetime.fromtimestamp(
+                    (self.ms + rng.randint(1000, 600_000)) / 1000, _ZONE
+                ).isoformat(timespec="milliseconds")
+                + '"'
+            )
         mentions = "[]"
         if rng.random() < 0.05:
             mentioned = rng.choice(self.authors)
@@ -210,7 +223,7 @@ class _Generator:
                 )
             image = f"https://cdn.discordapp.com/emojis/{eid}.png" if eid else "https://x/e.svg"
             parts.append(
-                "{\n          \"emoji\": {\n"
+                '{\n          "emoji": {\n'
                 f'            "id": {_q(eid) if eid else "null"},\n'
                 f'            "name": {_q(name)},\n'
                 f'            "code": {_q(name)},\n'
@@ -223,7 +236,9 @@ class _Generator:
         return "[\n        " + ",\n        ".join(parts) + "\n      ]"
 
 
-def write_dce(path: Path, *, size: int | None = None, messages: int | None = None, seed: int = 1) -> int:
+def write_dce(
+    path: Path, *, size: int | None = None, messages: int | None = None, seed: int = 1
+) -> int:
     """Write the export and return the number of messages; stops at `messages` or `size` bytes."""
     if size is None and messages is None:
         raise ValueError("give a size or a message count")
@@ -259,9 +274,13 @@ def parse_size(text: str) -> int:
     raw = text.strip().upper()
     digits = raw.rstrip("KMGB")
     unit = raw[len(digits) :]
-    if unit not in _UNITS or not digits:
+    try:
+        value = float(digits)
+    except ValueError:
+        value = -1.0
+    if unit not in _UNITS or value <= 0:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (expected e.g. 20MB, 1GB)")
-    return int(float(digits) * _UNITS[unit])
+    return int(value * _UNITS[unit])
 
 
 def main(argv: list[str] | None = None) -> int:

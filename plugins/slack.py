@@ -29,7 +29,7 @@ PLATFORM = "slack"
 RAW_LIMIT = 4096
 _CHUNK = 1 << 16
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TS = re.compile(r"\d{1,12}(?:\.\d{1,6})?")
+_TS = re.compile(r"\d{1,10}(?:\.\d{1,6})?")  # epoch seconds up to the year 2286
 _DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _WS = re.compile(r"[ \t\n\r]*")
@@ -139,10 +139,16 @@ class _ZipTree(_Tree):
     def __init__(self, archive: zipfile.ZipFile, prefix: str) -> None:
         self.archive = archive
         self.members: dict[str, zipfile.ZipInfo] = {}
+        self.by_folder: dict[str, list[str]] = {}
         for info in archive.infolist():
             name = _member_name(info)
-            if name.startswith(prefix) and not info.is_dir():
-                self.members[name[len(prefix) :]] = info
+            if not name.startswith(prefix) or info.is_dir():
+                continue
+            rel = name[len(prefix) :]
+            self.members[rel] = info
+            folder, _, base = rel.rpartition("/")
+            if folder and "/" not in folder and _DAY_FILE.fullmatch(base):
+                self.by_folder.setdefault(folder, []).append(rel)
 
     def exists(self, rel: str) -> bool:
         return rel in self.members
@@ -152,15 +158,10 @@ class _ZipTree(_Tree):
         return self.archive.open(self.members[rel])
 
     def days(self, folder: str) -> list[str]:
-        out = []
-        for rel in self.members:
-            parent, _, name = rel.rpartition("/")
-            if parent == folder and _DAY_FILE.fullmatch(name):
-                out.append(rel)
-        return sorted(out)
+        return sorted(self.by_folder.get(folder, ()))
 
     def folders(self) -> set[str]:
-        return {rel.split("/", 1)[0] for rel in self.members if "/" in rel}
+        return set(self.by_folder)
 
     def close(self) -> None:
         self.archive.close()
@@ -210,9 +211,10 @@ class _ArrayStream:
     went wrong. Built on json.JSONDecoder.raw_decode: one element is decoded at a time.
     """
 
-    def __init__(self, stream: IO[bytes], rel: str) -> None:
+    def __init__(self, stream: IO[bytes], rel: str, noun: str = "message") -> None:
         self.stream = stream
         self.rel = rel
+        self.noun = noun
         self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self.json = json.JSONDecoder()
         self.buf = ""
@@ -223,9 +225,9 @@ class _ArrayStream:
         self.first = True
 
     def _refuse(self, reason: str, byte: int) -> ImportRefused:
-        return ImportRefused(f"{self.rel}: {reason}", f"{self.rel} byte {byte}")
+        return ImportRefused(reason, f"{self.rel} byte {byte}")
 
-    def _fill(self, want: int = _CHUNK) -> None:
+    def _fill(self, want: int = 0) -> None:
         """Read more text, dropping what has been consumed."""
         data = self.stream.read(max(want, _CHUNK))
         self.eof = not data
@@ -270,7 +272,7 @@ class _ArrayStream:
         if not self._peek():
             raise self._refuse("empty file (truncated?)", self.byte)
         if self._peek() != "[":
-            raise self._refuse("not a JSON array of messages", self.byte)
+            raise self._refuse("not a JSON array", self.byte)
         self._advance(self.pos + 1)
         index = 0
         self._skip_ws()
@@ -280,7 +282,8 @@ class _ArrayStream:
             return
         while True:
             if not self._peek():
-                raise self._refuse(f"file ends inside message #{index + 1} (truncated)", self.byte)
+                after = f"{self.noun} #{index}" if index else "'['"
+                raise self._refuse(f"file ends after {after} (truncated)", self.byte)
             value, end = self._decode(index + 1)
             index += 1
             start, raw = self.byte, self.buf[self.pos : min(end, self.pos + RAW_LIMIT)]
@@ -294,8 +297,10 @@ class _ArrayStream:
                 return
             if sep != ",":
                 if not sep:
-                    raise self._refuse(f"file ends after message #{index} (truncated)", self.byte)
-                raise self._refuse(f"expected ',' or ']' after message #{index}", self.byte)
+                    raise self._refuse(
+                        f"file ends after {self.noun} #{index} (truncated)", self.byte
+                    )
+                raise self._refuse(f"expected ',' or ']' after {self.noun} #{index}", self.byte)
             self._advance(self.pos + 1)
             self._skip_ws()
 
@@ -309,16 +314,18 @@ class _ArrayStream:
                 if not self.eof and near_end:
                     self._fill(len(self.buf) - self.pos)
                     continue
-                if near_end:
+                if exc.msg.startswith("Unterminated") or exc.pos >= len(self.buf):
                     at = self._bytes_to(len(self.buf))
                     raise self._refuse(
-                        f"file ends inside message #{number} (truncated)", at
+                        f"file ends inside {self.noun} #{number} (truncated)", at
                     ) from None
                 at = self._bytes_to(exc.pos)
-                reason = f"invalid JSON in message #{number}: {exc.msg}"
+                reason = f"invalid JSON in {self.noun} #{number}: {exc.msg}"
                 raise self._refuse(reason, at) from None
             except RecursionError:
-                raise self._refuse(f"message #{number} is nested too deeply", self.byte) from None
+                raise self._refuse(
+                    f"{self.noun} #{number} is nested too deeply", self.byte
+                ) from None
             # A number or literal at the very end may continue in the next chunk.
             if not self.eof and len(self.buf) - end < 32:
                 self._fill(len(self.buf) - self.pos)
@@ -345,8 +352,7 @@ class _User:
 class _Conversation:
     id: str
     name: str
-    folder: str
-    kind: str  # the metadata file it came from, e.g. "channels"
+    folder: str  # channel name, or the id for DMs
 
 
 @dataclass(slots=True)
@@ -355,24 +361,12 @@ class _Workspace:
     conversations: list[_Conversation] = field(default_factory=list)
 
 
-def _load_meta(tree: _Tree, rel: str) -> list[Any]:
-    """users.json and friends are small: read whole, refuse with a byte position if broken."""
+def _entries(tree: _Tree, rel: str) -> Iterator[dict[str, Any]]:
+    """The objects of users.json, channels.json and friends, streamed like day files."""
     with tree.open(rel) as stream:
-        data = stream.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportRefused(f"{rel}: not valid UTF-8", f"{rel} byte {exc.start}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        byte = len(text[: exc.pos].encode("utf-8"))
-        raise ImportRefused(f"{rel}: invalid JSON: {exc.msg}", f"{rel} byte {byte}") from None
-    except RecursionError:
-        raise ImportRefused(f"{rel}: nested too deeply", f"{rel} byte 0") from None
-    if not isinstance(value, list):
-        raise ImportRefused(f"{rel}: expected a JSON array", f"{rel} byte 0")
-    return value
+        for el in _ArrayStream(stream, rel, noun="entry"):
+            if isinstance(el.value, dict):
+                yield el.value
 
 
 def _str(value: Any) -> str | None:
@@ -389,8 +383,8 @@ def _person_name(profile: Any) -> tuple[str | None, str | None]:
 
 def _read_users(tree: _Tree) -> dict[str, _User]:
     users: dict[str, _User] = {}
-    for entry in _load_meta(tree, "users.json"):
-        if not isinstance(entry, dict) or not _str(entry.get("id")):
+    for entry in _entries(tree, "users.json"):
+        if not _str(entry.get("id")):
             continue
         profile: dict[str, Any] = entry.get("profile") or {}
         if not isinstance(profile, dict):
@@ -410,7 +404,8 @@ def _read_users(tree: _Tree) -> dict[str, _User]:
 def _dm_name(members: Any, users: dict[str, _User]) -> str | None:
     if not isinstance(members, list):
         return None
-    names = [(users[m].handle or m) if m in users else str(m) for m in members]
+    ids = [m for m in members if isinstance(m, str)]
+    names = [(users[m].handle or m) if m in users else m for m in ids]
     return "dm-" + "--".join(names) if names else None
 
 
@@ -419,22 +414,22 @@ def _read_workspace(tree: _Tree, ctx: ImportContext) -> _Workspace:
     for meta in _META_FILES:
         if not tree.exists(meta):
             continue
-        for entry in _load_meta(tree, meta):
-            cid = _str(entry.get("id")) if isinstance(entry, dict) else None
+        for entry in _entries(tree, meta):
+            cid = _str(entry.get("id"))
             if cid is None:
-                ctx.warn(f"slack: {meta}: skipped an entry without an id")
+                ctx.warn(f"{meta}: skipped an entry without an id")
                 continue
             name = _str(entry.get("name"))
             if meta == "dms.json":
                 name = name or _dm_name(entry.get("members"), ws.users)
             name = name or cid
             folder = name if tree.days(name) or not tree.days(cid) else cid
-            ws.conversations.append(_Conversation(cid, name, folder, meta.removesuffix(".json")))
+            ws.conversations.append(_Conversation(cid, name, folder))
     known = {c.folder for c in ws.conversations}
     for folder in sorted(tree.folders() - known):
         if tree.days(folder):
-            ctx.warn(f"slack: folder {folder!r} is in no metadata file; its id is unknown")
-            ws.conversations.append(_Conversation(folder, folder, folder, "unknown"))
+            ctx.warn(f"folder {folder!r} is in no metadata file; its id is unknown")
+            ws.conversations.append(_Conversation(folder, folder, folder))
     return ws
 
 
@@ -529,8 +524,9 @@ def _activity(
     team = _str(msg.get("team")) or _str(msg.get("user_team"))
     if team:
         extras["team"] = team
-    if isinstance(msg.get("reply_count"), int):
-        extras["reply_count"] = msg["reply_count"]
+    reply_count = msg.get("reply_count")
+    if isinstance(reply_count, int) and not isinstance(reply_count, bool):
+        extras["reply_count"] = reply_count
     return Activity(
         platform=PLATFORM,
         source_id=f"{conv.id}:{ts_raw}",
@@ -600,16 +596,16 @@ class SlackExportImporter:
             ws = _read_workspace(tree, ctx)
             for conv in ws.conversations:
                 for rel in tree.days(conv.folder):
-                    yield from _read_day(tree, rel, conv, ws, ctx, path.name)
+                    yield from _read_day(tree, rel, conv, ws, ctx, path.name or str(path))
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             rel = tree.current
-            raise ImportRefused(f"{rel}: corrupt archive member ({exc})", rel) from None
+            raise ImportRefused(f"corrupt archive member ({exc})", rel) from None
         except RuntimeError as exc:  # encrypted member, unsupported compression
             rel = tree.current
-            raise ImportRefused(f"{rel}: cannot read archive member ({exc})", rel) from None
+            raise ImportRefused(f"cannot read archive member ({exc})", rel) from None
         except OSError as exc:
             rel = tree.current
-            raise ImportRefused(f"{rel}: cannot read ({exc.strerror or exc})", rel) from None
+            raise ImportRefused(f"cannot read ({exc.strerror or exc})", rel) from None
         finally:
             tree.close()
 

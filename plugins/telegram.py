@@ -8,7 +8,16 @@ Streaming: the file is read as parser events (ijson), one message object is buil
 time. A chat's channel id must be known before its messages are turned into records.
 Telegram Desktop always writes name/type/id before "messages"; for a chat that does not,
 its messages are skipped on the first pass and read on a second pass over the file,
-once its metadata is complete (two passes instead of unbounded buffering).
+once its metadata is complete (two passes instead of unbounded buffering). The order of
+records is deterministic, which the importer's resume-by-count relies on.
+
+Exports without ids (chat-miner's minimal files): a chat without an id is identified by
+"name:<chat name>" (or "file:<file name>" when it has no name either, so overlapping
+exports of one named chat still dedupe), a message without an id by a hash of chat, date,
+sender, text and how many identical messages came before it in that chat.
+
+Positions: "byte N" is how far the parser had read, so the place is at most one read
+(16 KiB) before N; a truncated file is reported at its end.
 """
 
 from __future__ import annotations
@@ -24,7 +33,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import ijson
-from ijson.common import ObjectBuilder
 
 from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
@@ -64,6 +72,10 @@ _OPEN = frozenset({"start_map", "start_array"})
 _CLOSE = frozenset({"end_map", "end_array"})
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
 DELETED = "Deleted Account"
+NO_ZONE_WARNING = (
+    "some times carry no zone (no date_unixtime) and no time zone was given; "
+    "reading them as UTC (set --tz to fix)"
+)
 
 # Where chats live: a single-chat export is itself the chat; an account export lists them.
 _ROOTS = ("", "chats.list.item", "left_chats.list.item")
@@ -199,7 +211,7 @@ class _Chat:
     type: str | None = None
     raw_id: object = None
     has_id: bool = False
-    seen: Counter[str] = field(default_factory=Counter)
+    seen: Counter[bytes] = field(default_factory=Counter)
 
     @property
     def channel_id(self) -> str:
@@ -258,23 +270,37 @@ class _Scan:
         chats: dict[str, _Chat | None] = dict.fromkeys(_ROOTS)
         counts = dict.fromkeys(_ROOTS, 0)
         telegram_like = False
-        depth = 0
-        builder: ObjectBuilder | None = None
+        depth = 0  # nesting of a value being skipped
+        stack: list[Any] = []  # containers of the message being built (inlined: hot path)
+        key: Any = None
+        message: Any = None
         active: _Chat | None = None  # chat whose messages are being turned into records
         msg_no = 0
         msg_pos = 0
 
         for prefix, event, value in events:
-            if depth:  # inside a message (or a value being skipped)
-                if builder is not None:
-                    builder.event(event, value)
+            if stack:  # inside a message being built
+                if event == "map_key":
+                    key = value
+                elif event == "end_map" or event == "end_array":
+                    stack.pop()
+                    if not stack and active is not None:
+                        yield from self._message(message, active, msg_no, msg_pos)
+                else:
+                    item = {} if event == "start_map" else [] if event == "start_array" else value
+                    top = stack[-1]
+                    if type(top) is list:
+                        top.append(item)
+                    else:
+                        top[key] = item
+                    if event == "start_map" or event == "start_array":
+                        stack.append(item)
+                continue
+            if depth:  # inside a value being skipped
                 if event in _OPEN:
                     depth += 1
                 elif event in _CLOSE:
                     depth -= 1
-                if depth == 0 and builder is not None and active is not None:
-                    yield from self._message(builder.value, active, msg_no, msg_pos)
-                    builder = None
                 continue
             role = _ROLES.get(prefix)
             if role is None:
@@ -310,7 +336,7 @@ class _Scan:
                         depth = 1
                     if first_pass:
                         yield self._quarantine(
-                            f"{root} #{counts[root]} (byte {reader.pos})",
+                            f"{root.removesuffix('.item')} #{counts[root]} (byte {reader.pos})",
                             "a chat in the list is not a JSON object",
                             value if event in _SCALARS else f"<{event[6:]}>",
                         )
@@ -352,9 +378,8 @@ class _Scan:
                 continue
             msg_pos = reader.pos
             if event in _OPEN:
-                builder = ObjectBuilder()
-                builder.event(event, value)
-                depth = 1
+                message = {} if event == "start_map" else []
+                stack.append(message)
             else:
                 yield from self._message(value, active, msg_no, msg_pos)
 
@@ -404,10 +429,7 @@ class _Scan:
             return localize(ts, self.ctx.tz)
         if not self.warned:
             self.warned = True
-            self.ctx.warn(
-                f"{self.path.name}: some Telegram times carry no zone (no date_unixtime) "
-                "and no time zone was given; reading them as UTC (set --tz to fix)"
-            )
+            self.ctx.warn(NO_ZONE_WARNING)
         return ts.replace(tzinfo=UTC)
 
 
@@ -443,11 +465,12 @@ class _Converter:
         # plus how many identical messages came before it in this chat.
         date = self.msg.get("date_unixtime", self.msg.get("date"))
         parts = [self.channel_id, date, self.msg.get("from"), plain_text(self.msg.get("text"))]
-        base = json.dumps(parts, ensure_ascii=False, default=str)
-        n = self.chat.seen[base]
-        self.chat.seen[base] += 1
-        data = json.dumps([base, n], ensure_ascii=False).encode("utf-8", "surrogatepass")
-        return f"{self.channel_id}:h{blake2b(data, digest_size=16).hexdigest()}"
+        base = json.dumps(parts, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+        tally = blake2b(base, digest_size=16).digest()  # keeps the per-chat tally small
+        n = self.chat.seen[tally]
+        self.chat.seen[tally] += 1
+        digest = blake2b(base + b"\0" + str(n).encode(), digest_size=16).hexdigest()
+        return f"{self.channel_id}:h{digest}"
 
     def _person(self, name_key: str, id_key: str) -> tuple[str, str | None]:
         """(display name, Bot API id or None) of the sender or actor."""
@@ -484,8 +507,10 @@ class _Converter:
         if msg.get("type") == "service":
             return self._service(base)
         author, author_id = self._person("from", "from_id")
-        if author_id is None and self.chat.type in _BROADCAST_TYPES and "from" not in msg:
-            author, author_id = self.chat.label, self.channel_id
+        if author_id is None and self.chat.type in _BROADCAST_TYPES:
+            # A channel post without a sender id is the channel's own.
+            author_id = self.channel_id
+            author = msg["from"] if isinstance(msg.get("from"), str) else self.chat.label
         base.author = author
         base.author_id = author_id or f"name:{author}"
         base.text = plain_text(msg.get("text"))
