@@ -147,7 +147,8 @@ async def import_paths(
         else:
 
             def file_warn(message: str, _path: Path = path) -> None:
-                warn(f"{_path}: {message}")
+                named = message.startswith((str(_path), _path.name))
+                warn(message if named else f"{_path}: {message}")
 
             ctx = ImportContext(
                 community=community, tz=tz, tz_name=tz_name, platform=platform, warn=file_warn

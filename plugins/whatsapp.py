@@ -576,6 +576,10 @@ class WhatsAppImporter:
                 f"{origin}: WhatsApp exports carry no time zone; times were read as UTC "
                 "(pass --tz with the zone of the phone that exported the chat)"
             )
+        else:
+            ctx.warn(
+                f"{origin}: WhatsApp exports carry no time zone; times were read as {ctx.tz_name or tz}"
+            )
         builder = _Builder(origin, source.channel(), ctx, tz, order)
         entry: _Entry | None = None
         for line in source.lines(_MAX_LINE):

@@ -243,3 +243,35 @@ async def test_reader_is_not_blocked_by_open_write_transaction(tmp_path: Path) -
     other.execute("ROLLBACK")
     other.close()
     await s.close()
+
+
+async def test_feature_migrations_apply_once_and_refuse_newer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cockpit.store import sqlite_schema
+
+    monkeypatch.setitem(
+        sqlite_schema.FEATURE_MIGRATIONS,
+        "widgets",
+        ["CREATE TABLE widget (id INTEGER PRIMARY KEY, n TEXT);"],
+    )
+    s = await SQLiteStore.open(tmp_path / "f.db")
+    await s.transaction(lambda c: c.execute("INSERT INTO widget (n) VALUES ('a')"))
+    assert await s.fetchall("SELECT n FROM widget") == [("a",)]
+    await s.close()
+    monkeypatch.setitem(
+        sqlite_schema.FEATURE_MIGRATIONS,
+        "widgets",
+        [
+            "CREATE TABLE widget (id INTEGER PRIMARY KEY, n TEXT);",
+            "ALTER TABLE widget ADD COLUMN m INTEGER;",
+        ],
+    )
+    s = await SQLiteStore.open(tmp_path / "f.db")  # v1 -> v2, the row survives
+    assert await s.fetchall("SELECT n, m FROM widget") == [("a", None)]
+    await s.close()
+    monkeypatch.setitem(
+        sqlite_schema.FEATURE_MIGRATIONS, "widgets", ["CREATE TABLE widget (id INTEGER);"]
+    )
+    with pytest.raises(CockpitError, match="widgets tables are v2, written by a newer cockpit"):
+        await SQLiteStore.open(tmp_path / "f.db")

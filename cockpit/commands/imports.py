@@ -18,7 +18,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", type=Path)
     p.add_argument("--platform", help="skip detection: read every PATH as this platform's export")
-    p.add_argument("--tz", help="IANA zone for exports whose times carry no zone (WhatsApp)")
+    p.add_argument(
+        "--tz",
+        help="IANA zone for exports whose times carry no zone (WhatsApp; old Telegram exports)",
+    )
     p.add_argument("--community", help="the community these records belong to (default: config)")
     p.set_defaults(run=run)
 

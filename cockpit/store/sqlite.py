@@ -28,7 +28,7 @@ from cockpit.store.base import (
     StoreStats,
     WriteResult,
 )
-from cockpit.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from cockpit.store.sqlite_schema import FEATURE_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION
 from cockpit.timeutil import from_ms, to_ms
 
 T = TypeVar("T")
@@ -254,17 +254,27 @@ class SQLiteStore(Store):
                 f"{p}: store schema v{version} was written by a newer cockpit (this one knows v{SCHEMA_VERSION})"
             )
         for number in range(version, SCHEMA_VERSION):
-            script = MIGRATIONS[number]
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                # executescript would commit first; run statement by statement inside the txn.
-                for statement in _split_sql(script):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number + 1}")
-                await conn.execute("COMMIT")
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
+            await _apply(conn, MIGRATIONS[number], f"PRAGMA user_version = {number + 1}", ())
+        for feature, scripts in FEATURE_MIGRATIONS.items():
+            found = await (
+                await conn.execute(
+                    "SELECT version FROM feature_schema WHERE feature = ?", (feature,)
+                )
+            ).fetchone()
+            have = int(found[0]) if found else 0
+            if have > len(scripts):
+                raise CockpitError(
+                    f"{p}: the {feature} tables are v{have}, written by a newer cockpit "
+                    f"(this one knows v{len(scripts)})"
+                )
+            for number in range(have, len(scripts)):
+                await _apply(
+                    conn,
+                    scripts[number],
+                    "INSERT INTO feature_schema (feature, version) VALUES (?, ?) "
+                    "ON CONFLICT (feature) DO UPDATE SET version = excluded.version",
+                    (feature, number + 1),
+                )
 
     async def close(self) -> None:
         if self._w is not None:
@@ -278,6 +288,31 @@ class SQLiteStore(Store):
         if self._w is None:
             raise CockpitError(f"{self.path}: opened read-only")
         return self._w
+
+    async def run_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on the writer's connection, in its thread: for feature modules
+        (`sqlite_<feature>.py`) that keep their own tables. `fn` manages its transaction."""
+        return await self._in_writer_thread(fn)
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` inside BEGIN IMMEDIATE ... COMMIT on the writer (rolled back on error)."""
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        return await self._in_writer_thread(run)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a read query on the reader connection (never blocks the writer)."""
+        return await self._fetchall(sql, params)
 
     async def _in_writer_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a whole transaction in the writer's own thread: one hop, no per-statement ping-pong."""
@@ -826,6 +861,22 @@ class SQLiteStore(Store):
     async def integrity_check(self) -> str:
         rows = await self._fetchall("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
+
+
+async def _apply(
+    conn: aiosqlite.Connection, script: str, mark: str, params: tuple[Any, ...]
+) -> None:
+    """One migration and its version mark in one transaction."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        # executescript would commit first; run statement by statement inside the transaction
+        for statement in _split_sql(script):
+            await conn.execute(statement)
+        await conn.execute(mark, params)
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
 
 
 def _split_sql(script: str) -> list[str]:

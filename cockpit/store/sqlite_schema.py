@@ -1,4 +1,10 @@
-"""The SQLite schema as numbered migrations; `PRAGMA user_version` records how far a store is."""
+"""The SQLite schema as numbered migrations.
+
+The core tables are versioned by `PRAGMA user_version`. Each feature (alerts, calendar,
+scoring, ...) keeps its own numbered list in its own `sqlite_<feature>.py` module, listed in
+`FEATURE_MIGRATIONS` below, and versioned in the `feature_schema` table, so features can
+grow their tables independently.
+"""
 
 from __future__ import annotations
 
@@ -86,6 +92,10 @@ MIGRATIONS: list[str] = [
             SELECT 'delete', old.id, old.text WHERE old.text != '';
         INSERT INTO activity_fts (rowid, text) SELECT new.id, new.text WHERE new.text != '';
     END;
+    CREATE TABLE feature_schema (
+        feature TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    );
     CREATE TABLE cursor (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL,
@@ -106,3 +116,6 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# feature name -> its migrations, oldest first; append to a list, never edit a shipped entry
+FEATURE_MIGRATIONS: dict[str, list[str]] = {}
