@@ -6,6 +6,7 @@ string is taken from the environment; such values are secrets and never printed 
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import tomllib
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from cockpit.errors import ConfigError
 from cockpit.registry import Registry
@@ -67,7 +68,10 @@ class ImportSettings(Strict):
         return _check_zone(value) if value is not None else None
 
 
-class FileSettings(Strict):
+class FileSettings(BaseModel):
+    # other top-level sections belong to features (see `feature_sections`)
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     cockpit: CockpitSettings = Field(default_factory=CockpitSettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     sources: list[dict[str, Any]] = Field(default_factory=list)
@@ -84,6 +88,28 @@ class SourceConfig:
     settings: BaseModel
 
 
+# Features keep their config sections in their own package: a module listed here exposes
+# `SECTIONS: dict[str, pydantic.TypeAdapter]` (top-level key -> validator of its value).
+FEATURE_CONFIG_MODULES = (
+    "cockpit.alerts.config",
+    "cockpit.calendar.config",
+    "cockpit.scoring.config",
+)
+
+
+def feature_sections() -> dict[str, TypeAdapter[Any]]:
+    sections: dict[str, TypeAdapter[Any]] = {}
+    for name in FEATURE_CONFIG_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that feature is not part of this build
+            raise
+        sections.update(module.SECTIONS)
+    return sections
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -91,6 +117,17 @@ class Config:
     import_tz: str | None
     sources: list[SourceConfig]
     secret_paths: frozenset[KeyPath] = field(default_factory=frozenset)
+    # validated feature sections by top-level key; absent keys hold the feature's default
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, key: str) -> Any:
+        """A feature's validated section (its default when the file does not have it)."""
+        if key in self.sections:
+            return self.sections[key]
+        adapter = feature_sections().get(key)
+        if adapter is None:
+            raise KeyError(key)
+        return adapter.validate_python({} if _wants_mapping(adapter) else [])
 
     @property
     def base_dir(self) -> Path:
@@ -105,6 +142,10 @@ class Config:
             p = Path(self.cockpit.store).expanduser()
             return p if p.is_absolute() else self.base_dir / p
         return Path(platformdirs.user_data_dir("cockpit")) / "cockpit.db"
+
+
+def _wants_mapping(adapter: TypeAdapter[Any]) -> bool:
+    return adapter.json_schema().get("type") != "array"
 
 
 def default_config_path() -> Path | None:
@@ -225,6 +266,18 @@ def load_config(path: Path | None, registry: Registry) -> Config:
         key, message = next(_errors(exc, ()))
         raise fail(key, message) from None
 
+    sections: dict[str, Any] = {}
+    known = feature_sections()
+    for key, value in (settings.model_extra or {}).items():
+        adapter = known.get(key)
+        if adapter is None:
+            raise fail((key,), "unknown key")
+        try:
+            sections[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            bad_key, message = next(_errors(exc, (key,)))
+            raise fail(bad_key, message) from None
+
     sources: list[SourceConfig] = []
     names: set[str] = set()
     types = registry.source_types
@@ -257,4 +310,6 @@ def load_config(path: Path | None, registry: Registry) -> Config:
             raise fail(key, message) from None
         sources.append(SourceConfig(kind, name, community, enabled, typed))
 
-    return Config(path, settings.cockpit, settings.import_.timezone, sources, frozenset(secrets))
+    return Config(
+        path, settings.cockpit, settings.import_.timezone, sources, frozenset(secrets), sections
+    )

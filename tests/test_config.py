@@ -130,3 +130,33 @@ def test_key_lines_handles_arrays_of_tables_and_dotted_keys() -> None:
     assert lines[("t", "b", "c")] == 3
     assert lines[("s", 0, "x")] == 5
     assert lines[("s", 1, "x")] == 7
+
+
+def test_feature_sections_are_validated_by_their_feature(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+    import cockpit.config as config
+
+    class Knobs(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        level: int = 1
+
+    module = types.ModuleType("fake_feature_config")
+    module.SECTIONS = {"knobs": TypeAdapter(Knobs)}  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "fake_feature_config", module)
+    monkeypatch.setattr(
+        config, "FEATURE_CONFIG_MODULES", ("fake_feature_config", "cockpit.nonexistent.config")
+    )
+    cfg = load_config(write(tmp_path, "[knobs]\nlevel = 3\n"), registry())
+    assert cfg.section("knobs").level == 3
+    assert load_config(None, registry()).section("knobs").level == 1
+    with pytest.raises(ConfigError, match=r"cockpit.toml:2: knobs.levle: unknown key"):
+        load_config(write(tmp_path, "[knobs]\nlevle = 3\n"), registry())
+    with pytest.raises(
+        ConfigError, match=r"cockpit.toml:2: knobs.level: Input should be a valid integer"
+    ):
+        load_config(write(tmp_path, "[knobs]\nlevel = 'high'\n"), registry())
