@@ -268,14 +268,14 @@ def load_config(path: Path | None, registry: Registry) -> Config:
 
     sections: dict[str, Any] = {}
     known = feature_sections()
-    for key, value in (settings.model_extra or {}).items():
-        adapter = known.get(key)
+    for name, value in (settings.model_extra or {}).items():
+        adapter = known.get(name)
         if adapter is None:
-            raise fail((key,), "unknown key")
+            raise fail((name,), "unknown key")
         try:
-            sections[key] = adapter.validate_python(value)
+            sections[name] = adapter.validate_python(value)
         except ValidationError as exc:
-            bad_key, message = next(_errors(exc, (key,)))
+            bad_key, message = next(_errors(exc, (name,)))
             raise fail(bad_key, message) from None
 
     sources: list[SourceConfig] = []
