@@ -93,6 +93,7 @@ async def import_file(
             pending = asyncio.create_task(
                 store.write(batch, import_id=rec.id, import_position=position)
             )
+            await asyncio.sleep(0)  # let the write reach the writer thread before parsing on
         if pending is not None:
             totals = totals + await pending
             pending = None

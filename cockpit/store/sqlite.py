@@ -9,6 +9,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,11 +38,24 @@ _ACTIVITY_COLUMNS = (
     "community_id, platform, source_id, kind, ts, channel_id, member_id, text, reply_to, "
     "thread, mentions, attachments, reactions, edited_ts, deleted, extras, import_id"
 )
-_PLACEHOLDERS = ", ".join("?" * 17)
+
+# A batch is inserted from one JSON array of rows by one statement, which runs without Python's
+# GIL, so the caller can parse the next batch meanwhile (executemany would need the GIL for
+# every row). Row fields, by index, as in _ACTIVITY_COLUMNS; 10 (mentions) and 15 (extras) are
+# nested JSON, stored as their text.
+_INSERT_FROM_JSON = f"""
+INSERT INTO activity ({_ACTIVITY_COLUMNS})
+SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+       j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, nullif(j.value -> 10, 'null'),
+       j.value ->> 11, j.value ->> 12, j.value ->> 13, j.value ->> 14,
+       nullif(j.value -> 15, 'null'), ?
+FROM json_each(?) AS j WHERE true
+"""
 
 # A message seen again: take a newer edit, and a higher reaction count.
-UPSERT_ACTIVITY = f"""
-INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({_PLACEHOLDERS})
+UPSERT_ACTIVITY = (
+    _INSERT_FROM_JSON
+    + """
 ON CONFLICT (platform, source_id) DO UPDATE SET
     text = CASE WHEN excluded.edited_ts > coalesce(activity.edited_ts, -1)
                 THEN excluded.text ELSE activity.text END,
@@ -51,21 +65,26 @@ ON CONFLICT (platform, source_id) DO UPDATE SET
 WHERE excluded.edited_ts > coalesce(activity.edited_ts, -1)
    OR excluded.reactions > activity.reactions
 """
+)
 
 # An edit of a message: update it, or keep it as the message when the original is unknown.
-UPSERT_EDIT = f"""
-INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({_PLACEHOLDERS})
+UPSERT_EDIT = (
+    _INSERT_FROM_JSON
+    + """
 ON CONFLICT (platform, source_id) DO UPDATE SET
     text = excluded.text, edited_ts = excluded.edited_ts
 WHERE excluded.edited_ts >= coalesce(activity.edited_ts, -1) AND excluded.text != activity.text
 """
+)
 
 # A delete marks the message (its text stays for moderators); an unknown one leaves a tombstone.
-UPSERT_DELETE = f"""
-INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({_PLACEHOLDERS})
+UPSERT_DELETE = (
+    _INSERT_FROM_JSON
+    + """
 ON CONFLICT (platform, source_id) DO UPDATE SET deleted = 1
 WHERE activity.deleted = 0
 """
+)
 
 UPSERT_MEMBER = """
 INSERT INTO member (community_id, platform, platform_user_id, handle, display_name, is_bot,
@@ -169,6 +188,95 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+@dataclass(slots=True)
+class _Batch:
+    """A write, validated and serialised on the caller's thread."""
+
+    count: int = 0
+    # rows for plain upserts, edits and deletes; ids of owners are filled in by the writer
+    rows: tuple[list[list[Any]], list[list[Any]], list[list[Any]]] = field(
+        default_factory=lambda: ([], [], [])
+    )
+    quarantined: list[Quarantined] = field(default_factory=list)
+    communities: set[str] = field(default_factory=set)
+    channels: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (community, platform, author id) -> [handle, display name, is_bot, first ts, last ts]
+    members: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+
+
+def _prepare(records: Sequence[Record]) -> _Batch:
+    batch = _Batch()
+    rows: tuple[list[list[Any]], list[list[Any]], list[list[Any]]] = ([], [], [])
+    members = batch.members
+    for rec in records:
+        if not isinstance(rec, Activity):
+            batch.quarantined.append(rec)
+            continue
+        problem = rec.validate()
+        if problem is not None:
+            batch.quarantined.append(
+                Quarantined(
+                    rec.platform or "?",
+                    "pipeline",
+                    f"{rec.platform}:{rec.source_id}",
+                    problem,
+                    _dumps(rec)[:_RAW_LIMIT],
+                )
+            )
+            continue
+        a = rec  # times need no conversion: to_ms is exact for any offset
+        if not a.channel_id:
+            a.channel_id = a.channel
+        if not a.author:
+            a.author = a.author_handle or a.author_id
+        community = a.community or "default"
+        ts = to_ms(a.ts)
+        edited = to_ms(a.edited_ts) if a.edited_ts is not None else None
+        kind = a.kind
+        target, deleted = rows[0], 0
+        if kind is Kind.EDIT:
+            target, kind = rows[1], Kind.MESSAGE
+            edited = edited if edited is not None else ts
+        elif kind is Kind.DELETE:
+            target, kind, deleted = rows[2], Kind.MESSAGE, 1
+        target.append(
+            [
+                community,
+                a.platform,
+                a.source_id,
+                kind.value,
+                ts,
+                a.channel_id,
+                a.author_id,
+                a.text,
+                a.reply_to,
+                a.thread,
+                a.mentions or None,
+                a.attachments,
+                a.reactions,
+                edited,
+                deleted,
+                a.extras or None,
+            ]
+        )
+        batch.communities.add(community)
+        batch.channels[(community, a.platform, a.channel_id)] = a.channel
+        key = (community, a.platform, a.author_id)
+        entry = members.get(key)
+        if entry is None:
+            members[key] = [a.author_handle, a.author, int(a.is_bot), ts, ts]
+        else:
+            if ts >= entry[4]:
+                entry[0] = a.author_handle or entry[0]
+                entry[1] = a.author
+                entry[4] = ts
+            entry[2] = entry[2] or int(a.is_bot)
+            entry[3] = min(entry[3], ts)
+        batch.count += 1
+    batch.rows = rows
+    return batch
+
+
 class SQLiteStore(Store):
     """A store in one SQLite file. Open with `await SQLiteStore.open(path)`."""
 
@@ -178,10 +286,12 @@ class SQLiteStore(Store):
         self.path = path
         self._w = writer
         self._r = reader
+        # what the store already holds, so unchanged communities, channels and members cost
+        # nothing per batch: community name -> id; (community, platform, channel id) -> (id,
+        # name); (community, platform, author id) -> (id, display name, handle, is_bot)
         self._communities: dict[str, int] = {}
-        self._channels: dict[tuple[int, str, str], tuple[int, str]] = {}
-        # (community, platform, user id) -> [id, display name, handle, last seen ms, is_bot]
-        self._members: dict[tuple[int, str, str], list[Any]] = {}
+        self._channels: dict[tuple[str, str, str], tuple[int, str]] = {}
+        self._members: dict[tuple[str, str, str], tuple[int, str, str | None, int]] = {}
 
     # ----------------------------------------------------------------- opening
 
@@ -328,11 +438,13 @@ class SQLiteStore(Store):
         import_id: int | None = None,
         import_position: int | None = None,
     ) -> WriteResult:
+        batch = _prepare(records)  # on the caller's thread, while the writer works
+
         def run(conn: sqlite3.Connection) -> WriteResult:
             try:
-                return self._write_sync(conn, records, cursors, import_id, import_position)
+                return self._write_sync(conn, batch, cursors, import_id, import_position)
             except BaseException:
-                # ids handed out inside the rolled-back transaction are void
+                # what the rolled-back transaction added is not in the store after all
                 self._communities.clear()
                 self._channels.clear()
                 self._members.clear()
@@ -343,36 +455,16 @@ class SQLiteStore(Store):
     def _write_sync(
         self,
         conn: sqlite3.Connection,
-        records: Sequence[Record],
+        batch: _Batch,
         cursors: Sequence[tuple[str, str]],
         import_id: int | None,
         import_position: int | None,
     ) -> WriteResult:
-        activities: list[Activity] = []
-        quarantined: list[Quarantined] = []
-        for rec in records:
-            if isinstance(rec, Activity):
-                problem = rec.validate()
-                if problem is None:
-                    activities.append(rec.normalized())
-                else:
-                    quarantined.append(
-                        Quarantined(
-                            rec.platform or "?",
-                            "pipeline",
-                            f"{rec.platform}:{rec.source_id}",
-                            problem,
-                            _dumps(rec)[:_RAW_LIMIT],
-                        )
-                    )
-            else:
-                quarantined.append(rec)
-
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = self._store_activities(conn, activities, import_id)
+            result = self._store_activities(conn, batch, import_id)
             now = int(time.time() * 1000)
-            if quarantined:
+            if batch.quarantined:
                 conn.executemany(
                     "INSERT OR IGNORE INTO quarantine (received, platform, origin, position, reason, raw, "
                     "import_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -386,11 +478,11 @@ class SQLiteStore(Store):
                             q.raw[:_RAW_LIMIT],
                             import_id,
                         )
-                        for q in quarantined
+                        for q in batch.quarantined
                     ],
                 )
             result = WriteResult(
-                result.new, result.duplicate, result.updated, len(quarantined), result.new_ids
+                result.new, result.duplicate, result.updated, len(batch.quarantined), result.new_ids
             )
             if cursors:
                 conn.executemany(
@@ -420,61 +512,29 @@ class SQLiteStore(Store):
         return result
 
     def _store_activities(
-        self, conn: sqlite3.Connection, activities: list[Activity], import_id: int | None
+        self, conn: sqlite3.Connection, batch: _Batch, import_id: int | None
     ) -> WriteResult:
-        if not activities:
+        if not batch.count:
             return WriteResult()
-        community_ids = self._community_ids(conn, {a.community or "default" for a in activities})
-        channel_ids = self._channel_ids(conn, activities, community_ids)
-        member_ids = self._member_ids(conn, activities, community_ids)
-
+        self._upsert_owners(conn, batch)
+        communities, channels, members = self._communities, self._channels, self._members
+        payloads = []
+        for rows in batch.rows:
+            for r in rows:
+                name, platform = r[0], r[1]
+                r[0] = communities[name]
+                r[5] = channels[(name, platform, r[5])][0]
+                r[6] = members[(name, platform, r[6])][0]
+            payloads.append(orjson.dumps(rows, default=str).decode() if rows else "")
         seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
         max_before = int(seq[0]) if seq else 0
-        normal: list[tuple[Any, ...]] = []
-        edits: list[tuple[Any, ...]] = []
-        deletes: list[tuple[Any, ...]] = []
-        for a in activities:
-            cid = community_ids[a.community or "default"]
-            ts = to_ms(a.ts)
-            edited = to_ms(a.edited_ts) if a.edited_ts is not None else None
-            kind = a.kind
-            target = normal
-            deleted = 0
-            if kind is Kind.EDIT:
-                target, kind = edits, Kind.MESSAGE
-                edited = edited if edited is not None else ts
-            elif kind is Kind.DELETE:
-                target, kind, deleted = deletes, Kind.MESSAGE, 1
-            target.append(
-                (
-                    cid,
-                    a.platform,
-                    a.source_id,
-                    kind.value,
-                    ts,
-                    channel_ids[(cid, a.platform, a.channel_id)],
-                    member_ids[(cid, a.platform, a.author_id)],
-                    a.text,
-                    a.reply_to,
-                    a.thread,
-                    _dumps(list(a.mentions)) if a.mentions else None,
-                    a.attachments,
-                    a.reactions,
-                    edited,
-                    deleted,
-                    _dumps(a.extras) if a.extras else None,
-                    import_id,
-                )
-            )
         # rowcount counts rows inserted or updated by the statements themselves (not the FTS triggers)
         changed = 0
-        for sql, rows in (
-            (UPSERT_ACTIVITY, normal),
-            (UPSERT_EDIT, edits),
-            (UPSERT_DELETE, deletes),
+        for sql, payload in zip(
+            (UPSERT_ACTIVITY, UPSERT_EDIT, UPSERT_DELETE), payloads, strict=True
         ):
-            if rows:
-                changed += max(0, conn.executemany(sql, rows).rowcount)
+            if payload:
+                changed += max(0, conn.execute(sql, (import_id, payload)).rowcount)
         seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
         max_after = int(seq[0]) if seq else 0
         new = 0
@@ -495,106 +555,63 @@ class SQLiteStore(Store):
                 "WHERE id > ? GROUP BY member_id) AS n WHERE member.id = n.member_id",
                 (max_before,),
             )
-        updated = min(max(0, changed - new), len(activities) - new)
+        updated = min(max(0, changed - new), batch.count - new)
         return WriteResult(
             new=new,
-            duplicate=len(activities) - new - updated,
+            duplicate=batch.count - new - updated,
             updated=updated,
             new_ids=(max_before + 1, max_after) if new else None,
         )
 
-    def _community_ids(self, conn: sqlite3.Connection, names: set[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for name in names:
-            cid = self._communities.get(name)
-            if cid is None:
+    def _upsert_owners(self, conn: sqlite3.Connection, batch: _Batch) -> None:
+        """Communities, channels and members the batch names, with their ids in the caches;
+        only what is new or renamed costs a statement."""
+        for name in batch.communities:
+            if name not in self._communities:
                 conn.execute("INSERT OR IGNORE INTO community (name) VALUES (?)", (name,))
-                cid = conn.execute("SELECT id FROM community WHERE name = ?", (name,)).fetchone()[0]
-                self._communities[name] = cid
-            out[name] = cid
-        return out
-
-    def _channel_ids(
-        self, conn: sqlite3.Connection, activities: list[Activity], community_ids: dict[str, int]
-    ) -> dict[tuple[int, str, str], int]:
-        wanted: dict[tuple[int, str, str], str] = {}
-        for a in activities:
-            wanted[(community_ids[a.community or "default"], a.platform, a.channel_id)] = a.channel
-        out: dict[tuple[int, str, str], int] = {}
-        for key, name in wanted.items():
-            cached = self._channels.get(key)
-            if cached is not None and cached[1] == name:
-                out[key] = cached[0]
+                row = conn.execute("SELECT id FROM community WHERE name = ?", (name,)).fetchone()
+                self._communities[name] = int(row[0])
+        if len(self._channels) > _CACHE_LIMIT:
+            self._channels.clear()
+        for key, name in batch.channels.items():
+            known = self._channels.get(key)
+            if known is not None and known[1] == name:
                 continue
+            cid = self._communities[key[0]]
             conn.execute(
                 "INSERT INTO channel (community_id, platform, source_id, name) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (community_id, platform, source_id) DO UPDATE SET name = excluded.name "
                 "WHERE channel.name != excluded.name",
-                (*key, name),
+                (cid, key[1], key[2], name),
             )
-            cid = conn.execute(
+            row = conn.execute(
                 "SELECT id FROM channel WHERE community_id = ? AND platform = ? AND source_id = ?",
-                key,
-            ).fetchone()[0]
-            if len(self._channels) > _CACHE_LIMIT:
-                self._channels.clear()
-            self._channels[key] = (cid, name)
-            out[key] = cid
-        return out
-
-    def _member_ids(
-        self, conn: sqlite3.Connection, activities: list[Activity], community_ids: dict[str, int]
-    ) -> dict[tuple[int, str, str], int]:
-        """Ids of the batch's authors. Known members are only touched when their name changed;
-        first/last seen and counts are rolled up after the insert, from the new rows alone."""
-        seen: dict[tuple[int, str, str], list[Any]] = {}
-        for a in activities:
-            key = (community_ids[a.community or "default"], a.platform, a.author_id)
-            ts = to_ms(a.ts)
-            entry = seen.get(key)
-            if entry is None:
-                seen[key] = [a.author_handle, a.author, int(a.is_bot), ts, ts]
-            else:
-                if ts >= entry[4]:
-                    entry[0] = a.author_handle or entry[0]
-                    entry[1] = a.author
-                    entry[4] = ts
-                entry[2] = entry[2] or int(a.is_bot)
-                entry[3] = min(entry[3], ts)
+                (cid, key[1], key[2]),
+            ).fetchone()
+            self._channels[key] = (int(row[0]), name)
         if len(self._members) > _CACHE_LIMIT:
             self._members.clear()
-        out: dict[tuple[int, str, str], int] = {}
-        fresh: list[tuple[Any, ...]] = []
-        renames: list[tuple[Any, ...]] = []
-        for key, (handle, name, bot, lo, hi) in seen.items():
-            cached = self._members.get(key)
-            if cached is None:
-                fresh.append((*key, handle, name, bot, lo, hi))
-                continue
-            out[key] = cached[0]
-            if hi >= cached[3] and (
-                name != cached[1] or (handle and handle != cached[2]) or bot > cached[4]
+        changed = []
+        for key, (handle, name, bot, lo, hi) in batch.members.items():
+            member = self._members.get(key)
+            if (
+                member is None
+                or member[1] != name
+                or (handle and member[2] != handle)
+                or bot > member[3]
             ):
-                renames.append((name, handle, bot, hi, hi, cached[0]))
-                self._members[key] = [cached[0], name, handle or cached[2], hi, max(bot, cached[4])]
-        if renames:
-            conn.executemany(
-                "UPDATE member SET display_name = ?, handle = coalesce(?, handle), "
-                "is_bot = max(is_bot, ?), last_seen = max(coalesce(last_seen, ?), ?) WHERE id = ?",
-                renames,
-            )
-        if fresh:
-            conn.executemany(UPSERT_MEMBER, fresh)
+                changed.append(
+                    (key, (self._communities[key[0]], key[1], key[2], handle, name, bot, lo, hi))
+                )
+        if changed:
+            conn.executemany(UPSERT_MEMBER, [values for _, values in changed])
             select = (
-                "SELECT id, display_name, handle, coalesce(last_seen, 0), is_bot FROM member "
+                "SELECT id, display_name, handle, is_bot FROM member "
                 "WHERE community_id = ? AND platform = ? AND platform_user_id = ?"
             )
-            for row in fresh:
-                key = (row[0], row[1], row[2])
-                mid, name, handle, last, bot = conn.execute(select, key).fetchone()
-                self._members[key] = [mid, name, handle, last, bot]
-                out[key] = mid
-        return out
+            for key, values in changed:
+                mid, name, handle, bot = conn.execute(select, values[:3]).fetchone()
+                self._members[key] = (int(mid), name, handle, int(bot))
 
     async def get_cursor(self, key: str) -> str | None:
         row = await (
