@@ -275,3 +275,35 @@ async def test_feature_migrations_apply_once_and_refuse_newer(
     )
     with pytest.raises(CockpitError, match="widgets tables are v2, written by a newer cockpit"):
         await SQLiteStore.open(tmp_path / "f.db")
+
+
+async def test_message_and_its_edits_in_one_batch_keep_the_index_sound(store: SQLiteStore) -> None:
+    batch = [
+        act(1, text="first draft"),
+        act(1, kind=Kind.EDIT, text="second draft", ts=T0 + timedelta(minutes=1)),
+        act(1, kind=Kind.EDIT, text="final words", ts=T0 + timedelta(minutes=2)),
+        act(2, text="old export copy"),
+        act(2, text="newer export copy", edited_ts=T0 + timedelta(hours=1), reactions=4),
+        act(3, kind=Kind.EDIT, text="edit of an unknown one", ts=T0 + timedelta(minutes=1)),
+        act(3, kind=Kind.EDIT, text="edited again", ts=T0 + timedelta(minutes=3)),
+        act(4, text="doomed"),
+        act(4, kind=Kind.DELETE, text=""),
+    ]
+    r = await store.write(batch)
+    assert r.new == 4
+    assert await store.integrity_check() == "ok"
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("INSERT INTO activity_fts (activity_fts) VALUES ('integrity-check')").rowcount == 1
+    conn.close()
+
+    async def ids(term: str) -> list[str]:
+        return sorted(a.source_id for a in await store.feed(FeedQuery(search=term)))
+
+    assert await ids("final") == ["1"]
+    assert await ids("draft") == []
+    assert await ids("newer") == ["2"] and await ids("old") == []
+    assert await ids("again") == ["3"] and await ids("unknown") == []
+    row = await store.activity("discord", "2")
+    assert row is not None and row.reactions == 4
+    doomed = await store.activity("discord", "4")
+    assert doomed is not None and doomed.deleted

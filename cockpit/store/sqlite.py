@@ -207,6 +207,7 @@ class _Batch:
 def _prepare(records: Sequence[Record]) -> _Batch:
     batch = _Batch()
     rows: tuple[list[list[Any]], list[list[Any]], list[list[Any]]] = ([], [], [])
+    firsts: dict[int, dict[tuple[str, str], list[Any]]] = {id(r): {} for r in rows}
     members = batch.members
     for rec in records:
         if not isinstance(rec, Activity):
@@ -239,26 +240,36 @@ def _prepare(records: Sequence[Record]) -> _Batch:
             edited = edited if edited is not None else ts
         elif kind is Kind.DELETE:
             target, kind, deleted = rows[2], Kind.MESSAGE, 1
-        target.append(
-            [
-                community,
-                a.platform,
-                a.source_id,
-                kind.value,
-                ts,
-                a.channel_id,
-                a.author_id,
-                a.text,
-                a.reply_to,
-                a.thread,
-                a.mentions or None,
-                a.attachments,
-                a.reactions,
-                edited,
-                deleted,
-                a.extras or None,
-            ]
-        )
+        row = [
+            community,
+            a.platform,
+            a.source_id,
+            kind.value,
+            ts,
+            a.channel_id,
+            a.author_id,
+            a.text,
+            a.reply_to,
+            a.thread,
+            a.mentions or None,
+            a.attachments,
+            a.reactions,
+            edited,
+            deleted,
+            a.extras or None,
+        ]
+        # One row per activity and statement: a later copy in the same batch is merged into
+        # the first (newest edit and highest reaction count win), so no statement touches a
+        # row it inserted itself before that row is in the full-text index.
+        seen = firsts[id(target)]
+        first = seen.get((a.platform, a.source_id))
+        if first is None:
+            seen[(a.platform, a.source_id)] = row
+            target.append(row)
+        else:
+            if row[13] is not None and (first[13] is None or row[13] > first[13]):
+                first[7], first[13] = row[7], row[13]
+            first[12] = max(first[12], row[12])
         batch.communities.add(community)
         batch.channels[(community, a.platform, a.channel_id)] = a.channel
         key = (community, a.platform, a.author_id)
@@ -530,23 +541,30 @@ class SQLiteStore(Store):
         max_before = int(seq[0]) if seq else 0
         # rowcount counts rows inserted or updated by the statements themselves (not the FTS triggers)
         changed = 0
+        indexed = max_before
         for sql, payload in zip(
             (UPSERT_ACTIVITY, UPSERT_EDIT, UPSERT_DELETE), payloads, strict=True
         ):
-            if payload:
-                changed += max(0, conn.execute(sql, (import_id, payload)).rowcount)
-        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
-        max_after = int(seq[0]) if seq else 0
+            if not payload:
+                continue
+            changed += max(0, conn.execute(sql, (import_id, payload)).rowcount)
+            # Index the new rows before the next statement can edit them: the FTS update
+            # trigger removes a row's old text from the index, which must be there.
+            seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
+            top = int(seq[0]) if seq else 0
+            if top > indexed:
+                conn.execute(
+                    "INSERT INTO activity_fts (rowid, text) SELECT id, text FROM activity "
+                    "WHERE id > ? AND text != ''",
+                    (indexed,),
+                )
+                indexed = top
+        max_after = indexed
         new = 0
         if max_after > max_before:
             new = conn.execute(
                 "SELECT count(*) FROM activity WHERE id > ?", (max_before,)
             ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO activity_fts (rowid, text) SELECT id, text FROM activity "
-                "WHERE id > ? AND text != ''",
-                (max_before,),
-            )
             conn.execute(
                 "UPDATE member SET activity_count = activity_count + n.c, "
                 "first_seen = min(coalesce(first_seen, n.lo), n.lo), "
