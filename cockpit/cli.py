@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from cockpit import __version__
-from cockpit.commands import config_check, feed, imports, members, tui
+from cockpit.commands import alerts, calendar, config_check, feed, imports, members, tui
 from cockpit.commands.context import Context
 from cockpit.errors import CockpitError
 
@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     imports.register(sub)
     feed.register(sub)
     members.register(sub)
+    calendar.register(sub)
     config_check.register(sub)
+    alerts.register(sub)
     return parser
 
 

@@ -8,6 +8,9 @@ grow their tables independently.
 
 from __future__ import annotations
 
+from cockpit.store.schema_alerts import MIGRATIONS as ALERTS_MIGRATIONS
+from cockpit.store.schema_calendar import MIGRATIONS as CALENDAR_MIGRATIONS
+
 MIGRATIONS: list[str] = [
     # 1: the foundation
     """
@@ -119,3 +122,5 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 # feature name -> its migrations, oldest first; append to a list, never edit a shipped entry
 FEATURE_MIGRATIONS: dict[str, list[str]] = {}
+FEATURE_MIGRATIONS["calendar"] = CALENDAR_MIGRATIONS
+FEATURE_MIGRATIONS["alerts"] = ALERTS_MIGRATIONS

@@ -1,0 +1,1 @@
+"""Alerts: rules over the activity stream, an Alertmanager-style lifecycle, apprise notifications."""

@@ -1,0 +1,343 @@
+"""The alert sections of cockpit.toml: `[[rules]]`, `[[receivers]]` and `[alerting]`.
+
+Validated by pydantic so a bad rule names its key and line (cockpit/config.py does that part).
+Durations are written as in the rest of the cockpit: "10s", "5m", "2h", "7d".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time as dtime
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from cockpit.timeutil import parse_duration, zone
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _RuleBase(_Model):
+    """What every rule kind shares: identity, scope, exclusions and lifecycle."""
+
+    name: str = Field(min_length=1, max_length=80)
+    severity: Severity = "warning"
+    for_: Duration = Field(default=timedelta(0), alias="for")
+    keep_firing_for: Duration = timedelta(0)
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    communities: list[str] = Field(default_factory=list)
+    platforms: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    exclude_bots: bool = True
+    exclude_staff: bool = False
+    notify: list[str] = Field(default_factory=lambda: ["oncall"])
+    enabled: bool = True
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not LABEL_NAME.match(key):
+                raise ValueError(f"label name {key!r}: letters, digits and _ only")
+            if key in ("alertname", "severity"):
+                raise ValueError(f"label {key!r} is set by the rule itself")
+        return value
+
+
+class KeywordRule(_RuleBase):
+    """Words, phrases and regular expressions watched in message text."""
+
+    kind: Literal["keyword"]
+    keywords: list[str] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=list)
+    case_sensitive: bool = False
+    whole_words: bool = True
+    per: Literal["channel", "community", "author"] = "channel"
+    hold: Duration = timedelta(minutes=10)
+
+    @field_validator("keywords")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        if any(not w.strip() for w in value):
+            raise ValueError("keywords must not be empty")
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"regex {pattern!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> KeywordRule:
+        if not self.keywords and not self.regex:
+            raise ValueError("a keyword rule needs `keywords` or `regex`")
+        return self
+
+
+class FloodRule(_RuleBase):
+    """One author posting too fast: duplicates, mentions, bursts, links (0 turns a limit off)."""
+
+    kind: Literal["flood"]
+    duplicates: int = Field(3, ge=0)
+    duplicates_window: Duration = timedelta(seconds=10)
+    mentions: int = Field(5, ge=0)
+    mentions_window: Duration = timedelta(seconds=10)
+    burst: int = Field(7, ge=0)
+    burst_window: Duration = timedelta(seconds=10)
+    links: int = Field(4, ge=0)
+    links_window: Duration = timedelta(seconds=10)
+    hold: Duration = timedelta(minutes=2)
+
+
+class RaidRule(_RuleBase):
+    """Many joins to one community within a short window."""
+
+    kind: Literal["raid"]
+    joins: int = Field(10, ge=1)
+    window: Duration = timedelta(seconds=60)
+    cooldown: Duration = timedelta(minutes=10)
+
+
+class CrossPlatformRule(_RuleBase):
+    """The same text or link posted on several platforms within minutes."""
+
+    kind: Literal["cross_platform"]
+    window: Duration = timedelta(minutes=5)
+    min_platforms: int = Field(2, ge=2)
+    min_length: int = Field(20, ge=1)
+    links: bool = True
+    hold: Duration = timedelta(minutes=10)
+
+
+DEFAULT_QUESTION = (
+    r"\?\s*$|^(how|what|why|when|where|who|which|can|could|does|do|is|are|anyone|any)\b"
+)
+
+
+class UnansweredRule(_RuleBase):
+    """A question that nobody else answered within `after`."""
+
+    kind: Literal["unanswered"]
+    after: Duration = timedelta(minutes=30)
+    question: str = DEFAULT_QUESTION
+    min_length: int = Field(10, ge=0)
+    answered_by: Literal["reply", "any_message"] = "reply"
+    max_age: Duration = timedelta(hours=24)
+
+    @field_validator("question")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"regex {value!r}: {exc}") from None
+        return value
+
+
+class VolumeRule(_RuleBase):
+    """Activity per minute far from the usual for that hour of the week."""
+
+    kind: Literal["volume"]
+    high: float = Field(4.0, gt=1)
+    low: float = Field(0.2, ge=0, lt=1)
+    min_baseline: float = Field(2.0, ge=0)
+    min_samples: int = Field(30, ge=1)
+    hold: Duration = timedelta(minutes=5)
+
+
+class SentimentRule(_RuleBase):
+    """The share of negative messages in a window above a threshold (VADER lexicon)."""
+
+    kind: Literal["sentiment"]
+    window: Duration = timedelta(minutes=15)
+    threshold: float = Field(0.4, gt=0, le=1)
+    negative_below: float = Field(-0.4, ge=-1, lt=0)
+    min_messages: int = Field(10, ge=1)
+    per: Literal["community", "channel"] = "community"
+
+
+class QuietCoreRule(_RuleBase):
+    """A member who was among the most active over `lookback` and has not been seen for `quiet_for`."""
+
+    kind: Literal["quiet_core"]
+    top: int = Field(20, ge=1)
+    min_activities: int = Field(50, ge=1)
+    lookback: Duration = timedelta(days=90)
+    quiet_for: Duration = timedelta(days=14)
+
+
+Rule = Annotated[
+    KeywordRule
+    | FloodRule
+    | RaidRule
+    | CrossPlatformRule
+    | UnansweredRule
+    | VolumeRule
+    | SentimentRule
+    | QuietCoreRule,
+    Field(discriminator="kind"),
+]
+RULE_KINDS = (
+    "keyword",
+    "flood",
+    "raid",
+    "cross_platform",
+    "unanswered",
+    "volume",
+    "sentiment",
+    "quiet_core",
+)
+
+
+def _unique_names(rules: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.name in seen:
+            raise ValueError(f"rule name {rule.name!r} is used twice")
+        seen.add(rule.name)
+    return rules
+
+
+class QuietHours(_Model):
+    """Hold notifications between `start` and `end` local time; `critical` can break through."""
+
+    start: dtime
+    end: dtime
+    timezone: str
+    allow: tuple[Severity, ...] = ("critical",)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+
+class Receiver(_Model):
+    """Where notifications go: apprise URLs (any apprise service), chosen by tags."""
+
+    name: str = Field(min_length=1)
+    urls: list[str] = Field(min_length=1)
+    tags: list[str] = Field(default_factory=lambda: ["oncall"])
+    send_resolved: bool = True
+    quiet_hours: QuietHours | None = None
+    escalate_to: str | None = None
+    escalate_after: Duration = timedelta(minutes=30)
+
+
+def _receivers(value: list[Receiver]) -> list[Receiver]:
+    names = set()
+    for r in value:
+        if r.name in names:
+            raise ValueError(f"receiver name {r.name!r} is used twice")
+        names.add(r.name)
+    for r in value:
+        if r.escalate_to is not None and r.escalate_to not in names:
+            raise ValueError(
+                f"receiver {r.name!r}: escalate_to {r.escalate_to!r} is not a receiver"
+            )
+        if r.escalate_to == r.name:
+            raise ValueError(f"receiver {r.name!r} cannot escalate to itself")
+    return value
+
+
+class AlertingSettings(_Model):
+    """Alertmanager's grouping and timing defaults, plus who counts as staff."""
+
+    group_by: list[str] = Field(default_factory=lambda: ["alertname", "community"])
+    group_wait: Duration = timedelta(seconds=30)
+    group_interval: Duration = timedelta(minutes=5)
+    repeat_interval: Duration = timedelta(hours=4)
+    resolved_retention: Duration = timedelta(days=7)
+    staff: list[str] = Field(default_factory=list)
+    evaluation_interval: Duration = timedelta(seconds=1)
+    warmup: Duration = timedelta(days=1)
+    max_attempts: int = Field(12, ge=1)
+    retry_backoff: Duration = timedelta(seconds=2)
+    max_backoff: Duration = timedelta(minutes=10)
+
+
+def _untagged(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Drop the rule kind pydantic puts in error paths (rules[0].raid.joins -> rules[0].joins),
+    so the error names the key as written and its line can be found."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        details: list[InitErrorDetails] = []
+        for err in exc.errors():
+            loc = tuple(
+                part for i, part in enumerate(err["loc"]) if not (i == 1 and part in RULE_KINDS)
+            )
+            detail: InitErrorDetails = {"type": err["type"], "loc": loc, "input": err["input"]}
+            if "ctx" in err:
+                detail["ctx"] = err["ctx"]
+            details.append(detail)
+        try:
+            rebuilt = ValidationError.from_exception_data(exc.title, details)
+        except Exception:
+            raise exc from None
+        raise rebuilt from None
+
+
+RuleList = Annotated[list[Rule], AfterValidator(_unique_names), WrapValidator(_untagged)]
+ReceiverList = Annotated[list[Receiver], AfterValidator(_receivers)]
+
+SECTIONS: dict[str, TypeAdapter[Any]] = {
+    "rules": TypeAdapter(RuleList),
+    "receivers": TypeAdapter(ReceiverList),
+    "alerting": TypeAdapter(AlertingSettings),
+}
+
+AnyRule = (
+    KeywordRule
+    | FloodRule
+    | RaidRule
+    | CrossPlatformRule
+    | UnansweredRule
+    | VolumeRule
+    | SentimentRule
+    | QuietCoreRule
+)
+
+
+def parse_rules(data: list[dict[str, Any]]) -> list[AnyRule]:
+    """Rules from plain data (a rule test file embeds its own)."""
+    rules: list[AnyRule] = SECTIONS["rules"].validate_python(data)
+    return rules

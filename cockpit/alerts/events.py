@@ -1,0 +1,116 @@
+"""The engine's view of an activity, and what a detector reports back.
+
+Times are integer ms UTC throughout the engine: cheap to compare, the store's own unit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import orjson
+
+from cockpit.model import Activity, Kind
+from cockpit.store.base import ActivityRow
+from cockpit.timeutil import to_ms
+
+MAX_IDS = 50  # triggering activity ids kept per alert: enough for the operator, bounded
+
+
+@dataclass(slots=True)
+class Event:
+    """One activity as the rules see it (`id` is the store row id, 0 when not stored)."""
+
+    id: int
+    community: str
+    platform: str
+    source_id: str
+    kind: Kind
+    ts: int
+    channel_id: str
+    channel: str
+    author_id: str
+    author: str
+    text: str = ""
+    reply_to: str | None = None
+    thread: str | None = None
+    mentions: tuple[str, ...] = ()
+    is_bot: bool = False
+    handle: str | None = None
+
+    @classmethod
+    def from_row(cls, r: ActivityRow) -> Event:
+        return cls(
+            r.id,
+            r.community,
+            r.platform,
+            r.source_id,
+            r.kind,
+            to_ms(r.ts),
+            r.channel_id,
+            r.channel,
+            r.author_id,
+            r.author,
+            r.text,
+            r.reply_to,
+            r.thread,
+            r.mentions,
+            r.is_bot,
+            r.author_handle,
+        )
+
+    @classmethod
+    def from_activity(cls, a: Activity, row_id: int = 0) -> Event:
+        return cls(
+            row_id,
+            a.community or "default",
+            a.platform,
+            a.source_id,
+            a.kind,
+            to_ms(a.ts),
+            a.channel_id or a.channel,
+            a.channel,
+            a.author_id,
+            a.author or a.author_handle or a.author_id,
+            a.text,
+            a.reply_to,
+            a.thread,
+            a.mentions,
+            a.is_bot,
+            a.author_handle,
+        )
+
+
+@dataclass(slots=True)
+class Condition:
+    """Evidence that a rule's condition holds for one label set, until `until`."""
+
+    labels: dict[str, str]
+    first: int
+    last: int
+    until: int
+    ids: list[int] = field(default_factory=list)
+    value: float = 0.0
+    summary: str = ""
+    count: int = 0
+
+    def add(self, ts: int, until: int, activity_id: int, summary: str | None = None) -> None:
+        self.last = max(self.last, ts)
+        self.until = max(self.until, until)
+        self.count += 1
+        if activity_id and activity_id not in self.ids:
+            self.ids.append(activity_id)
+            if len(self.ids) > MAX_IDS:
+                del self.ids[0]
+        if summary is not None:
+            self.summary = summary
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """One alert per rule and label set: this names the set (Alertmanager's fingerprint)."""
+    raw = orjson.dumps(labels, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()

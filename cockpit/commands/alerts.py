@@ -1,0 +1,265 @@
+"""`cockpit alerts`, `cockpit silences`, `cockpit rules check | test FILE...`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import tzinfo
+from pathlib import Path
+
+from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
+from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
+from cockpit.alerts.ruletest import describe_files, run_file
+from cockpit.commands.context import Context, option_zone
+from cockpit.errors import CockpitError
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.store.sqlite_alerts import AlertStore
+from cockpit.textsafe import inert_line
+from cockpit.timeutil import from_ms, parse_duration, to_ms, utcnow
+
+STATES = ("firing", "pending", "resolved")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("alerts", help="alerts", description="Open alerts, then recently resolved.")
+    p.add_argument("--state", action="append", choices=STATES, default=[], help="only this state")
+    p.add_argument("--community", help="only this community")
+    p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(run=run_list)
+    asub = p.add_subparsers(dest="alerts_command", metavar="[ack ID | resolve ID]")
+    for name, helptext in (
+        ("ack", "acknowledge: stops repeats and escalation"),
+        ("resolve", "resolve by hand"),
+    ):
+        a = asub.add_parser(name, help=helptext)
+        a.add_argument("id", help="the alert id (as listed)")
+        a.add_argument("--json", action="store_true", help="print one JSON array")
+        a.set_defaults(run=run_ack if name == "ack" else run_resolve)
+
+    s = sub.add_parser("silences", help="silences", description="Silences, newest first.")
+    s.add_argument("--json", action="store_true", help="print one JSON array")
+    s.set_defaults(run=run_silences)
+    ssub = s.add_subparsers(dest="silences_command", metavar="[add MATCHER... | expire ID]")
+    add = ssub.add_parser("add", help="silence alerts whose labels match every MATCHER")
+    add.add_argument(
+        "matchers", nargs="+", metavar="MATCHER", help="label=value, !=, =~regex, !~regex"
+    )
+    add.add_argument("--for", dest="duration", default="1h", help="how long (default 1h)")
+    add.add_argument("--comment", required=True, help="why (shown to every operator)")
+    add.add_argument("--json", action="store_true", help="print one JSON array")
+    add.set_defaults(run=run_silence_add)
+    exp = ssub.add_parser("expire", help="end a silence now")
+    exp.add_argument("id", help="the silence id")
+    exp.add_argument("--json", action="store_true", help="print one JSON array")
+    exp.set_defaults(run=run_silence_expire)
+
+    r = sub.add_parser("rules", help="check the rules, or run rule tests")
+    rsub = r.add_subparsers(dest="rules_command", metavar="check | test FILE...", required=True)
+    check = rsub.add_parser("check", help="validate the rules and receivers in the config")
+    check.set_defaults(run=run_check)
+    test = rsub.add_parser("test", help="run rule test files (promtool style)")
+    test.add_argument("files", nargs="+", metavar="FILE")
+    test.set_defaults(run=run_test)
+
+
+def _id(value: str, what: str) -> int:
+    try:
+        return int(value.lstrip("#"))
+    except ValueError:
+        raise CockpitError(f"{what} {value!r}: expected a number such as 12") from None
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "operator"
+
+
+def _age(ms: int, now: int) -> str:
+    s = max(0, (now - ms) // 1000)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def format_alert(a: AlertRow, now: int, tz: tzinfo) -> str:
+    since = a.fired_at or a.active_at
+    flags = []
+    if a.acked_at is not None:
+        flags.append(f"acked by {inert_line(a.acked_by or '?')}")
+    if a.silenced_by:
+        flags.append("silenced")
+    if a.resolved_by:
+        flags.append(f"resolved by {inert_line(a.resolved_by)}")
+    tail = f"  [{', '.join(flags)}]" if flags else ""
+    when = from_ms(since).astimezone(tz).strftime("%m-%d %H:%M")
+    summary = inert_line(a.annotations.get("summary") or a.summary)
+    return (
+        f"#{a.id:<5} {a.state:<8} {a.severity:<8} {when} {_age(since, now):>4}  "
+        f"{inert_line(a.rule)[:20]:<20} {summary}{tail}"
+    )
+
+
+async def _open(ctx: Context, readonly: bool) -> tuple[SQLiteStore, AlertStore]:
+    store = await ctx.open_store(readonly=readonly)
+    assert isinstance(store, SQLiteStore)
+    return store, AlertStore(store)
+
+
+async def run_list(ctx: Context) -> int:
+    a = ctx.args
+    if a.limit < 1:
+        raise CockpitError(f"--limit {a.limit}: expected a positive number")
+    tz = option_zone(ctx.config.cockpit.timezone, "cockpit.timezone")
+    now = to_ms(utcnow())
+    store, alerts = await _open(ctx, readonly=True)
+    try:
+        rows = await alerts.alerts(a.state, a.community, a.limit, now=now)
+        failed, retrying, last_error = await alerts.outbox_problems()
+    finally:
+        await store.close()
+    if a.json:
+        ctx.print_json([r.to_json() for r in rows])
+    else:
+        for r in rows:
+            print(format_alert(r, now, tz), file=ctx.out)
+        if not rows:
+            print("no alerts", file=ctx.err)
+    if failed or retrying:
+        ctx.warn(
+            f"notifications: {failed} failed, {retrying} waiting to retry; last error: "
+            f"{inert_line(last_error or '?')}"
+        )
+    return 0
+
+
+async def _operator(ctx: Context, action: str) -> int:
+    alert_id = _id(ctx.args.id, "alert")
+    now = to_ms(utcnow())
+    store, alerts = await _open(ctx, readonly=False)
+    try:
+        if action == "ack":
+            row = await alerts.ack(alert_id, _who(), now)
+        else:
+            row = await alerts.resolve(alert_id, _who(), now)
+    finally:
+        await store.close()
+    if ctx.args.json:
+        ctx.print_json([row.to_json()])
+    else:
+        tz = option_zone(ctx.config.cockpit.timezone, "cockpit.timezone")
+        print(format_alert(row, now, tz), file=ctx.out)
+    return 0
+
+
+async def run_ack(ctx: Context) -> int:
+    return await _operator(ctx, "ack")
+
+
+async def run_resolve(ctx: Context) -> int:
+    return await _operator(ctx, "resolve")
+
+
+def format_silence(s: SilenceRow, now: int, tz: tzinfo) -> str:
+    ends = from_ms(s.ends).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    matchers = " ".join(inert_line(str(m)) for m in s.matchers)
+    return f"#{s.id:<4} {s.state(now):<8} until {ends}  {matchers}  — {inert_line(s.comment)} ({inert_line(s.created_by)})"
+
+
+async def run_silences(ctx: Context) -> int:
+    now = to_ms(utcnow())
+    store, alerts = await _open(ctx, readonly=True)
+    try:
+        rows = await alerts.silences()
+    finally:
+        await store.close()
+    if ctx.args.json:
+        ctx.print_json([s.to_json(now) for s in rows])
+    else:
+        tz = option_zone(ctx.config.cockpit.timezone, "cockpit.timezone")
+        for s in rows:
+            print(format_silence(s, now, tz), file=ctx.out)
+        if not rows:
+            print("no silences", file=ctx.err)
+    return 0
+
+
+async def run_silence_add(ctx: Context) -> int:
+    a = ctx.args
+    try:
+        matchers = [Matcher.parse(m) for m in a.matchers]
+        duration = parse_duration(a.duration)
+    except ValueError as exc:
+        raise CockpitError(str(exc)) from None
+    if duration.total_seconds() <= 0:
+        raise CockpitError(f"--for {a.duration}: expected a positive duration")
+    now = to_ms(utcnow())
+    store, alerts = await _open(ctx, readonly=False)
+    try:
+        row = await alerts.add_silence(
+            matchers, now, now + int(duration.total_seconds() * 1000), a.comment, _who(), now
+        )
+    finally:
+        await store.close()
+    if a.json:
+        ctx.print_json([row.to_json(now)])
+    else:
+        print(
+            format_silence(row, now, option_zone(ctx.config.cockpit.timezone, "cockpit.timezone")),
+            file=ctx.out,
+        )
+    return 0
+
+
+async def run_silence_expire(ctx: Context) -> int:
+    silence_id = _id(ctx.args.id, "silence")
+    now = to_ms(utcnow())
+    store, alerts = await _open(ctx, readonly=False)
+    try:
+        await alerts.expire_silence(silence_id, now)
+        rows = [s for s in await alerts.silences() if s.id == silence_id]
+    finally:
+        await store.close()
+    if ctx.args.json:
+        ctx.print_json([s.to_json(now) for s in rows])
+    else:
+        print(f"silence #{silence_id} expired", file=ctx.out)
+    return 0
+
+
+def configured(ctx: Context) -> tuple[list[AnyRule], list[Receiver], AlertingSettings]:
+    config = ctx.config
+    return (
+        list(config.section("rules")),
+        list(config.section("receivers")),
+        config.section("alerting"),
+    )
+
+
+def run_check(ctx: Context) -> int:
+    rules, receivers, _ = configured(ctx)
+    tags = {t for r in receivers for t in r.tags}
+    where = str(ctx.config.path or "defaults")
+    for rule in rules:
+        state = "" if rule.enabled else " (disabled)"
+        routed = [t for t in rule.notify if t in tags]
+        note = (
+            "" if routed or not receivers else f"  ! no receiver has tag {', '.join(rule.notify)}"
+        )
+        print(f"{rule.name:<24} {rule.kind:<15} {rule.severity:<8}{state}{note}", file=ctx.out)
+    print(f"{where}: {len(rules)} rules, {len(receivers)} receivers ok", file=ctx.out)
+    return 0
+
+
+def run_test(ctx: Context) -> int:
+    results = [run_file(Path(f)) for f in ctx.args.files]
+    lines, ok = describe_files(results)
+    for line in lines:
+        print(line, file=ctx.out)
+    return 0 if ok else 1
