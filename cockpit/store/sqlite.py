@@ -499,6 +499,11 @@ class SQLiteStore(Store):
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
                     [(k, v, now) for k, v in cursors],
                 )
+            if import_id is not None and result.new_ids is not None:
+                conn.execute(
+                    "INSERT INTO import_range (import_id, first_id, last_id) VALUES (?, ?, ?)",
+                    (import_id, *result.new_ids),
+                )
             if import_id is not None:
                 conn.execute(
                     "UPDATE import_file SET position = coalesce(?, position), new = new + ?, "
@@ -686,17 +691,23 @@ class SQLiteStore(Store):
         def run(conn: sqlite3.Connection) -> int:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                counts = conn.execute(
-                    "SELECT member_id, count(*) FROM activity WHERE import_id = ? GROUP BY member_id",
-                    (import_id,),
+                ranges = conn.execute(
+                    "SELECT first_id, last_id FROM import_range WHERE import_id = ?", (import_id,)
                 ).fetchall()
-                conn.executemany(
-                    "UPDATE member SET activity_count = max(0, activity_count - ?) WHERE id = ?",
-                    [(c, m) for m, c in counts],
-                )
-                removed = conn.execute(
-                    "DELETE FROM activity WHERE import_id = ?", (import_id,)
-                ).rowcount
+                removed = 0
+                for first, last in ranges:
+                    where = "id BETWEEN ? AND ? AND import_id = ?"
+                    params = (first, last, import_id)
+                    counts = conn.execute(
+                        f"SELECT member_id, count(*) FROM activity WHERE {where} GROUP BY member_id",
+                        params,
+                    ).fetchall()
+                    conn.executemany(
+                        "UPDATE member SET activity_count = max(0, activity_count - ?) WHERE id = ?",
+                        [(c, m) for m, c in counts],
+                    )
+                    removed += conn.execute(f"DELETE FROM activity WHERE {where}", params).rowcount
+                conn.execute("DELETE FROM import_range WHERE import_id = ?", (import_id,))
                 conn.execute("DELETE FROM quarantine WHERE import_id = ?", (import_id,))
                 conn.execute(
                     "UPDATE import_file SET state = 'refused', position = 0, new = 0, duplicate = 0, "

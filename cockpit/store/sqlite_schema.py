@@ -81,7 +81,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX activity_ts ON activity (ts);
     CREATE INDEX activity_member_ts ON activity (member_id, ts);
     CREATE INDEX activity_channel_ts ON activity (channel_id, ts);
-    CREATE INDEX activity_import ON activity (import_id) WHERE import_id IS NOT NULL;
+    -- the id ranges each import inserted: refusing a file deletes these rows without an index
+    -- on activity.import_id (which every imported row would pay for)
+    CREATE TABLE import_range (
+        import_id INTEGER NOT NULL REFERENCES import_file(id),
+        first_id INTEGER NOT NULL,
+        last_id INTEGER NOT NULL
+    );
     CREATE VIRTUAL TABLE activity_fts USING fts5 (
         text, content='activity', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
     );
