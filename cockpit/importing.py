@@ -21,7 +21,7 @@ from cockpit.plugin_api import ImportContext, Importer
 from cockpit.registry import Registry
 from cockpit.store.base import Store, WriteResult
 
-BATCH = 20000
+BATCH = 10000
 _EDGE = 1024 * 1024
 
 
