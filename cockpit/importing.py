@@ -137,6 +137,7 @@ async def import_paths(
     tz_name: str | None,
     platform: str | None,
     warn: Callable[[str], None],
+    note: Callable[[str], None] | None = None,
     on_report: Callable[[FileReport], None] | None = None,
 ) -> list[FileReport]:
     reports: list[FileReport] = []
@@ -151,8 +152,18 @@ async def import_paths(
                 named = message.startswith((str(_path), _path.name))
                 warn(message if named else f"{_path}: {message}")
 
+            def file_note(message: str, _path: Path = path) -> None:
+                if note is not None:
+                    named = message.startswith((str(_path), _path.name))
+                    note(message if named else f"{_path}: {message}")
+
             ctx = ImportContext(
-                community=community, tz=tz, tz_name=tz_name, platform=platform, warn=file_warn
+                community=community,
+                tz=tz,
+                tz_name=tz_name,
+                platform=platform,
+                warn=file_warn,
+                note=file_note,
             )
             report = await import_file(store, importer, path, ctx)
         reports.append(report)

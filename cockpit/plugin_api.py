@@ -26,6 +26,8 @@ class ImportContext:
     tz_name: str | None = None
     platform: str | None = None
     warn: Callable[[str], None] = field(default=lambda message: None)
+    # what the importer assumed that the user should know (e.g. the zone it read times in)
+    note: Callable[[str], None] = field(default=lambda message: None)
 
 
 class Importer(Protocol):

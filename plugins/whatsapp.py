@@ -577,7 +577,7 @@ class WhatsAppImporter:
                 "(pass --tz with the zone of the phone that exported the chat)"
             )
         else:
-            ctx.warn(
+            ctx.note(
                 f"{origin}: WhatsApp exports carry no time zone; times were read as {ctx.tz_name or tz}"
             )
         builder = _Builder(origin, source.channel(), ctx, tz, order)

@@ -60,6 +60,7 @@ async def run(ctx: Context) -> int:
             tz_name=tz_name,
             platform=a.platform,
             warn=ctx.warn,
+            note=lambda message: print(f"cockpit: note: {message}", file=ctx.err),
             on_report=report,
         )
     finally:
