@@ -319,6 +319,8 @@ class CockpitApp(App[int]):
 
     def _tick(self) -> None:
         """One feed refresh per tick, however many commits landed since the last."""
+        if self._stopped:
+            return
         if self._max_seen > self._notified:
             self._notified = self._max_seen
             self._pulse_dirty = True
@@ -326,11 +328,13 @@ class CockpitApp(App[int]):
 
     @work(exclusive=True, group="poll")
     async def _poll(self) -> None:
-        if self.store is None:
+        if self.store is None or self._stopped:
             return
         self._max_seen = max(self._max_seen, await self.store.max_activity_id())
 
     def _pulse_tick(self) -> None:
+        if self._stopped:
+            return
         if self._pulse_dirty or time.monotonic() - self._pulse_at > 15:
             self._pulse_dirty = False
             self._pulse_worker()
@@ -386,6 +390,9 @@ class CockpitApp(App[int]):
         if self._stopped:
             return
         self._stopped = True
+        for worker in list(self.workers):
+            if worker.name != "shutdown":
+                worker.cancel()
         if self.runner is not None:
             await self.runner.stop()
         elif self.writer is not None:

@@ -13,7 +13,18 @@ import sys
 from collections.abc import Sequence
 
 from cockpit import __version__
-from cockpit.commands import alerts, calendar, config_check, feed, imports, members, tui
+from cockpit.commands import (
+    alerts,
+    calendar,
+    collect,
+    config_check,
+    feed,
+    health,
+    imports,
+    leaderboard,
+    members,
+    tui,
+)
 from cockpit.commands.context import Context
 from cockpit.errors import CockpitError
 
@@ -44,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     calendar.register(sub)
     config_check.register(sub)
     alerts.register(sub)
+    collect.register(sub)
+    leaderboard.register(sub)
+    health.register(sub)
     return parser
 
 

@@ -93,6 +93,7 @@ class SourceConfig:
 FEATURE_CONFIG_MODULES = (
     "cockpit.alerts.config",
     "cockpit.calendar.config",
+    "cockpit.collect.config",
     "cockpit.scoring.config",
 )
 

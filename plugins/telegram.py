@@ -39,6 +39,8 @@ from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.plugin_api import ImportContext, Plugin
 from cockpit.timeutil import localize
 
+from .telegram_bot import SOURCE as BOT_SOURCE
+
 PLATFORM = "telegram"
 _BUF_SIZE = 16 * 1024  # small reads keep the reported byte positions close
 _RAW_LIMIT = 4096
@@ -643,4 +645,5 @@ plugin = Plugin(
     platform=PLATFORM,
     description="Telegram: Telegram Desktop JSON exports",
     importers=[TelegramDesktopImporter()],
+    sources={"telegram": BOT_SOURCE},
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cockpit.commands import identity
 from cockpit.commands.context import Context, option_zone, resolve_member
 from cockpit.commands.feed import format_row
 from cockpit.errors import CockpitError
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("--json", action="store_true", help="print one JSON array")
     show.add_argument("--community", help="only this community")
     show.set_defaults(run=run_show)
+    identity.register(msub)
 
 
 def _line(m: MemberRow) -> str:

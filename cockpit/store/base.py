@@ -169,6 +169,22 @@ class Store(abc.ABC):
     async def close(self) -> None: ...
 
     # writes
+    @staticmethod
+    def prepare(records: Sequence[Record]) -> Any:
+        """Validate and serialise records for `write_prepared`. Pure and picklable, so an
+        import can run it in the process that parses, away from the writer."""
+        return records
+
+    @abc.abstractmethod
+    async def write_prepared(
+        self,
+        prepared: Any,
+        cursors: Sequence[tuple[str, str]] = (),
+        import_id: int | None = None,
+        import_position: int | None = None,
+    ) -> WriteResult:
+        """`write` for records already run through `prepare`."""
+
     @abc.abstractmethod
     async def write(
         self,

@@ -39,20 +39,16 @@ _ACTIVITY_COLUMNS = (
     "thread, mentions, attachments, reactions, edited_ts, deleted, extras, import_id"
 )
 
-# A batch is inserted from one JSON array of rows by one statement, which runs without Python's
-# GIL, so the caller can parse the next batch meanwhile (executemany would need the GIL for
-# every row). Row fields, by index, as in _ACTIVITY_COLUMNS; 10 (mentions) and 15 (extras) are
-# nested JSON, stored as their text. (json_extract reuses its parse of a row across columns;
-# the ->> operator re-parses it per column and costs half again as much.)
-_INSERT_FROM_JSON = f"""
-INSERT INTO activity ({_ACTIVITY_COLUMNS})
-SELECT {", ".join(f"json_extract(j.value, '$[{i}]')" for i in range(16))}, ?
-FROM json_each(?) AS j WHERE true
+# Rows are inserted with executemany: three times faster per row than any JSON-payload trick
+# in SQLite 3.40. It holds the GIL while binding each row, so big imports parse in another
+# process (cockpit/importing.py) rather than in another thread.
+_INSERT = f"""
+INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({", ".join("?" * 17)})
 """
 
 # A message seen again: take a newer edit, and a higher reaction count.
 UPSERT_ACTIVITY = (
-    _INSERT_FROM_JSON
+    _INSERT
     + """
 ON CONFLICT (platform, source_id) DO UPDATE SET
     text = CASE WHEN excluded.edited_ts > coalesce(activity.edited_ts, -1)
@@ -67,7 +63,7 @@ WHERE excluded.edited_ts > coalesce(activity.edited_ts, -1)
 
 # An edit of a message: update it, or keep it as the message when the original is unknown.
 UPSERT_EDIT = (
-    _INSERT_FROM_JSON
+    _INSERT
     + """
 ON CONFLICT (platform, source_id) DO UPDATE SET
     text = excluded.text, edited_ts = excluded.edited_ts
@@ -77,7 +73,7 @@ WHERE excluded.edited_ts >= coalesce(activity.edited_ts, -1) AND excluded.text !
 
 # A delete marks the message (its text stays for moderators); an unknown one leaves a tombstone.
 UPSERT_DELETE = (
-    _INSERT_FROM_JSON
+    _INSERT
     + """
 ON CONFLICT (platform, source_id) DO UPDATE SET deleted = 1
 WHERE activity.deleted = 0
@@ -249,12 +245,13 @@ def _prepare(records: Sequence[Record]) -> _Batch:
             a.text,
             a.reply_to,
             a.thread,
-            a.mentions or None,
+            _dumps(a.mentions) if a.mentions else None,
             a.attachments,
             a.reactions,
             edited,
             deleted,
-            a.extras or None,
+            _dumps(a.extras) if a.extras else None,
+            None,  # import id, set by the writer
         ]
         # One row per activity and statement: a later copy in the same batch is merged into
         # the first (newest edit and highest reaction count win), so no statement touches a
@@ -447,7 +444,20 @@ class SQLiteStore(Store):
         import_id: int | None = None,
         import_position: int | None = None,
     ) -> WriteResult:
-        batch = _prepare(records)  # on the caller's thread, while the writer works
+        return await self.write_prepared(_prepare(records), cursors, import_id, import_position)
+
+    @staticmethod
+    def prepare(records: Sequence[Record]) -> _Batch:
+        return _prepare(records)
+
+    async def write_prepared(
+        self,
+        prepared: Any,
+        cursors: Sequence[tuple[str, str]] = (),
+        import_id: int | None = None,
+        import_position: int | None = None,
+    ) -> WriteResult:
+        batch: _Batch = prepared
 
         def run(conn: sqlite3.Connection) -> WriteResult:
             try:
@@ -534,12 +544,13 @@ class SQLiteStore(Store):
         communities, channels, members = self._communities, self._channels, self._members
         payloads = []
         for rows in batch.rows:
-            for r in rows:
+            for r in rows:  # owners' keys become their ids, in place
                 name, platform = r[0], r[1]
                 r[0] = communities[name]
                 r[5] = channels[(name, platform, r[5])][0]
                 r[6] = members[(name, platform, r[6])][0]
-            payloads.append(orjson.dumps(rows, default=str).decode() if rows else "")
+                r[16] = import_id
+            payloads.append(rows)
         seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
         max_before = int(seq[0]) if seq else 0
         # rowcount counts rows inserted or updated by the statements themselves (not the FTS triggers)
@@ -550,7 +561,7 @@ class SQLiteStore(Store):
         ):
             if not payload:
                 continue
-            changed += max(0, conn.execute(sql, (import_id, payload)).rowcount)
+            changed += max(0, conn.executemany(sql, payload).rowcount)
             # Index the new rows before the next statement can edit them: the FTS update
             # trigger removes a row's old text from the index, which must be there.
             seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()

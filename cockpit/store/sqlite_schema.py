@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from cockpit.store.schema_alerts import MIGRATIONS as ALERTS_MIGRATIONS
 from cockpit.store.schema_calendar import MIGRATIONS as CALENDAR_MIGRATIONS
+from cockpit.store.schema_collect import MIGRATIONS as COLLECT_MIGRATIONS
+from cockpit.store.schema_scoring import MIGRATIONS as SCORING_MIGRATIONS
 
 MIGRATIONS: list[str] = [
     # 1: the foundation
@@ -130,3 +132,5 @@ SCHEMA_VERSION = len(MIGRATIONS)
 FEATURE_MIGRATIONS: dict[str, list[str]] = {}
 FEATURE_MIGRATIONS["calendar"] = CALENDAR_MIGRATIONS
 FEATURE_MIGRATIONS["alerts"] = ALERTS_MIGRATIONS
+FEATURE_MIGRATIONS["scoring"] = SCORING_MIGRATIONS
+FEATURE_MIGRATIONS["collect"] = COLLECT_MIGRATIONS

@@ -1,0 +1,1 @@
+"""`cockpit collect`: live connectors, webhooks, rules and reminders, headless."""

@@ -1,0 +1,253 @@
+"""The HTTP client every connector shares: rate limits, backoff and clear auth errors.
+
+One place decides how long to wait: the platform's own rate-limit headers (Discord's
+`X-RateLimit-*`, the IETF `RateLimit-*`), a 429's `Retry-After` (header, or `retry_after`
+in the JSON body as Discord and Telegram send it), exponential backoff with jitter on
+network errors and 5xx. A refused token or a missing permission is an `AuthError`: one
+line the operator can act on, and the connector stops instead of retrying forever.
+Clock, sleep and randomness are injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from cockpit.errors import CockpitError
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+WaitHook = Callable[[float, str], None]
+
+
+class ApiError(CockpitError):
+    """A platform call that failed after the retries it deserved (one line, no secrets)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(ApiError):
+    """A bad token or a missing permission: retrying cannot help, the operator must act."""
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    rate_limit_waits: int = 0
+    rate_limit_wait_s: float = 0.0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float = 1.0
+    cap: float = 60.0
+    max_attempts: int = 8  # network errors in a row before giving up to the supervisor
+
+    def delay(self, attempt: int, rng: Callable[[], float]) -> float:
+        """Exponential with jitter in [half, full] of the step, so never a tight loop."""
+        step = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
+        return float(step * (0.5 + rng() / 2))
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds a 429 asks us to wait: header, or the JSON body's `retry_after`."""
+    header = _float(response.headers.get("retry-after"))
+    body: Any = None
+    with contextlib.suppress(ValueError):
+        body = response.json()
+    if isinstance(body, dict):
+        for holder in (body, body.get("parameters")):
+            if isinstance(holder, dict):
+                value = holder.get("retry_after")
+                if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                    return max(float(value), header or 0.0)
+    return header
+
+
+def describe(response: httpx.Response) -> str:
+    """The platform's own short reason for a failed call (never the request URL)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("description", "message", "error", "errors"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:200]
+            if isinstance(value, list) and value and isinstance(value[0], str):
+                return value[0][:200]
+    return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+class ApiClient:
+    """An httpx client for one platform endpoint that waits as the platform asks."""
+
+    def __init__(
+        self,
+        label: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        backoff: Backoff | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        on_wait: WaitHook | None = None,
+        auth_hint: str = "check the token in the source's settings",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.label = label
+        self.base_url = base_url.rstrip("/")
+        self.backoff = backoff or Backoff()
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng
+        self.on_wait = on_wait
+        self.auth_hint = auth_hint
+        self.stats = ClientStats()
+        self._blocked_until = 0.0
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _wait(self, seconds: float, why: str) -> None:
+        self.stats.rate_limit_waits += 1
+        self.stats.rate_limit_wait_s += seconds
+        if self.on_wait is not None:
+            self.on_wait(seconds, why)
+        log.info("%s: rate limited (%s), waiting %.2f s", self.label, why, seconds)
+        await self.sleep(seconds)
+
+    def _note_limits(self, response: httpx.Response) -> None:
+        h = response.headers
+        remaining = _float(h.get("x-ratelimit-remaining") or h.get("ratelimit-remaining"))
+        reset = _float(h.get("x-ratelimit-reset-after") or h.get("ratelimit-reset"))
+        if remaining is not None and remaining < 1 and reset is not None:
+            self._blocked_until = max(self._blocked_until, self.clock() + reset)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send one call, waiting and retrying as needed; 2xx (or `ok_statuses`) comes back."""
+        what = what or path
+        failures = 0
+        while True:
+            pause = self._blocked_until - self.clock()
+            if pause > 0:
+                await self._wait(pause, "bucket empty")
+            self.stats.requests += 1
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures >= self.backoff.max_attempts:
+                    raise ApiError(
+                        f"{self.label}: cannot reach {self.base_url} ({type(exc).__name__}) "
+                        f"after {failures} attempts"
+                    ) from None
+                delay = self.backoff.delay(failures, self.rng)
+                self.stats.retries += 1
+                log.warning(
+                    "%s: %s failed (%s), retry %d in %.1f s",
+                    self.label,
+                    what,
+                    type(exc).__name__,
+                    failures,
+                    delay,
+                )
+                await self.sleep(delay)
+                continue
+            self._note_limits(response)
+            status = response.status_code
+            if status == 429:
+                failures += 1
+                wait = retry_after(response)
+                if wait is None:
+                    wait = self.backoff.delay(failures, self.rng)
+                await self._wait(max(wait, 0.05), "429")
+                continue
+            if status in (401, 403):
+                kind = "refused the token" if status == 401 else "denied permission"
+                raise AuthError(
+                    f"{self.label}: the API {kind} for {what} (HTTP {status}: "
+                    f"{describe(response)}); {self.auth_hint}",
+                    status,
+                )
+            if status >= 500 or status == 408:
+                failures += 1
+                if failures >= self.backoff.max_attempts:
+                    raise ApiError(
+                        f"{self.label}: {what} failed with HTTP {status} after {failures} attempts",
+                        status,
+                    )
+                self.stats.retries += 1
+                await self.sleep(self.backoff.delay(failures, self.rng))
+                continue
+            if status >= 400 and status not in ok_statuses:
+                raise ApiError(
+                    f"{self.label}: {what} failed (HTTP {status}: {describe(response)})", status
+                )
+            return response
+
+    async def get_json(self, path: str, **kw: Any) -> Any:
+        response = await self.request("GET", path, **kw)
+        return decode(response, self.label, kw.get("what") or path)
+
+
+def decode(response: httpx.Response, label: str, what: str) -> Any:
+    """The JSON body, or an ApiError saying the platform answered something else."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiError(f"{label}: {what} answered with something that is not JSON") from None

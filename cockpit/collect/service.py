@@ -1,0 +1,185 @@
+"""The collector: every configured source, the webhook server, rules and reminders, one writer.
+
+Sources run under the core's `SourceRunner` (restart with backoff); a source that fails
+with an `AuthError` (bad token, missing permission) is not restarted: its health says
+why and the other sources go on. Health is written to the store every few seconds.
+`stop()` closes the webhook server first (platforms retry what we no longer accept),
+then the sources, then flushes the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from cockpit.alerts.service import AlertService
+from cockpit.calendar.reminders import Reminders
+from cockpit.collect.config import CollectSettings
+from cockpit.collect.health import BOARD, HealthBoard
+from cockpit.collect.http import AuthError
+from cockpit.collect.webhooks import ROUTER, WebhookRouter, WebhookServer
+from cockpit.config import Config, SourceConfig
+from cockpit.pipeline import BatchingWriter
+from cockpit.plugin_api import Sink, Source
+from cockpit.registry import Registry
+from cockpit.sources import SourceRunner
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.store.sqlite_calendar import CalendarStore
+from cockpit.store.sqlite_collect import save_health
+from cockpit.timeutil import utcnow
+
+log = logging.getLogger("cockpit.collect")
+
+
+def wants_webhooks(settings: Any) -> bool:
+    """Whether a source's settings make it a webhook receiver."""
+    return bool(getattr(settings, "webhook", False) or getattr(settings, "mode", "") == "webhook")
+
+
+class _Guarded:
+    """A source whose fatal errors end it (health: failing) instead of restarting it."""
+
+    def __init__(self, inner: Source, board: HealthBoard) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.board = board
+
+    async def run(self, sink: Sink) -> None:
+        health = self.board.get(self.name)
+        try:
+            await self.inner.run(sink)
+        except AuthError as exc:
+            health.failing(str(exc))
+            log.error("source=%s state=failing reason=%s (not restarted)", self.name, exc)
+        except asyncio.CancelledError:
+            health.stopped()
+            raise
+        except Exception as exc:
+            health.failing(f"{type(exc).__name__}: {exc}")
+            raise
+
+
+class _Runner(SourceRunner):
+    def __init__(
+        self, config: Config, writer: BatchingWriter, registry: Registry, board: HealthBoard
+    ) -> None:
+        super().__init__(config, writer, registry)
+        self.board = board
+
+    def build(self, sc: SourceConfig) -> Source:
+        health = self.board.get(sc.name)
+        health.type, health.community = sc.type, sc.community
+        return _Guarded(super().build(sc), self.board)
+
+
+class Collector:
+    """Runs until `stop` is set; then everything held is flushed."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: SQLiteStore,
+        registry: Registry,
+        *,
+        router: WebhookRouter = ROUTER,
+        board: HealthBoard = BOARD,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.registry = registry
+        self.router = router
+        self.board = board
+        self.clock = clock
+        self.settings: CollectSettings = config.section("collect")
+        self.router.max_body = self.settings.max_body
+        self.writer = BatchingWriter(store)
+        self.runner = _Runner(config, self.writer, registry, board)
+        self.server: WebhookServer | None = None
+        self.alerts: AlertService | None = None
+        self._stop_reminders = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def enabled(self) -> list[SourceConfig]:
+        return [sc for sc in self.config.sources if sc.enabled]
+
+    async def start(self) -> None:
+        for sc in self.enabled:
+            entry = self.board.get(sc.name)
+            entry.type, entry.community = sc.type, sc.community
+        if any(wants_webhooks(sc.settings) for sc in self.enabled):
+            self.server = WebhookServer(self.router, self.settings.host, self.settings.port)
+            await self.server.start()
+            log.info("webhooks listening on %s:%d", self.settings.host, self.server.port)
+        rules = self.config.section("rules")
+        if rules:
+            self.alerts = AlertService(
+                self.store,
+                rules,
+                self.config.section("receivers"),
+                self.config.section("alerting"),
+            )
+            await self.alerts.start(self.writer)
+            log.info("rules=%d receivers=%d", len(rules), len(self.config.section("receivers")))
+        calendar = CalendarStore(self.store)
+        self.writer.listeners.append(calendar.listener())
+        cal_settings = self.config.section("calendar")
+        if cal_settings.receivers:
+            reminders = Reminders(calendar, cal_settings, self.config.cockpit.regions, self.clock)
+            self._tasks.append(
+                asyncio.create_task(reminders.run(self._stop_reminders), name="reminders")
+            )
+        self.runner.start()
+        self._tasks.append(asyncio.create_task(self._keep_health(), name="collect-health"))
+        log.info("collecting: sources=%s", ",".join(sc.name for sc in self.enabled) or "none")
+
+    async def _keep_health(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.health_every)
+            await self.save_health()
+
+    async def save_health(self) -> None:
+        entries = []
+        for sc in self.enabled:
+            entry = self.board.get(sc.name)
+            supervised = self.runner.health.get(sc.name)
+            failed = supervised is not None and supervised.state == "failing"
+            if failed and supervised is not None and entry.state != "failing":
+                entry.failing(supervised.last_error or "failed")
+            entries.append(entry)
+        try:
+            await save_health(self.store, entries, self.clock())
+        except Exception as exc:  # health must never take collection down
+            log.warning("cannot store source health: %s", exc)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+        self._stop_reminders.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.runner.stop()  # cancels the sources, flushes the writer
+        for sc in self.enabled:
+            self.board.get(sc.name).stopped()
+        await self.save_health()
+        if self.alerts is not None:
+            await self.alerts.close()
+        log.info(
+            "stopped: batches=%d records=%d", self.writer.stats.batches, self.writer.stats.records
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

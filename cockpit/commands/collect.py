@@ -1,0 +1,132 @@
+"""`cockpit collect`: the headless service (sources, webhooks, rules, reminders).
+
+`--check` validates each source's token and permissions against its platform and
+reports one line per source (exit 1 if any fails). SIGTERM and SIGINT stop cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+from typing import Any, TextIO
+
+from cockpit.collect.http import ApiError
+from cockpit.collect.service import Collector
+from cockpit.commands.context import Context
+from cockpit.errors import CockpitError
+from cockpit.plugin_api import SourceContext
+from cockpit.store.sqlite import SQLiteStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "collect",
+        help="connectors + rules + notifications, headless",
+        description="Run every configured source, the webhook server, rules and reminders "
+        "until SIGTERM or SIGINT.",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="validate each source's token and permissions"
+    )
+    p.add_argument("--json", action="store_true", help="with --check: print one JSON array")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.set_defaults(run=run)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "msg": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
+
+
+def setup_logging(stream: TextIO, fmt: str, verbose: bool) -> None:
+    """One line per event: time, level, logger, message (key=value pairs), or JSON lines."""
+    handler = logging.StreamHandler(stream)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs request URLs, and a Telegram URL carries the bot token
+    for noisy in ("httpx", "httpcore", "uvicorn.error", "websockets"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def check_sources(ctx: Context) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    config = ctx.config
+    for sc in config.sources:
+        if not sc.enabled:
+            results.append({"source": sc.name, "type": sc.type, "ok": True, "detail": "disabled"})
+            continue
+        source: Any = ctx.registry.source_types[sc.type].create(
+            sc.settings, SourceContext(sc.name, sc.community, config.base_dir)
+        )
+        check = getattr(source, "check", None)
+        if check is None:
+            results.append(
+                {"source": sc.name, "type": sc.type, "ok": True, "detail": "nothing to check"}
+            )
+            continue
+        try:
+            detail = await check()
+            ok = True
+        except ApiError as exc:
+            detail, ok = str(exc), False
+        finally:
+            client = getattr(source, "client", None)
+            if client is not None:
+                await client.aclose()
+        results.append({"source": sc.name, "type": sc.type, "ok": ok, "detail": detail})
+    return results
+
+
+async def run(ctx: Context) -> int:
+    config = ctx.config  # a bad config raises ConfigError here: exit 1, one line
+    if ctx.args.check:
+        results = await check_sources(ctx)
+        if ctx.args.json:
+            ctx.print_json(results)
+        else:
+            for r in results:
+                mark = "ok  " if r["ok"] else "FAIL"
+                print(f"{mark} {r['source']} ({r['type']}): {r['detail']}", file=ctx.out)
+        return 0 if all(r["ok"] for r in results) else 1
+    if not any(sc.enabled for sc in config.sources):
+        raise CockpitError(f"{config.path or 'config'}: no enabled [[sources]] to collect from")
+    setup_logging(ctx.err, _fmt(ctx), ctx.args.verbose)
+    store = await SQLiteStore.open(ctx.store_path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        collector = Collector(config, store, ctx.registry)
+        try:
+            await collector.run(stop)
+        except OSError as exc:
+            raise CockpitError(str(exc)) from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await store.close()
+    return 0
+
+
+def _fmt(ctx: Context) -> str:
+    fmt: str = ctx.config.section("collect").log_format
+    return fmt

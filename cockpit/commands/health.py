@@ -1,0 +1,94 @@
+"""`cockpit health` (community health figures) and `cockpit report` (the weekly report)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import orjson
+
+from cockpit.commands.context import Context
+from cockpit.commands.leaderboard import community_of, open_scoring
+from cockpit.scoring import report as reports
+from cockpit.scoring.health import health
+from cockpit.scoring.leaderboard import leaderboard
+from cockpit.scoring.rank import WINDOWS
+from cockpit.textsafe import inert_line
+from cockpit.timeutil import utcnow
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("health", help="community health metrics")
+    p.add_argument("--window", default="7d", choices=list(WINDOWS), help="default 7d")
+    p.add_argument("--community", help="the community (default: cockpit.community)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(run=run_health)
+    r = sub.add_parser("report", help="the weekly report")
+    r.add_argument("--window", default="7d", choices=list(WINDOWS), help="default 7d")
+    r.add_argument("--format", default="markdown", choices=("markdown", "json", "html"))
+    r.add_argument("--community", help="the community (default: cockpit.community)")
+    r.add_argument("--limit", type=int, default=15, help="people on the leaderboard (default 15)")
+    r.set_defaults(run=run_report)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:.0f}%"
+
+
+def health_lines(h: dict[str, Any]) -> list[str]:
+    wait = h["median_first_response_s"]
+    lines = [
+        f"{inert_line(h['community'])}, {h['from'][:10]} .. {h['until'][:10]} ({h['window']})",
+        f"  members        {h['members']} ({h['new_members']:+d}; joins {h['joins']}, "
+        f"leaves {h['leaves']})",
+        f"  active         DAU {h['dau']}  WAU {h['wau']}  MAU {h['mau']}  "
+        f"(stickiness {_pct(h['stickiness'])})",
+        f"  spoke          {h['speakers']} of {h['members']} ({_pct(h['share_speaking'])})",
+        f"  questions      {h['questions']}, unanswered {h['unanswered']}, median first response "
+        + ("-" if wait is None else f"{wait / 60:.1f} min"),
+        "  topic heat     "
+        + (
+            ", ".join(
+                f"{inert_line(t['term'])} ({t['last_week']}→{t['this_week']})"
+                for t in h["topic_heat"]
+            )
+            or "-"
+        ),
+        f"  newcomers      {h['newcomers']}, never came back: {len(h['newcomers_gone'])}",
+        f"  churn watch    {len(h['churn_watch'])}",
+    ]
+    for c in h["churn_watch"][:10]:
+        lines.append(
+            f"    {inert_line(c['name'])[:30]:<30} quiet {c['days_quiet']} d, "
+            f"{c['conversations_90d']} conversations before"
+        )
+    return lines
+
+
+async def run_health(ctx: Context) -> int:
+    a = ctx.args
+    async with open_scoring(ctx) as scoring:
+        h = await health(scoring, await community_of(ctx, scoring), a.window, utcnow())
+    if a.json:
+        ctx.print_json([h])
+        return 0
+    for line in health_lines(h):
+        print(line, file=ctx.out)
+    return 0
+
+
+async def run_report(ctx: Context) -> int:
+    a = ctx.args
+    now = utcnow()
+    async with open_scoring(ctx) as scoring:
+        community = await community_of(ctx, scoring)
+        h = await health(scoring, community, a.window, now)
+        board = await leaderboard(scoring, community, a.window, now, limit=max(1, a.limit))
+    data = reports.build(h, board)
+    if a.format == "json":
+        ctx.out.write(orjson.dumps([data]).decode() + "\n")
+    elif a.format == "html":
+        ctx.out.write(reports.page(data))
+    else:
+        ctx.out.write(reports.markdown(data))
+    return 0

@@ -1,0 +1,128 @@
+"""`cockpit leaderboard`: the KOC ranking per window, and `--explain MEMBER` term by term."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from cockpit.commands.context import Context, resolve_member
+from cockpit.errors import CockpitError
+from cockpit.scoring.config import ScoringSettings
+from cockpit.scoring.leaderboard import Standing, explain, leaderboard
+from cockpit.scoring.rank import WINDOWS
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.store.sqlite_scoring import ScoringStore
+from cockpit.textsafe import inert_line
+from cockpit.timeutil import utcnow
+
+TERM_LABELS = {
+    "messages": "substantive messages",
+    "replies": "replies to others",
+    "replies_received": "replies received",
+    "reactions_received": "reactions received",
+    "threads_answered": "threads started that got answers",
+    "answers": "questions answered",
+}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "leaderboard",
+        help="the KOC ranking",
+        description="Who carries the community: a decayed, weighted, explainable score.",
+    )
+    p.add_argument("--window", default="30d", choices=list(WINDOWS), help="default 30d")
+    p.add_argument("--limit", type=int, default=20, help="how many people (default 20)")
+    p.add_argument("--explain", metavar="MEMBER", help="one person's score, term by term")
+    p.add_argument("--community", help="the community (default: cockpit.community)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(run=run)
+
+
+@asynccontextmanager
+async def open_scoring(ctx: Context) -> AsyncIterator[ScoringStore]:
+    """The store with the rollup caught up (so imports since the last run are counted)."""
+    path = ctx.store_path
+    if not path.exists():
+        raise CockpitError(f"{path}: no store here yet (import an export or run `cockpit collect`)")
+    settings: ScoringSettings = ctx.config.section("scoring")
+    store = await SQLiteStore.open(path)
+    try:
+        scoring = ScoringStore(store, settings)
+        await scoring.catch_up()
+        yield scoring
+    finally:
+        await store.close()
+
+
+async def community_of(ctx: Context, scoring: ScoringStore) -> str:
+    """--community, else the configured one, else the store's only community."""
+    if ctx.args.community:
+        return str(ctx.args.community)
+    configured = str(ctx.config.cockpit.community)
+    known = await scoring.communities()
+    return known[0] if len(known) == 1 and configured not in known else configured
+
+
+def standing_lines(s: Standing) -> list[str]:
+    """The explanation: each term, then the total they add up to."""
+    lines = [
+        f"{inert_line(s.who.name)} ({', '.join(s.who.platforms)}): rank {s.rank or '-'}, "
+        f"score {s.score:.2f}, {s.level}"
+    ]
+    for t in s.terms:
+        lines.append(
+            f"  {TERM_LABELS[t.name]:<34} {t.count:>6} counted, {t.decayed:>9.2f} after decay "
+            f"× {t.weight:g} = {t.points:>9.2f}"
+        )
+    lines.append(f"  {'total':<34} {'':>6}  {'':>9}                {s.score:>9.2f}")
+    extra = [
+        f"trend {s.trend()}",
+        f"influence {s.influence} people",
+        f"centrality {s.centrality:.2f}",
+    ]
+    if s.badges:
+        extra.append("badges: " + ", ".join(s.badges))
+    if s.churn:
+        extra.append(f"churn: {s.churn}")
+    lines.append("  " + "; ".join(extra))
+    return lines
+
+
+async def run(ctx: Context) -> int:
+    a = ctx.args
+    if a.limit < 1:
+        raise CockpitError(f"--limit {a.limit}: expected a positive number")
+    now = utcnow()
+    async with open_scoring(ctx) as scoring:
+        community = await community_of(ctx, scoring)
+        if a.explain:
+            term = a.explain[1:] if a.explain.startswith("#") else a.explain
+            member = await resolve_member(scoring.store, term, community)
+            rows = [await explain(scoring, community, member.id, a.window, now)]
+        else:
+            rows = await leaderboard(scoring, community, a.window, now, limit=a.limit)
+    if a.json:
+        ctx.print_json([s.to_json() for s in rows])
+        return 0
+    if a.explain:
+        for line in standing_lines(rows[0]):
+            print(line, file=ctx.out)
+        return 0
+    print(
+        f"{'#':>3} {'person':<24} {'platforms':<22} {'score':>8} {'level':<11} {'trend':<5} "
+        f"{'infl':>4}  badges",
+        file=ctx.out,
+    )
+    for s in rows:
+        flag = f" ⚠ {s.churn}" if s.churn else ""
+        print(
+            f"{s.rank:>3} {inert_line(s.who.name)[:24]:<24} {','.join(s.who.platforms)[:22]:<22} "
+            f"{s.score:>8.1f} {s.level:<11} {s.trend():<5} {s.influence:>4}  "
+            f"{', '.join(s.badges)}{flag}",
+            file=ctx.out,
+        )
+    if not rows:
+        print(f"no activity in the last {a.window} yet", file=ctx.err)
+    return 0

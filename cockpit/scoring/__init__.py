@@ -1,0 +1,1 @@
+"""KOC leaderboard, identities across platforms, community health and the weekly report."""

@@ -1,0 +1,125 @@
+"""Community health: growth, active people, who speaks, questions, topic heat, churn watch."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from cockpit.scoring.leaderboard import window_days
+from cockpit.scoring.signals import terms
+from cockpit.store.sqlite_scoring import DAY_MS, ScoringStore
+from cockpit.timeutil import from_ms, iso_z, to_ms
+
+TOPIC_SAMPLE = 20_000  # messages per week read for topic heat (newest first)
+
+
+def topic_heat(
+    this_week: Sequence[str], last_week: Sequence[str], top: int = 8
+) -> list[dict[str, Any]]:
+    """Terms said by more messages this week than last, hottest first (CPU: run in a thread)."""
+    now = Counter(t for text in this_week for t in terms(text))
+    before = Counter(t for text in last_week for t in terms(text))
+    floor = max(3, len(this_week) // 500)
+    rising = sorted(
+        ((n + 1) / (before.get(t, 0) + 1), n, t)
+        for t, n in now.items()
+        if n >= floor and n > before.get(t, 0)
+    )
+    rising.sort(key=lambda r: (-r[0], -r[1], r[2]))
+    return [
+        {"term": t, "this_week": n, "last_week": before.get(t, 0), "ratio": round(ratio, 2)}
+        for ratio, n, t in rising[:top]
+    ]
+
+
+def median_seconds(questions: Sequence[tuple[int, int | None]]) -> float | None:
+    waits = [(b - a) / 1000 for a, b in questions if b is not None]
+    return statistics.median(waits) if waits else None
+
+
+async def health(
+    scoring: ScoringStore, community: str, window: str, now: datetime
+) -> dict[str, Any]:
+    """Every health figure for the window ending `now`, as plain JSON-ready values."""
+    start, end, length = window_days(window, now)
+    f = await scoring.filter(community)
+    if start is None:
+        first = await scoring.store.fetchall(
+            "SELECT min(day) FROM score_day WHERE community_id = ?", (f.community_id,)
+        )
+        start = int(first[0][0]) if first and first[0][0] is not None else end - 1
+    start_ms, end_ms = start * DAY_MS, to_ms(now)
+    members = await scoring.members_count(f)
+    members_before = await scoring.members_count(f, before_ms=start_ms)
+    joins, leaves = await scoring.joins_leaves(f, start, end)
+    dau = (await scoring.active(f, end - 1, end))[0]
+    wau = (await scoring.active(f, end - 7, end))[0]
+    mau = (await scoring.active(f, end - 30, end))[0]
+    active, speakers = await scoring.active(f, start, end)
+    asked = await scoring.questions(f, start_ms, end_ms)
+    unanswered = await scoring.unanswered(f, start_ms, 5)
+    week_ms = 7 * DAY_MS
+    this_week = await scoring.texts(f, end_ms - week_ms, end_ms, TOPIC_SAMPLE)
+    last_week = await scoring.texts(f, end_ms - 2 * week_ms, end_ms - week_ms, TOPIC_SAMPLE)
+    heat = await asyncio.to_thread(topic_heat, this_week, last_week)
+    churned = await scoring.churn(f, end - 1)
+    names = await scoring.who([k for k, _, _ in churned])
+    new = await scoring.newcomers(f, start_ms, end_ms, end_ms - 7 * DAY_MS)
+    daily = await scoring.daily(f, start, end)
+    answered = [q for q in asked if q[1] is not None]
+    wait = median_seconds(asked)
+    return {
+        "community": community,
+        "window": window,
+        "from": iso_z(from_ms(start_ms)),
+        "until": iso_z(now),
+        "members": members,
+        "new_members": members - members_before,
+        "growth": (members - members_before) / members_before if members_before else None,
+        "joins": joins,
+        "leaves": leaves,
+        "dau": dau,
+        "wau": wau,
+        "mau": mau,
+        "stickiness": dau / mau if mau else None,
+        "active": active,
+        "speakers": speakers,
+        "share_speaking": speakers / members if members else None,
+        "questions": len(asked),
+        "answered": len(answered),
+        "unanswered": len(asked) - len(answered),
+        "median_first_response_s": wait,
+        "unanswered_latest": [
+            {**q, "ts": iso_z(from_ms(q["ts"])), "text": q["text"][:200]} for q in unanswered
+        ],
+        "topic_heat": heat,
+        "churn_watch": [
+            {
+                "key": k,
+                "name": names[k].name if k in names else f"#{k}",
+                "platforms": list(names[k].platforms) if k in names else [],
+                "last_seen": iso_z(from_ms(day * DAY_MS)),
+                "days_quiet": end - 1 - day,
+                "conversations_90d": n,
+            }
+            for k, day, n in churned
+        ],
+        "newcomers": len(new),
+        "newcomers_gone": [
+            {"id": r[0], "name": r[1], "platform": r[2], "first_seen": iso_z(from_ms(r[3]))}
+            for r in new
+            if r[5]
+        ],
+        "daily": [
+            {
+                "day": iso_z(from_ms(d * DAY_MS))[:10],
+                "active": daily.get(d, (0, 0))[0],
+                "messages": daily.get(d, (0, 0))[1],
+            }
+            for d in range(start if length else max(start, end - 90), end)
+        ],
+    }

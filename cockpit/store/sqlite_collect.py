@@ -1,0 +1,122 @@
+"""The collector's SQL: connector health written by `cockpit collect`, read by the TUI."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cockpit.collect.health import ConnectorHealth
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.timeutil import from_ms, iso_z, to_ms, utcnow
+
+_UPSERT = """
+INSERT INTO source_health (name, type, community, state, detail, last_event, last_ok,
+                           rate_limit_waits, rate_limit_wait_ms, errors, events, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    type = excluded.type, community = excluded.community, state = excluded.state,
+    detail = excluded.detail, last_event = excluded.last_event, last_ok = excluded.last_ok,
+    rate_limit_waits = excluded.rate_limit_waits, rate_limit_wait_ms = excluded.rate_limit_wait_ms,
+    errors = excluded.errors, events = excluded.events, updated = excluded.updated
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRow:
+    """One source's health as stored (counters are since the collector started)."""
+
+    name: str
+    type: str
+    community: str
+    state: str
+    detail: str | None
+    last_event: datetime | None
+    last_ok: datetime | None
+    rate_limit_waits: int
+    rate_limit_wait_s: float
+    errors: int
+    events: int
+    updated: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "community": self.community,
+            "state": self.state,
+            "detail": self.detail,
+            "last_event": iso_z(self.last_event) if self.last_event else None,
+            "last_ok": iso_z(self.last_ok) if self.last_ok else None,
+            "rate_limit_waits": self.rate_limit_waits,
+            "rate_limit_wait_s": self.rate_limit_wait_s,
+            "errors": self.errors,
+            "events": self.events,
+            "updated": iso_z(self.updated),
+        }
+
+
+def _ms(value: datetime | None) -> int | None:
+    return to_ms(value) if value is not None else None
+
+
+async def save_health(
+    store: SQLiteStore, entries: Iterable[ConnectorHealth], now: datetime | None = None
+) -> None:
+    stamp = to_ms(now or utcnow())
+    rows = [
+        (
+            h.name,
+            h.type,
+            h.community,
+            h.state,
+            h.detail,
+            _ms(h.last_event),
+            _ms(h.last_ok),
+            h.rate_limit_waits,
+            round(h.rate_limit_wait_s * 1000),
+            h.errors,
+            h.events,
+            stamp,
+        )
+        for h in entries
+    ]
+    if not rows:
+        return
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.executemany(_UPSERT, rows)
+
+    await store.transaction(run)
+
+
+async def load_health(store: SQLiteStore, community: str | None = None) -> list[HealthRow]:
+    """Every source's last reported health, by name (the sources view and the header)."""
+    sql = (
+        "SELECT name, type, community, state, detail, last_event, last_ok, rate_limit_waits,"
+        " rate_limit_wait_ms, errors, events, updated FROM source_health"
+    )
+    params: list[Any] = []
+    if community is not None:
+        sql += " WHERE community = ?"
+        params.append(community)
+    rows = await store.fetchall(sql + " ORDER BY name", params)
+    return [
+        HealthRow(
+            name=r[0],
+            type=r[1],
+            community=r[2],
+            state=r[3],
+            detail=r[4],
+            last_event=from_ms(r[5]) if r[5] is not None else None,
+            last_ok=from_ms(r[6]) if r[6] is not None else None,
+            rate_limit_waits=r[7],
+            rate_limit_wait_s=r[8] / 1000,
+            errors=r[9],
+            events=r[10],
+            updated=from_ms(r[11]),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,661 @@
+"""The scoring's SQL for the SQLite store: the daily rollup, rankings, health reads, persons.
+
+The rollup is folded in from a high-water mark of activity ids kept in the same transaction
+(as the calendar's), by a `BatchingWriter` listener at ingest and at the start of every read
+command, so imports are counted and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from cockpit.errors import CockpitError
+from cockpit.scoring.config import TERMS, ScoringSettings
+from cockpit.scoring.signals import is_question, substantive
+from cockpit.store.base import WriteResult
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.timeutil import to_ms, utcnow
+
+DAY_MS = 86_400_000
+WHO = "coalesce(-m.person_id, m.id)"  # a linked person (negative id) or the member alone
+# day, member: posts, messages, replies, replies_received, reactions_received,
+# threads_answered, answers, reactions_given
+_COLUMNS = (
+    "posts",
+    "messages",
+    "replies",
+    "replies_received",
+    "reactions_received",
+    "threads_answered",
+    "answers",
+    "reactions_given",
+)
+_IX = {name: i for i, name in enumerate(_COLUMNS)}
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Who a leaderboard row is: a member, or a person linking several members."""
+
+    key: int  # member id, or -person id
+    name: str
+    handle: str | None
+    platforms: tuple[str, ...]
+    member_ids: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class Filter:
+    """Whom a read counts: a community, and bots and staff left out (by default)."""
+
+    community_id: int
+    excluded: list[int] = field(default_factory=list)  # member ids
+    exclude_bots: bool = True
+
+    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
+        where = f" AND {alias}.id NOT IN (SELECT value FROM json_each(?))"
+        params: list[Any] = [orjson.dumps(self.excluded).decode()]
+        if self.exclude_bots:
+            where += f" AND {alias}.is_bot = 0"
+        return where, params
+
+
+class ScoringStore:
+    """The scoring's view of a `SQLiteStore`."""
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        settings: ScoringSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.settings = settings or ScoringSettings()
+        self.clock = clock
+
+    # ------------------------------------------------------------------ rollup
+
+    async def catch_up(self, max_rows: int | None = None) -> int:
+        """Fold activities stored since the last call into the rollup; how many ids it covered.
+
+        On an existing store the first call is the backfill.
+        """
+        s = self.settings
+        return await self.store.transaction(
+            lambda conn: _catch_up(conn, max_rows, s.cooldown_s * 1000, s.min_length)
+        )
+
+    async def rebuild(self) -> int:
+        """Forget the rollup and build it again (after a settings change of cooldown or length)."""
+        s = self.settings
+
+        def run(conn: sqlite3.Connection) -> int:
+            for table in (
+                "score_day",
+                "score_edge",
+                "score_community_day",
+                "score_question",
+                "score_answered",
+                "score_cooldown",
+                "score_state",
+            ):
+                conn.execute(f"DELETE FROM {table}")
+            return _catch_up(conn, None, s.cooldown_s * 1000, s.min_length)
+
+        return await self.store.transaction(run)
+
+    def listener(self) -> Callable[[WriteResult], Awaitable[None]]:
+        """A `BatchingWriter` commit listener that keeps the rollup current at ingest."""
+
+        async def on_commit(result: WriteResult) -> None:
+            if result.new_ids is not None:
+                await self.catch_up()
+
+        return on_commit
+
+    # ---------------------------------------------------------------- whom
+
+    async def community_id(self, name: str) -> int:
+        rows = await self.store.fetchall("SELECT id FROM community WHERE name = ?", (name,))
+        if not rows:
+            known = [r[0] for r in await self.store.fetchall("SELECT name FROM community")]
+            listed = ", ".join(known) if known else "none yet"
+            raise CockpitError(f"no community {name!r} in the store (known: {listed})")
+        return int(rows[0][0])
+
+    async def communities(self) -> list[str]:
+        return [r[0] for r in await self.store.fetchall("SELECT name FROM community ORDER BY id")]
+
+    async def filter(self, community: str) -> Filter:
+        """Bots and (by config) staff, and every identity linked to a staff identity."""
+        cid = await self.community_id(community)
+        excluded: list[int] = []
+        s = self.settings
+        if s.exclude_staff and s.staff:
+            names = orjson.dumps([x.lstrip("@").casefold() for x in s.staff]).decode()
+            rows = await self.store.fetchall(
+                "SELECT m2.id FROM member m JOIN member m2 ON m2.id = m.id OR "
+                "(m.person_id IS NOT NULL AND m2.person_id = m.person_id) "
+                "WHERE m.community_id = ? AND (lower(m.handle) IN (SELECT value FROM json_each(?)) "
+                "OR lower(m.display_name) IN (SELECT value FROM json_each(?)) "
+                "OR m.platform_user_id IN (SELECT value FROM json_each(?)))",
+                (cid, names, names, orjson.dumps(s.staff).decode()),
+            )
+            excluded = sorted({int(r[0]) for r in rows})
+        return Filter(cid, excluded, s.exclude_bots)
+
+    async def who(self, keys: Sequence[int]) -> dict[int, Who]:
+        """Names, handles and platforms of members and persons by their keys."""
+        if not keys:
+            return {}
+        rows = await self.store.fetchall(
+            f"SELECT {WHO}, m.id, m.display_name, m.handle, m.platform, p.name FROM member m "
+            "LEFT JOIN person p ON p.id = m.person_id "
+            f"WHERE {WHO} IN (SELECT value FROM json_each(?)) ORDER BY m.activity_count DESC, m.id",
+            (orjson.dumps(list(keys)).decode(),),
+        )
+        parts: dict[int, list[Any]] = {}
+        for key, mid, display, handle, platform, pname in rows:
+            parts.setdefault(key, []).append((mid, display, handle, platform, pname))
+        out = {}
+        for key, members in parts.items():
+            first = members[0]
+            platforms = tuple(dict.fromkeys(p[3] for p in members))
+            handle = next((p[2] for p in members if p[2]), None)
+            name = first[4] if key < 0 and first[4] else first[1]
+            out[key] = Who(key, name, handle, platforms, tuple(p[0] for p in members))
+        return out
+
+    async def key_of(self, member_id: int) -> int:
+        rows = await self.store.fetchall(
+            "SELECT coalesce(-person_id, id) FROM member WHERE id = ?", (member_id,)
+        )
+        if not rows:
+            raise CockpitError(f"no member #{member_id}")
+        return int(rows[0][0])
+
+    # ------------------------------------------------------------ rankings
+
+    async def window_scores(
+        self,
+        f: Filter,
+        start_day: int | None,
+        end_day: int,
+        keys: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[int, int, dict[str, int], dict[str, float]]]:
+        """(key, rank, counts, decayed counts) per person in [start_day, end_day), best first.
+
+        Decay is measured from the window's end; ranks are over everyone in the window, even
+        when `keys` narrows what is returned.
+        """
+        where, params = f.sql()
+        w = self.settings.weights
+        score = " + ".join(f"{w.of(t)!r} * d_{t}" for t in TERMS)
+        inner_cols = ", ".join(f"sum(d.{t} * f) AS d_{t}" for t in TERMS)
+        sql = (
+            "WITH s AS (SELECT who, "
+            + inner_cols
+            + ", "
+            + ", ".join(f"sum(d.{t}) AS c_{t}" for t in TERMS)
+            + f" FROM (SELECT {WHO} AS who, d.*, pow(?, (? - 1 - d.day) / 30.0) AS f "
+            "FROM score_day d JOIN member m ON m.id = d.member_id "
+            "WHERE d.community_id = ? AND d.day >= ? AND d.day < ?"
+            + where
+            + ") d GROUP BY who), r AS (SELECT *, "
+            + score
+            + " AS score FROM s), k AS (SELECT *, rank() OVER (ORDER BY score DESC, who) AS "
+            "place FROM r WHERE score > 0) SELECT who, place, "
+            + ", ".join(f"c_{t}" for t in TERMS)
+            + ", "
+            + ", ".join(f"d_{t}" for t in TERMS)
+            + " FROM k"
+        )
+        args: list[Any] = [
+            self.settings.decay_per_month,
+            end_day,
+            f.community_id,
+            start_day if start_day is not None else -(1 << 40),
+            end_day,
+            *params,
+        ]
+        if keys is not None:
+            sql += " WHERE who IN (SELECT value FROM json_each(?))"
+            args.append(orjson.dumps(list(keys)).decode())
+        sql += " ORDER BY place"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        out = []
+        n = len(TERMS)
+        for row in await self.store.fetchall(sql, args):
+            c = {t: int(row[2 + i] or 0) for i, t in enumerate(TERMS)}
+            d = {t: float(row[2 + n + i] or 0.0) for i, t in enumerate(TERMS)}
+            out.append((int(row[0]), int(row[1]), c, d))
+        return out
+
+    async def plain_scores(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[Any]:
+        """The baseline the bench compares with: the same ranking from a scan of activity."""
+        where, params = f.sql()
+        return await self.store.fetchall(
+            f"SELECT {WHO} AS who, count(*) FILTER (WHERE a.kind = 'message') + "
+            "2 * count(a.reply_to) FILTER (WHERE a.kind = 'message') AS score "
+            "FROM activity a JOIN member m ON m.id = a.member_id "
+            f"WHERE a.community_id = ? AND a.ts >= ? AND a.ts < ?{where} "
+            "GROUP BY who ORDER BY score DESC LIMIT ?",
+            (f.community_id, start_ms, end_ms, *params, limit),
+        )
+
+    async def influence(
+        self, f: Filter, start_day: int | None, end_day: int
+    ) -> tuple[dict[int, int], list[tuple[int, int, float]]]:
+        """Distinct people who replied or reacted to each person, and the weighted graph."""
+        where_s, params_s = f.sql("ms")
+        where_d, params_d = f.sql("md")
+        rows = await self.store.fetchall(
+            "SELECT coalesce(-ms.person_id, ms.id) AS s, coalesce(-md.person_id, md.id) AS t, "
+            "sum(e.n) FROM score_edge e JOIN member ms ON ms.id = e.src "
+            "JOIN member md ON md.id = e.dst WHERE e.community_id = ? AND e.day >= ? "
+            f"AND e.day < ?{where_s}{where_d} GROUP BY s, t",
+            (
+                f.community_id,
+                start_day if start_day is not None else -(1 << 40),
+                end_day,
+                *params_s,
+                *params_d,
+            ),
+        )
+        edges = [(int(s), int(t), float(n)) for s, t, n in rows if s != t]
+        distinct: dict[int, int] = {}
+        for _, t, _ in edges:
+            distinct[t] = distinct.get(t, 0) + 1
+        return distinct, edges
+
+    async def lifetime(self, keys: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """All-time answers and replies, active weeks, last day seen and posts by day."""
+        if not keys:
+            return {}
+        rows = await self.store.fetchall(
+            f"SELECT {WHO} AS who, d.day, sum(d.posts), sum(d.answers), sum(d.replies), "
+            "sum(d.posts + d.reactions_given) FROM score_day d JOIN member m ON m.id = d.member_id "
+            "WHERE m.id IN (SELECT m2.id FROM member m2 "
+            f"WHERE coalesce(-m2.person_id, m2.id) IN (SELECT value FROM json_each(?))) "
+            "GROUP BY who, d.day",
+            (orjson.dumps(list(keys)).decode(),),
+        )
+        out: dict[int, dict[str, Any]] = {}
+        for who, day, posts, answers, replies, acts in rows:
+            item = out.setdefault(
+                who, {"answers": 0, "replies": 0, "weeks": set(), "posts": {}, "last_day": None}
+            )
+            item["answers"] += answers
+            item["replies"] += replies
+            if acts:
+                item["weeks"].add(day // 7)
+                item["last_day"] = max(
+                    day, item["last_day"] if item["last_day"] is not None else day
+                )
+            item["posts"][day] = posts
+        return out
+
+    async def churn(self, f: Filter, today: int) -> list[tuple[int, int, int]]:
+        """(key, last day seen, conversations in the 90 days before) for people gone quiet.
+
+        Savannah's rule: at least `churn_conversations` in 90 days, then `churn_quiet_days`
+        unseen. Only people last seen within a year are watched.
+        """
+        s = self.settings
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            f"WITH last AS (SELECT {WHO} AS who, max(d.day) AS last_day FROM score_day d "
+            f"JOIN member m ON m.id = d.member_id WHERE d.community_id = ? AND d.day >= ?{where} "
+            "GROUP BY who HAVING max(d.day) <= ?) "
+            f"SELECT l.who, l.last_day, sum(d.posts) FROM last l JOIN member m ON {WHO} = l.who "
+            "JOIN score_day d ON d.member_id = m.id AND d.day > l.last_day - 90 "
+            "AND d.day <= l.last_day GROUP BY l.who, l.last_day HAVING sum(d.posts) >= ? "
+            "ORDER BY sum(d.posts) DESC",
+            (
+                f.community_id,
+                today - 365,
+                *params,
+                today - s.churn_quiet_days,
+                s.churn_conversations,
+            ),
+        )
+        return [(int(a), int(b), int(c)) for a, b, c in rows]
+
+    async def day_posts(self, f: Filter, key: int, start_day: int, end_day: int) -> dict[int, int]:
+        """Messages per day of one person (the member view's sparkline)."""
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            f"SELECT d.day, sum(d.posts) FROM score_day d JOIN member m ON m.id = d.member_id "
+            f"WHERE {WHO} = ? AND d.day >= ? AND d.day < ?{where} GROUP BY d.day",
+            (key, start_day, end_day, *params),
+        )
+        return {int(d): int(n) for d, n in rows}
+
+    # -------------------------------------------------------------- health
+
+    async def active(self, f: Filter, start_day: int, end_day: int) -> tuple[int, int]:
+        """(people active, people who spoke) in [start_day, end_day)."""
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            f"SELECT count(DISTINCT {WHO}), count(DISTINCT CASE WHEN d.posts > 0 THEN {WHO} END) "
+            "FROM score_day d JOIN member m ON m.id = d.member_id "
+            f"WHERE d.community_id = ? AND d.day >= ? AND d.day < ?{where}",
+            (f.community_id, start_day, end_day, *params),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
+    async def daily(self, f: Filter, start_day: int, end_day: int) -> dict[int, tuple[int, int]]:
+        """Per day: (people active, messages)."""
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            f"SELECT d.day, count(DISTINCT {WHO}), sum(d.posts) FROM score_day d "
+            "JOIN member m ON m.id = d.member_id "
+            f"WHERE d.community_id = ? AND d.day >= ? AND d.day < ?{where} GROUP BY d.day",
+            (f.community_id, start_day, end_day, *params),
+        )
+        return {int(d): (int(a), int(n)) for d, a, n in rows}
+
+    async def members_count(self, f: Filter, before_ms: int | None = None) -> int:
+        """People known (first seen before `before_ms` when given)."""
+        where, params = f.sql()
+        sql = f"SELECT count(DISTINCT {WHO}) FROM member m WHERE m.community_id = ?{where}"
+        args: list[Any] = [f.community_id, *params]
+        if before_ms is not None:
+            sql += " AND m.first_seen < ?"
+            args.append(before_ms)
+        return int((await self.store.fetchall(sql, args))[0][0])
+
+    async def joins_leaves(self, f: Filter, start_day: int, end_day: int) -> tuple[int, int]:
+        rows = await self.store.fetchall(
+            "SELECT coalesce(sum(joins), 0), coalesce(sum(leaves), 0) FROM score_community_day "
+            "WHERE community_id = ? AND day >= ? AND day < ?",
+            (f.community_id, start_day, end_day),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
+    async def questions(
+        self, f: Filter, start_ms: int, end_ms: int
+    ) -> list[tuple[int, int | None]]:
+        """(asked, first answered) times of the questions asked in [start, end)."""
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            "SELECT q.ts, q.answered_ts FROM score_question q JOIN member m ON m.id = q.member_id "
+            f"WHERE q.community_id = ? AND q.ts >= ? AND q.ts < ?{where}",
+            (f.community_id, start_ms, end_ms, *params),
+        )
+        return [(int(a), int(b) if b is not None else None) for a, b in rows]
+
+    async def unanswered(self, f: Filter, start_ms: int, limit: int) -> list[dict[str, Any]]:
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            "SELECT a.platform, a.source_id, a.ts, ch.name, m.display_name, a.text "
+            "FROM score_question q JOIN activity a ON a.id = q.activity_id "
+            "JOIN member m ON m.id = q.member_id JOIN channel ch ON ch.id = a.channel_id "
+            f"WHERE q.community_id = ? AND q.ts >= ? AND q.answered_ts IS NULL AND a.deleted = 0"
+            f"{where} ORDER BY q.ts DESC LIMIT ?",
+            (f.community_id, start_ms, *params, limit),
+        )
+        keys = ("platform", "id", "ts", "channel", "author", "text")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[str]:
+        """Message texts in [start, end), newest first, at most `limit` (for topic heat)."""
+        where, params = f.sql()
+        rows = await self.store.fetchall(
+            "SELECT a.text FROM activity a JOIN member m ON m.id = a.member_id "
+            "WHERE a.ts >= ? AND a.ts < ? AND a.community_id = ? AND a.kind = 'message' "
+            f"AND a.deleted = 0{where} ORDER BY a.ts DESC LIMIT ?",
+            (start_ms, end_ms, f.community_id, *params, limit),
+        )
+        return [r[0] for r in rows]
+
+    async def newcomers(self, f: Filter, start_ms: int, end_ms: int, gone_ms: int) -> list[Any]:
+        """(id, name, first seen, last seen) of people first seen in [start, end), and whether
+        they were never seen again a day after their first visit (by `gone_ms`)."""
+        where, params = f.sql()
+        return await self.store.fetchall(
+            "SELECT m.id, m.display_name, m.platform, m.first_seen, m.last_seen, "
+            "(m.last_seen - m.first_seen < ? AND m.last_seen < ?) AS gone "
+            "FROM member m WHERE m.community_id = ? AND m.person_id IS NULL "
+            f"AND m.first_seen >= ? AND m.first_seen < ?{where} ORDER BY m.first_seen",
+            (DAY_MS, gone_ms, f.community_id, start_ms, end_ms, *params),
+        )
+
+    # ---------------------------------------------------------------- persons
+
+    async def link(self, a: int, b: int) -> int:
+        """Link two members into one person (merging persons they belong to); the person id."""
+        if a == b:
+            raise CockpitError(f"#{a} and #{b} are the same member")
+        now = to_ms(self.clock())
+
+        def run(conn: sqlite3.Connection) -> int:
+            rows = {
+                r[0]: r
+                for r in conn.execute(
+                    "SELECT id, community_id, person_id, display_name FROM member WHERE id IN (?, ?)",
+                    (a, b),
+                )
+            }
+            for m in (a, b):
+                if m not in rows:
+                    raise CockpitError(f"no member #{m}")
+            if rows[a][1] != rows[b][1]:
+                raise CockpitError(f"#{a} and #{b} are in different communities")
+            pa, pb = rows[a][2], rows[b][2]
+            if pa is not None and pa == pb:
+                return int(pa)
+            if pa is None and pb is None:
+                pa = conn.execute(
+                    "INSERT INTO person (community_id, name, created) VALUES (?, ?, ?) RETURNING id",
+                    (rows[a][1], rows[a][3], now),
+                ).fetchone()[0]
+                conn.execute("UPDATE member SET person_id = ? WHERE id = ?", (pa, a))
+            elif pa is None:
+                pa, pb = pb, None
+                conn.execute("UPDATE member SET person_id = ? WHERE id = ?", (pa, a))
+            if pb is not None:
+                conn.execute("UPDATE member SET person_id = ? WHERE person_id = ?", (pa, pb))
+                conn.execute("DELETE FROM person WHERE id = ?", (pb,))
+            conn.execute("UPDATE member SET person_id = ? WHERE id = ?", (pa, b))
+            conn.execute(
+                "DELETE FROM person_rejected WHERE (a, b) IN (VALUES (?, ?), (?, ?))",
+                (a, b, b, a),
+            )
+            return int(pa)
+
+        return await self.store.transaction(run)
+
+    async def unlink(self, member_id: int) -> bool:
+        """Take one member out of their person; a person left with one identity dissolves."""
+
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT person_id FROM member WHERE id = ?", (member_id,)).fetchone()
+            if row is None:
+                raise CockpitError(f"no member #{member_id}")
+            if row[0] is None:
+                return False
+            conn.execute("UPDATE member SET person_id = NULL WHERE id = ?", (member_id,))
+            left = conn.execute("SELECT count(*) FROM member WHERE person_id = ?", (row[0],))
+            if int(left.fetchone()[0]) <= 1:
+                conn.execute("UPDATE member SET person_id = NULL WHERE person_id = ?", (row[0],))
+                conn.execute("DELETE FROM person WHERE id = ?", (row[0],))
+            return True
+
+        return await self.store.transaction(run)
+
+    async def reject(self, a: int, b: int) -> None:
+        """Remember that an operator said these two are not one person."""
+        lo, hi = min(a, b), max(a, b)
+        await self.store.transaction(
+            lambda conn: conn.execute(
+                "INSERT OR IGNORE INTO person_rejected (a, b) VALUES (?, ?)", (lo, hi)
+            )
+        )
+
+    async def identities(self, community_id: int) -> list[Any]:
+        """Members that may be linked: (id, platform, handle, display, person id, activities)."""
+        return await self.store.fetchall(
+            "SELECT id, platform, handle, display_name, person_id, activity_count FROM member "
+            "WHERE community_id = ? AND is_bot = 0",
+            (community_id,),
+        )
+
+    async def rejected(self) -> set[tuple[int, int]]:
+        return {
+            (int(a), int(b))
+            for a, b in await self.store.fetchall("SELECT a, b FROM person_rejected")
+        }
+
+
+# ---------------------------------------------------------------- the fold
+
+
+def _catch_up(
+    conn: sqlite3.Connection, max_rows: int | None, cooldown_ms: int, min_length: int
+) -> int:
+    found = conn.execute("SELECT value FROM score_state WHERE key = 'hwm'").fetchone()
+    low = int(found[0]) if found else 0
+    top = int(conn.execute("SELECT coalesce(max(id), 0) FROM activity").fetchone()[0])
+    high = min(top, low + max_rows) if max_rows else top
+    if high <= low:
+        return 0
+    step = 50_000
+    for start in range(low, high, step):
+        _fold(conn, start, min(high, start + step), cooldown_ms, min_length)
+    conn.execute(
+        "INSERT INTO score_state (key, value) VALUES ('hwm', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (high,),
+    )
+    return high - low
+
+
+def _fold(conn: sqlite3.Connection, low: int, high: int, cooldown_ms: int, min_length: int) -> None:
+    """Count the activities with ids in (low, high] into the rollup tables."""
+    rows = conn.execute(
+        "SELECT a.id, a.community_id, a.member_id, a.kind, a.ts, a.text, m.is_bot, "
+        "p.id, p.member_id, p.ts, p.kind = 'message' AND p.reply_to IS NULL "
+        "FROM activity a JOIN member m ON m.id = a.member_id "
+        "LEFT JOIN activity p ON p.platform = a.platform "
+        "AND p.source_id = coalesce(a.reply_to, nullif(a.thread, a.source_id)) "
+        "AND p.kind = 'message' "
+        "WHERE a.id > ? AND a.id <= ? AND a.deleted = 0 "
+        "AND a.kind IN ('message', 'reaction', 'join', 'leave') ORDER BY a.ts, a.id",
+        (low, high),
+    ).fetchall()
+    if not rows:
+        return
+    authors = orjson.dumps(sorted({r[2] for r in rows})).decode()
+    last: dict[int, int] = dict(
+        conn.execute(
+            "SELECT member_id, ts FROM score_cooldown "
+            "WHERE member_id IN (SELECT value FROM json_each(?))",
+            (authors,),
+        ).fetchall()
+    )
+    days: dict[tuple[int, int, int], list[int]] = {}
+    edges: dict[tuple[int, int, int, int], int] = {}
+    community_days: dict[tuple[int, int], list[int]] = {}
+    questions: list[tuple[int, int, int, int]] = []
+    answered_questions: list[tuple[int, int, int]] = []
+    pending_q: dict[int, bool] = {}  # questions of this batch, not yet inserted: answered?
+
+    def bump(cid: int, ts: int, member: int, column: str) -> None:
+        cell = days.get((cid, ts // DAY_MS, member))
+        if cell is None:
+            cell = days[(cid, ts // DAY_MS, member)] = [0] * len(_COLUMNS)
+        cell[_IX[column]] += 1
+
+    for aid, cid, member, kind, ts, text, bot, pid, pmember, pts, ptop in rows:
+        if kind in ("join", "leave"):
+            cell = community_days.setdefault((cid, ts // DAY_MS), [0, 0])
+            cell[0 if kind == "join" else 1] += 1
+            continue
+        other = pid is not None and pmember != member
+        if kind == "reaction":
+            bump(cid, ts, member, "reactions_given")
+            if other and not bot:
+                bump(cid, ts, pmember, "reactions_received")
+                key = (cid, ts // DAY_MS, member, pmember)
+                edges[key] = edges.get(key, 0) + 1
+            continue
+        bump(cid, ts, member, "posts")
+        prev = last.get(member)
+        counted = substantive(text, min_length) and (prev is None or abs(ts - prev) >= cooldown_ms)
+        if counted:
+            last[member] = max(ts, prev) if prev is not None else ts
+            bump(cid, ts, member, "messages")
+        if other and not bot:
+            key = (cid, ts // DAY_MS, member, pmember)
+            edges[key] = edges.get(key, 0) + 1
+            if counted:
+                bump(cid, ts, member, "replies")
+                bump(cid, ts, pmember, "replies_received")
+            if (
+                ptop
+                and conn.execute(
+                    "INSERT OR IGNORE INTO score_answered (activity_id) VALUES (?)", (pid,)
+                ).rowcount
+            ):
+                bump(cid, pts, pmember, "threads_answered")
+            if pid in pending_q:
+                asked = True
+                if not pending_q[pid]:
+                    pending_q[pid] = True
+                    answered_questions.append((ts, member, pid))
+            else:
+                q = conn.execute(
+                    "SELECT answered_ts FROM score_question WHERE activity_id = ?", (pid,)
+                ).fetchone()
+                asked = q is not None
+                if asked and q[0] is None:
+                    answered_questions.append((ts, member, pid))
+            if asked and counted:
+                bump(cid, ts, member, "answers")
+        if not bot and is_question(text):
+            questions.append((aid, cid, member, ts))
+            pending_q[aid] = False
+    conn.executemany(
+        "INSERT INTO score_day (community_id, day, member_id, "
+        + ", ".join(_COLUMNS)
+        + ") VALUES (?, ?, ?, "
+        + ", ".join("?" * len(_COLUMNS))
+        + ") ON CONFLICT (community_id, day, member_id) DO UPDATE SET "
+        + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COLUMNS),
+        [(*k, *v) for k, v in days.items()],
+    )
+    conn.executemany(
+        "INSERT INTO score_edge (community_id, day, src, dst, n) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (community_id, day, src, dst) DO UPDATE SET n = n + excluded.n",
+        [(*k, n) for k, n in edges.items()],
+    )
+    conn.executemany(
+        "INSERT INTO score_community_day (community_id, day, joins, leaves) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (community_id, day) DO UPDATE SET joins = joins + excluded.joins, "
+        "leaves = leaves + excluded.leaves",
+        [(*k, *v) for k, v in community_days.items()],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO score_question (activity_id, community_id, member_id, ts) "
+        "VALUES (?, ?, ?, ?)",
+        questions,
+    )
+    conn.executemany(
+        "UPDATE score_question SET answered_ts = ?, answered_by = ? "
+        "WHERE activity_id = ? AND answered_ts IS NULL",
+        answered_questions,
+    )
+    conn.executemany(
+        "INSERT INTO score_cooldown (member_id, ts) VALUES (?, ?) "
+        "ON CONFLICT (member_id) DO UPDATE SET ts = excluded.ts",
+        list(last.items()),
+    )

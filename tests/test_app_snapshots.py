@@ -1,0 +1,79 @@
+"""Snapshot tests of the cockpit on seeded data with a frozen clock (SVGs in tests/snapshots/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_textual_snapshot
+from conftest_app import NOW, config, make_store, registry
+from textual.pilot import Pilot
+
+from cockpit.app import CockpitApp
+from cockpit.widgets.feed import FeedView
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+class _HereSVG(pytest_textual_snapshot.SVGImageExtension):  # type: ignore[misc]
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        return str(SNAPSHOTS)
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_in_tests_snapshots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", _HereSVG)
+    yield
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> CockpitApp:
+    path = make_store(tmp_path / "snap.db")
+    return CockpitApp(
+        store_path=path, config=config(), registry=registry(), attach=True, clock=lambda: NOW
+    )
+
+
+async def _ready(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    for _ in range(250):
+        view = app.screen_stack[0].query(FeedView)
+        if (
+            view
+            and not view.first().fetching
+            and view.first().scroll_y == view.first().max_scroll_y
+            and getattr(app, "ready", False)
+        ):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
+
+
+def test_cockpit_80x24(app: CockpitApp, snap_compare: Any) -> None:
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready)
+
+
+def test_cockpit_160x48(app: CockpitApp, snap_compare: Any) -> None:
+    assert snap_compare(app, terminal_size=(160, 48), run_before=_ready)
+
+
+def test_detail_80x24(app: CockpitApp, snap_compare: Any) -> None:
+    async def open_detail(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press("up", "up", "enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_detail)
+
+
+def test_filtered_feed_80x24(app: CockpitApp, snap_compare: Any) -> None:
+    async def filter_platform(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=filter_platform)

@@ -1,0 +1,79 @@
+"""`cockpit leaderboard | health | report | members link/unlink/suggest` end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from cockpit.cli import main
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.timeutil import utcnow
+from factories import act
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Run:
+    config = tmp_path / "cockpit.toml"
+    config.write_text('[cockpit]\ncommunity = "c1"\n')
+
+    async def fill() -> None:
+        store = await SQLiteStore.open(tmp_path / "s.db")
+        now = utcnow() - timedelta(hours=2)
+        await store.write([
+            act(0, source_id="q", author="Ann", author_id="ann", author_handle="ann",
+                text="how do I claim the <b>[red]badge[/red]</b>?", ts=now),
+            act(0, source_id="a", author="Lena", author_id="lena", author_handle="lena",
+                text="open your profile, then badges", ts=now + timedelta(minutes=3), reply_to="q"),
+            act(0, platform="slack", source_id="s", author="Lena", author_id="U1",
+                author_handle="lena", text="posted the AMA notes in the wiki", ts=now),
+        ])  # fmt: skip
+        await store.close()
+
+    asyncio.run(fill())
+
+    def go(*args: str) -> tuple[int, str, str]:
+        code = main(["--config", str(config), "--db", str(tmp_path / "s.db"), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return go
+
+
+def test_leaderboard_explain_link_and_report(run: Run) -> None:
+    code, out, _ = run("leaderboard", "--window", "7d", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [(r["name"], r["platforms"], r["score"]) for r in rows] == [
+        ("Lena", ["discord"], 0.5 + 1 + 5),
+        ("Ann", ["discord"], 0.5 + 1 + 1),
+        ("Lena", ["slack"], 0.5),
+    ]
+    code, _, err = run("leaderboard", "--explain", "lena")
+    assert code == 1 and "ambiguous" in err
+    code, out, _ = run("members", "suggest", "--json")
+    assert [(s["reason"], s["confidence"]) for s in json.loads(out)] == [
+        ("same handle and name", 0.9)
+    ]
+    code, out, _ = run("members", "link", "#2", "#3")
+    assert code == 0 and "linked #2 and #3" in out
+    code, out, _ = run("leaderboard", "--explain", "#3")
+    assert code == 0 and "Lena (discord, slack): rank 1, score 7.00" in out
+    assert out.splitlines()[-2].split()[-1] == "7.00"  # the total line
+    code, out, _ = run("members", "unlink", "#2")
+    assert code == 0
+    code, out, _ = run("health", "--json")
+    h = json.loads(out)[0]
+    assert (h["questions"], h["unanswered"], h["median_first_response_s"]) == (1, 0, 180.0)
+    code, out, _ = run("report", "--format", "html")
+    assert code == 0 and out.startswith("<!doctype html>")
+    assert "<svg" in out and "Lena" in out and "src=" not in out
+    code, out, _ = run("report")
+    assert code == 0 and out.startswith("# Community report: c1")
+    code, _, err = run("leaderboard", "--community", "nope")
+    assert code == 1 and "no community 'nope'" in err

@@ -1,0 +1,82 @@
+"""What every cockpit pane shares: a focusable container with a title and an empty state.
+
+The Alerts, Leaderboard and Calendar issues fill their pane by mounting content into it
+and calling `show_empty(False)`; the layout, keys and focus handling stay as they are.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+
+class EmptyState(Static):
+    """A centred headline and one sentence on what will appear here."""
+
+    def __init__(self, headline: str, detail: str) -> None:
+        text = Text(justify="center", end="")
+        text.append(headline, "bold")
+        text.append("\n\n")
+        text.append(detail)
+        super().__init__(text, markup=False, classes="empty-state")
+
+
+class Pane(Vertical, can_focus=True):
+    """A titled pane; its number is the key that switches to it."""
+
+    number: ClassVar[int] = 0
+    title: ClassVar[str] = ""
+    headline: ClassVar[str] = ""
+    detail: ClassVar[str] = ""
+
+    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
+        super().__init__(id=id, classes=f"pane {classes}".strip())
+        self.border_title = f"{self.number} {self.title}"
+
+    def compose(self) -> ComposeResult:
+        yield EmptyState(self.headline, self.detail)
+
+    def show_empty(self, empty: bool) -> None:
+        self.query_one(EmptyState).display = empty
+
+
+class PaneBar(Static):
+    """One-line tabs for small terminals: `1 Feed  2 Alerts  3 Leaderboard  4 Calendar`."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"panebar--active", "panebar--key"}
+
+    def __init__(self, titles: list[str], *, id: str | None = None) -> None:
+        super().__init__("", markup=False, id=id)
+        self.titles = titles
+        self.active = 0
+        self._spans: list[tuple[int, int]] = []
+
+    def select(self, index: int) -> None:
+        self.active = index
+        self.refresh()
+
+    def render(self) -> Text:
+        out = Text(end="", no_wrap=True)
+        self._spans = []
+        for i, title in enumerate(self.titles):
+            start = out.cell_len
+            label = Text(f" {i + 1} {title} ", end="")
+            if i == self.active:
+                label.stylize(self.get_component_rich_style("panebar--active"))
+            else:
+                label.stylize(self.get_component_rich_style("panebar--key"), 1, 2)
+            out.append_text(label)
+            self._spans.append((start, out.cell_len))
+            out.append(" ")
+        return out
+
+    async def on_click(self, event: events.Click) -> None:
+        for i, (start, end) in enumerate(self._spans):
+            if start <= event.x < end:
+                await self.app.run_action(f"show_pane({i})")
+                return
