@@ -31,3 +31,22 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     r = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    """widgets/ and plugins/ are mapped by hand, so each package must be named in pyproject."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = set()
+    for root, prefix in (
+        ("cockpit", "cockpit"),
+        ("widgets", "cockpit.widgets"),
+        ("plugins", "cockpit.plugins"),
+    ):
+        for init in (ROOT / root).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / root)
+            found.add(".".join([prefix, *rel.parts]))
+    assert found == listed
