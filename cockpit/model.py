@@ -60,6 +60,8 @@ class Activity:
             return "timestamp has no time zone"
         if not self.author_id:
             return "no author id"
+        if not isinstance(self.text, str):
+            return f"text is {type(self.text).__name__}, not a string"
         if self.kind is Kind.REACTION and not self.reply_to:
             return "reaction without the message it reacts to"
         return None

@@ -293,7 +293,10 @@ async def test_message_and_its_edits_in_one_batch_keep_the_index_sound(store: SQ
     assert r.new == 4
     assert await store.integrity_check() == "ok"
     conn = sqlite3.connect(store.path)
-    assert conn.execute("INSERT INTO activity_fts (activity_fts) VALUES ('integrity-check')").rowcount == 1
+    assert (
+        conn.execute("INSERT INTO activity_fts (activity_fts) VALUES ('integrity-check')").rowcount
+        == 1
+    )
     conn.close()
 
     async def ids(term: str) -> list[str]:
@@ -307,3 +310,29 @@ async def test_message_and_its_edits_in_one_batch_keep_the_index_sound(store: SQ
     assert row is not None and row.reactions == 4
     doomed = await store.activity("discord", "4")
     assert doomed is not None and doomed.deleted
+
+
+async def test_a_record_of_the_wrong_shape_is_quarantined_not_dropped(store: SQLiteStore) -> None:
+    bad = act(1)
+    bad.text = None  # type: ignore[assignment]
+    r = await store.write([bad, act(2)])
+    assert (r.new, r.quarantined) == (1, 1)
+    [q] = await store.quarantine()
+    assert q["reason"] == "text is NoneType, not a string" and q["position"] == "discord:1"
+
+
+def test_fresh_rows_skip_only_the_identity_conflict(tmp_path: Path) -> None:
+    from cockpit.store.sqlite import INSERT_NEW
+
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute(
+        "CREATE TABLE activity (platform TEXT, source_id TEXT, text TEXT NOT NULL, UNIQUE (platform, source_id))"
+    )
+    sql = (
+        "INSERT INTO activity (platform, source_id, text) VALUES (?, ?, ?) "
+        + INSERT_NEW[INSERT_NEW.index("ON CONFLICT") :]
+    )
+    conn.execute(sql, ("d", "1", "a"))
+    conn.execute(sql, ("d", "1", "b"))  # the same activity again: skipped
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(sql, ("d", "2", None))  # anything else wrong: loud

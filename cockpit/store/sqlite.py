@@ -46,6 +46,9 @@ _INSERT = f"""
 INSERT INTO activity ({_ACTIVITY_COLUMNS}) VALUES ({", ".join("?" * 17)})
 """
 
+# Only the identity conflict is skipped (OR IGNORE would also swallow a NOT NULL violation).
+INSERT_NEW = _INSERT + "ON CONFLICT (platform, source_id) DO NOTHING\n"
+
 # A message seen again: take a newer edit, and a higher reaction count.
 UPSERT_ACTIVITY = (
     _INSERT
@@ -553,26 +556,26 @@ class SQLiteStore(Store):
             payloads.append(rows)
         seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
         max_before = int(seq[0]) if seq else 0
-        # rowcount counts rows inserted or updated by the statements themselves (not the FTS triggers)
+        # rowcount counts rows inserted or updated by the statements themselves (not the FTS
+        # triggers). New rows are indexed before the next statement can edit them: the FTS
+        # update trigger removes a row's old text from the index, which must be there.
         changed = 0
         indexed = max_before
-        for sql, payload in zip(
-            (UPSERT_ACTIVITY, UPSERT_EDIT, UPSERT_DELETE), payloads, strict=True
-        ):
-            if not payload:
-                continue
-            changed += max(0, conn.executemany(sql, payload).rowcount)
-            # Index the new rows before the next statement can edit them: the FTS update
-            # trigger removes a row's old text from the index, which must be there.
-            seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
-            top = int(seq[0]) if seq else 0
-            if top > indexed:
-                conn.execute(
-                    "INSERT INTO activity_fts (rowid, text) SELECT id, text FROM activity "
-                    "WHERE id > ? AND text != ''",
-                    (indexed,),
-                )
-                indexed = top
+        normal, edits, deletes = payloads
+        if normal:
+            # Fresh rows go in by the cheap path; only when some were already stored do the
+            # ones that can change a stored row (an edit, reactions) go through the upsert.
+            inserted = max(0, conn.executemany(INSERT_NEW, normal).rowcount)
+            changed += inserted
+            indexed = self._index_new(conn, indexed)
+            if inserted < len(normal):
+                maybe = [r for r in normal if r[13] is not None or r[12]]
+                if maybe:
+                    changed += max(0, conn.executemany(UPSERT_ACTIVITY, maybe).rowcount)
+        for sql, rows in ((UPSERT_EDIT, edits), (UPSERT_DELETE, deletes)):
+            if rows:
+                changed += max(0, conn.executemany(sql, rows).rowcount)
+                indexed = self._index_new(conn, indexed)
         max_after = indexed
         new = 0
         if max_after > max_before:
@@ -594,6 +597,19 @@ class SQLiteStore(Store):
             updated=updated,
             new_ids=(max_before + 1, max_after) if new else None,
         )
+
+    @staticmethod
+    def _index_new(conn: sqlite3.Connection, indexed: int) -> int:
+        """Add rows inserted after id `indexed` to the full-text index; returns the new mark."""
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'activity'").fetchone()
+        top = int(seq[0]) if seq else 0
+        if top > indexed:
+            conn.execute(
+                "INSERT INTO activity_fts (rowid, text) SELECT id, text FROM activity "
+                "WHERE id > ? AND text != ''",
+                (indexed,),
+            )
+        return max(top, indexed)
 
     def _upsert_owners(self, conn: sqlite3.Connection, batch: _Batch) -> None:
         """Communities, channels and members the batch names, with their ids in the caches;
