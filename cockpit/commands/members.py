@@ -21,7 +21,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON array")
     p.set_defaults(run=run_list)
-    msub = p.add_subparsers(dest="members_command", metavar="[show MEMBER]")
+    msub = p.add_subparsers(
+        dest="members_command",
+        metavar="[show MEMBER | link ID ID | unlink ID | suggest | reject ID ID]",
+    )
     show = msub.add_parser("show", help="one member: identities, first/last seen, recent activity")
     show.add_argument("member", help="a handle, a display name or an id (#12 or 12)")
     show.add_argument("--json", action="store_true", help="print one JSON array")
