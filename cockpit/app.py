@@ -27,6 +27,7 @@ from textual.widgets import Footer, Input
 
 from cockpit.config import Config
 from cockpit.errors import CockpitError
+from cockpit.features import Features
 from cockpit.model import Kind
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
@@ -269,6 +270,7 @@ class CockpitApp(App[int]):
         self.store: Store | None = None
         self.writer: BatchingWriter | None = None
         self.runner: SourceRunner | None = None
+        self.services: Features | None = None
         self.palette_members: list[MemberRow] = []
         self.palette_channels: list[ChannelRow] = []
         self.pane_index = 0
@@ -312,6 +314,19 @@ class CockpitApp(App[int]):
             self.set_interval(self.poll_interval, self._poll)
         self.set_interval(2.0, self._pulse_tick)
         self.load_palette()
+        if self.writer is not None:
+            self.start_features(store, self.writer)
+
+    @work(exclusive=True, group="features")
+    async def start_features(self, store: SQLiteStore, writer: BatchingWriter) -> None:
+        """Alert rules, rollups and reminders follow the writer, as under `cockpit collect`."""
+        services = Features(store, self.config, self.clock)
+        try:
+            await services.start(writer)
+        except Exception as exc:  # the feed must stay up even if a feature cannot start
+            self.notify(f"alerts/rollups not running: {exc}", severity="error", timeout=15)
+            return
+        self.services = services
 
     def _on_commit(self, result: WriteResult) -> None:
         if result.new_ids:
@@ -397,6 +412,9 @@ class CockpitApp(App[int]):
             await self.runner.stop()
         elif self.writer is not None:
             await self.writer.close()
+        if self.services is not None:
+            with contextlib.suppress(Exception):
+                await self.services.stop()
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self.store.close()

@@ -232,3 +232,12 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
         [str(VENV_BIN / "cockpit"), "--version"], capture_output=True, text=True, cwd=tmp_path
     )
     assert r.returncode == 0 and r.stdout.startswith("cockpit ")
+
+
+def test_the_demo_watches_with_the_default_rules_when_the_config_has_none() -> None:
+    from cockpit.commands.tui import demo_sections
+
+    sections = demo_sections({})
+    names = {rule.name for rule in sections["rules"]}
+    assert {"scam-words", "flood", "raid"} <= names
+    assert demo_sections({"rules": []})["rules"] == []  # the config's own choice wins

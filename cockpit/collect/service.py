@@ -16,19 +16,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from cockpit.alerts.service import AlertService
-from cockpit.calendar.reminders import Reminders
 from cockpit.collect.config import CollectSettings
 from cockpit.collect.health import BOARD, HealthBoard
 from cockpit.collect.http import AuthError
 from cockpit.collect.webhooks import ROUTER, WebhookRouter, WebhookServer
 from cockpit.config import Config, SourceConfig
+from cockpit.features import Features
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import Sink, Source
 from cockpit.registry import Registry
 from cockpit.sources import SourceRunner
 from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.store.sqlite_collect import save_health
 from cockpit.timeutil import utcnow
 
@@ -100,8 +98,7 @@ class Collector:
         self.writer = BatchingWriter(store)
         self.runner = _Runner(config, self.writer, registry, board)
         self.server: WebhookServer | None = None
-        self.alerts: AlertService | None = None
-        self._stop_reminders = asyncio.Event()
+        self.features = Features(store, config, clock)
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -116,24 +113,7 @@ class Collector:
             self.server = WebhookServer(self.router, self.settings.host, self.settings.port)
             await self.server.start()
             log.info("webhooks listening on %s:%d", self.settings.host, self.server.port)
-        rules = self.config.section("rules")
-        if rules:
-            self.alerts = AlertService(
-                self.store,
-                rules,
-                self.config.section("receivers"),
-                self.config.section("alerting"),
-            )
-            await self.alerts.start(self.writer)
-            log.info("rules=%d receivers=%d", len(rules), len(self.config.section("receivers")))
-        calendar = CalendarStore(self.store)
-        self.writer.listeners.append(calendar.listener())
-        cal_settings = self.config.section("calendar")
-        if cal_settings.receivers:
-            reminders = Reminders(calendar, cal_settings, self.config.cockpit.regions, self.clock)
-            self._tasks.append(
-                asyncio.create_task(reminders.run(self._stop_reminders), name="reminders")
-            )
+        await self.features.start(self.writer)
         self.runner.start()
         self._tasks.append(asyncio.create_task(self._keep_health(), name="collect-health"))
         log.info("collecting: sources=%s", ",".join(sc.name for sc in self.enabled) or "none")
@@ -160,7 +140,6 @@ class Collector:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.stop()
-        self._stop_reminders.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -171,8 +150,7 @@ class Collector:
         for sc in self.enabled:
             self.board.get(sc.name).stopped()
         await self.save_health()
-        if self.alerts is not None:
-            await self.alerts.close()
+        await self.features.stop()
         log.info(
             "stopped: batches=%d records=%d", self.writer.stats.batches, self.writer.stats.records
         )

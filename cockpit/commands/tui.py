@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+import tomllib
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from cockpit.commands.context import Context
-from cockpit.config import SourceConfig
+from cockpit.config import SourceConfig, feature_sections
 from cockpit.errors import CockpitError
 
 
@@ -26,6 +29,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--history-days", type=float, default=7.0, help="days of history to simulate")
     p.add_argument("--keep", type=Path, metavar="DB", help="keep the demo store at this path")
     p.set_defaults(run=run_demo)
+
+
+def demo_sections(sections: dict[str, Any]) -> dict[str, Any]:
+    """The config's feature sections, with the demo's rule set where the config has none."""
+    raw = tomllib.loads(resources.files("cockpit").joinpath("demo.toml").read_text("utf-8"))
+    known = feature_sections()
+    merged = dict(sections)
+    for key, value in raw.items():
+        if key not in merged:
+            merged[key] = known[key].validate_python(value)
+    return merged
 
 
 def run_default(ctx: Context) -> int:
@@ -57,6 +71,7 @@ def run_demo(ctx: Context) -> int:
         ctx.config,
         sources=[source],
         cockpit=ctx.config.cockpit.model_copy(update={"community": community}),
+        sections=demo_sections(ctx.config.sections),
     )
     tmp = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
     store_path = a.keep or tmp / "demo.db"

@@ -1,0 +1,62 @@
+"""What runs beside the writer in a process that writes the store: the alert engine, the
+calendar's and the scoring's rollups, and event reminders. Both `cockpit collect` and the
+TUI in its in-process mode start them through here, so they behave the same."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from cockpit.alerts.service import AlertService
+from cockpit.calendar.reminders import Reminders
+from cockpit.config import Config
+from cockpit.pipeline import BatchingWriter
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.store.sqlite_calendar import CalendarStore
+from cockpit.store.sqlite_scoring import ScoringStore
+from cockpit.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Features:
+    def __init__(
+        self, store: SQLiteStore, config: Config, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.alerts: AlertService | None = None
+        self.calendar = CalendarStore(store)
+        self.scoring = ScoringStore(store, config.section("scoring"), clock)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, writer: BatchingWriter) -> None:
+        rules = self.config.section("rules")
+        if rules:
+            self.alerts = AlertService(
+                self.store, rules, self.config.section("receivers"), self.config.section("alerting")
+            )
+            await self.alerts.start(writer)
+            log.info("rules=%d receivers=%d", len(rules), len(self.config.section("receivers")))
+        writer.listeners.append(self.calendar.listener())
+        writer.listeners.append(self.scoring.listener())
+        calendar = self.config.section("calendar")
+        if calendar.receivers:
+            reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
+            self._tasks.append(asyncio.create_task(reminders.run(self._stop), name="reminders"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.alerts is not None:
+            await self.alerts.close()
