@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input
@@ -360,7 +361,7 @@ class CockpitApp(App[int]):
 
     async def refresh_pulse(self) -> None:
         """Activities per minute (last half hour), active members today, source state."""
-        if self.store is None:
+        if self.store is None or self._stopped:
             return
         self._pulse_at = time.monotonic()
         now = self.clock()
@@ -372,7 +373,10 @@ class CockpitApp(App[int]):
         local = now.astimezone(self.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
         active = await self.store.active_members(midnight)
-        header = self.screen_stack[0].query_one(PulseHeader)
+        try:
+            header = self.screen_stack[0].query_one(PulseHeader)
+        except (IndexError, NoMatches):  # the app is closing while we were reading
+            return
         pulse = Pulse(
             per_minute=per_minute,
             active_today=active,

@@ -76,7 +76,7 @@ def zone(name: str) -> ZoneInfo:
     """An IANA zone by name, with an error that says which name was wrong."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: absurdly long names
         raise ValueError(
             f"unknown time zone {name!r} (expected an IANA name such as Europe/Berlin)"
         ) from None

@@ -48,7 +48,7 @@ def make_app(path: Path, attach: bool = True, **kw: object) -> CockpitApp:
     )
 
 
-async def until(pilot: object, cond: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(pilot: object, cond: Callable[[], bool], timeout: float = 15.0) -> None:
     """Let the app run until `cond` holds (workers finish on their own schedule)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -128,8 +128,10 @@ async def test_wide_terminal_tiles_all_panes(store_path: Path) -> None:
         await until(pilot, lambda: not feed(app).fetching)
         panes = app.query_one("#panes")
         assert panes.has_class("-wide")
+        await until(
+            pilot, lambda: all(p.region.height > 0 and p.region.width > 0 for p in panes.children)
+        )
         regions = {p.id: p.region for p in panes.children}
-        assert all(r.height > 0 and r.width > 0 for r in regions.values())
         assert regions["feed"].width > regions["alerts"].width
         assert regions["feed"].height > regions["alerts"].height
         await pilot.press("tab")

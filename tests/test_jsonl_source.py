@@ -31,7 +31,7 @@ def line(i: int) -> str:
     )
 
 
-async def wait_for(cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(cond, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout
     while not await cond():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"

@@ -336,3 +336,15 @@ def test_fresh_rows_skip_only_the_identity_conflict(tmp_path: Path) -> None:
     conn.execute(sql, ("d", "1", "b"))  # the same activity again: skipped
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(sql, ("d", "2", None))  # anything else wrong: loud
+
+
+async def test_two_processes_creating_one_store_at_once(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "race.db"
+    stores = await asyncio.gather(*(SQLiteStore.open(path) for _ in range(4)))
+    for s in stores:
+        await s.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

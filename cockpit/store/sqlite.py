@@ -373,7 +373,15 @@ class SQLiteStore(Store):
                 f"{p}: store schema v{version} was written by a newer cockpit (this one knows v{SCHEMA_VERSION})"
             )
         for number in range(version, SCHEMA_VERSION):
-            await _apply(conn, MIGRATIONS[number], f"PRAGMA user_version = {number + 1}", ())
+            await _apply(
+                conn,
+                MIGRATIONS[number],
+                "PRAGMA user_version",
+                (),
+                number,
+                f"PRAGMA user_version = {number + 1}",
+                (),
+            )
         for feature, scripts in FEATURE_MIGRATIONS.items():
             found = await (
                 await conn.execute(
@@ -390,6 +398,9 @@ class SQLiteStore(Store):
                 await _apply(
                     conn,
                     scripts[number],
+                    "SELECT version FROM feature_schema WHERE feature = ?",
+                    (feature,),
+                    number,
                     "INSERT INTO feature_schema (feature, version) VALUES (?, ?) "
                     "ON CONFLICT (feature) DO UPDATE SET version = excluded.version",
                     (feature, number + 1),
@@ -935,11 +946,22 @@ class SQLiteStore(Store):
 
 
 async def _apply(
-    conn: aiosqlite.Connection, script: str, mark: str, params: tuple[Any, ...]
+    conn: aiosqlite.Connection,
+    script: str,
+    probe: str,
+    probe_params: tuple[Any, ...],
+    number: int,
+    mark: str,
+    params: tuple[Any, ...],
 ) -> None:
-    """One migration and its version mark in one transaction."""
+    """Migration `number` and its version mark in one transaction; skipped when another
+    process opening the same store got there first (the version is read under the lock)."""
     await conn.execute("BEGIN IMMEDIATE")
     try:
+        row = await (await conn.execute(probe, probe_params)).fetchone()
+        if row is not None and int(row[0]) > number:
+            await conn.execute("COMMIT")
+            return
         # executescript would commit first; run statement by statement inside the transaction
         for statement in _split_sql(script):
             await conn.execute(statement)
