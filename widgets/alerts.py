@@ -9,7 +9,6 @@ Labels, summaries and activities are untrusted text: rendered as `Text(inert_lin
 from __future__ import annotations
 
 import contextlib
-import getpass
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cockpit.alerts.display import age, who
 from cockpit.alerts.events import Event
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.errors import CockpitError
@@ -47,26 +47,6 @@ SEVERITIES = ("critical", "warning", "info")
 SYMBOLS = {"critical": "✖", "warning": "▲", "info": "●"}
 SHORT = {"critical": "crit", "warning": "warn", "info": "info"}
 READ_ONLY = "Read-only: attached to a store another process writes (use `cockpit alerts` there)"
-
-
-def who() -> str:
-    """The operator's login name, recorded on acks, silences and resolves."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "operator"
-
-
-def age(ms: int, now: int) -> str:
-    """'45s', '12m', '5h', '3d': how long ago, in at most four cells."""
-    s = max(0, (now - ms) // 1000)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
 
 
 def shown_state(a: AlertRow) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import tzinfo
 from pathlib import Path
 
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
+from cockpit.alerts.display import age, who
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.ruletest import describe_files, run_file
 from cockpit.commands.context import Context, option_zone
@@ -70,24 +70,6 @@ def _id(value: str, what: str) -> int:
         raise CockpitError(f"{what} {value!r}: expected a number such as 12") from None
 
 
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "operator"
-
-
-def _age(ms: int, now: int) -> str:
-    s = max(0, (now - ms) // 1000)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
-
-
 def format_alert(a: AlertRow, now: int, tz: tzinfo) -> str:
     since = a.fired_at or a.active_at
     flags = []
@@ -101,7 +83,7 @@ def format_alert(a: AlertRow, now: int, tz: tzinfo) -> str:
     when = from_ms(since).astimezone(tz).strftime("%m-%d %H:%M")
     summary = inert_line(a.annotations.get("summary") or a.summary)
     return (
-        f"#{a.id:<5} {a.state:<8} {a.severity:<8} {when} {_age(since, now):>4}  "
+        f"#{a.id:<5} {a.state:<8} {a.severity:<8} {when} {age(since, now):>4}  "
         f"{inert_line(a.rule)[:20]:<20} {summary}{tail}"
     )
 
@@ -145,9 +127,9 @@ async def _operator(ctx: Context, action: str) -> int:
     store, alerts = await _open(ctx, readonly=False)
     try:
         if action == "ack":
-            row = await alerts.ack(alert_id, _who(), now)
+            row = await alerts.ack(alert_id, who(), now)
         else:
-            row = await alerts.resolve(alert_id, _who(), now)
+            row = await alerts.resolve(alert_id, who(), now)
     finally:
         await store.close()
     if ctx.args.json:
@@ -203,7 +185,7 @@ async def run_silence_add(ctx: Context) -> int:
     store, alerts = await _open(ctx, readonly=False)
     try:
         row = await alerts.add_silence(
-            matchers, now, now + int(duration.total_seconds() * 1000), a.comment, _who(), now
+            matchers, now, now + int(duration.total_seconds() * 1000), a.comment, who(), now
         )
     finally:
         await store.close()
