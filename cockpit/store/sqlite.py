@@ -5,6 +5,7 @@ All SQLite-specific SQL lives in this module and `sqlite_schema.py`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -349,7 +350,7 @@ class SQLiteStore(Store):
         try:
             await conn.execute("PRAGMA busy_timeout = 10000")
             if not query_only:
-                mode = await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone()
+                mode = await _switch_to_wal(conn)
                 if mode is None or str(mode[0]).lower() != "wal":
                     raise CockpitError(f"{p}: cannot switch the store to WAL mode")
                 await conn.execute("PRAGMA synchronous = FULL")
@@ -943,6 +944,19 @@ class SQLiteStore(Store):
     async def integrity_check(self) -> str:
         rows = await self._fetchall("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
+
+
+async def _switch_to_wal(conn: aiosqlite.Connection) -> Any:
+    """PRAGMA journal_mode = WAL, waiting out another process that is creating the same store
+    (the switch answers "locked" at once instead of using the busy timeout)."""
+    for attempt in range(100):
+        try:
+            return await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            await asyncio.sleep(0.05)
+    return None
 
 
 async def _apply(
