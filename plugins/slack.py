@@ -9,6 +9,7 @@ of a busy channel never sits in memory whole.
 
 from __future__ import annotations
 
+import abc
 import codecs
 import json
 import re
@@ -72,25 +73,25 @@ class _Malformed(Exception):
 # --- the export as a tree of files: a folder or a zip --------------------------------------
 
 
-class _Tree:
+class _Tree(abc.ABC):
     """Read-only view of the export root, so folder and zip share one reading path."""
 
     current = ""  # the file last opened, for error messages
 
-    def exists(self, rel: str) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def exists(self, rel: str) -> bool: ...
 
-    def open(self, rel: str) -> AbstractContextManager[IO[bytes]]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def open(self, rel: str) -> AbstractContextManager[IO[bytes]]: ...
 
+    @abc.abstractmethod
     def days(self, folder: str) -> list[str]:
         """The folder's day files, oldest first, as paths relative to the root."""
-        raise NotImplementedError
 
-    def folders(self) -> set[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def folders(self) -> set[str]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a folder holds nothing open; a zip overrides this
         pass
 
 

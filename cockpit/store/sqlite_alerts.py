@@ -271,37 +271,31 @@ class AlertStore:
     # -------------------------------------------------------------- operators
 
     async def ack(self, alert_id: int, by: str, now: int) -> AlertRow:
+        return await self._change_open(
+            alert_id,
+            "UPDATE alert SET acked_at = coalesce(acked_at, ?), acked_by = coalesce(acked_by, ?), "
+            "updated = ? WHERE id = ?",
+            (now, by, now, alert_id),
+        )
+
+    async def resolve(self, alert_id: int, by: str, now: int) -> AlertRow:
+        return await self._change_open(
+            alert_id,
+            "UPDATE alert SET state = 'resolved', resolved_at = ?, resolved_by = ?, "
+            "updated = ? WHERE id = ?",
+            (now, by, now, alert_id),
+        )
+
+    async def _change_open(self, alert_id: int, sql: str, params: tuple[Any, ...]) -> AlertRow:
+        """An operator's change to an alert that must exist and not be resolved yet."""
+
         def run(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT state FROM alert WHERE id = ?", (alert_id,)).fetchone()
             if row is None:
                 raise CockpitError(f"alert {alert_id}: no such alert")
             if row[0] == "resolved":
                 raise CockpitError(f"alert {alert_id}: already resolved")
-            conn.execute(
-                "UPDATE alert SET acked_at = coalesce(acked_at, ?), acked_by = coalesce(acked_by, ?), "
-                "updated = ? WHERE id = ?",
-                (now, by, now, alert_id),
-            )
-
-        await self.store.transaction(run)
-        found = await self.alert(alert_id)
-        assert found is not None
-        return found
-
-    async def resolve(self, alert_id: int, by: str, now: int) -> AlertRow:
-        def run(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT state, fired_at FROM alert WHERE id = ?", (alert_id,)
-            ).fetchone()
-            if row is None:
-                raise CockpitError(f"alert {alert_id}: no such alert")
-            if row[0] == "resolved":
-                raise CockpitError(f"alert {alert_id}: already resolved")
-            conn.execute(
-                "UPDATE alert SET state = 'resolved', resolved_at = ?, resolved_by = ?, "
-                "updated = ? WHERE id = ?",
-                (now, by, now, alert_id),
-            )
+            conn.execute(sql, params)
 
         await self.store.transaction(run)
         found = await self.alert(alert_id)
