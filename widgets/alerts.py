@@ -230,10 +230,12 @@ class AlertsPane(Pane):
                 now,
             )
         except (CockpitError, sqlite3.Error) as exc:
+            if self.gone:
+                return
             self.error = f"Cannot read alerts: {exc}"
             self._show_error()
             return
-        if not self.is_attached or getattr(self.app, "_stopped", False):
+        if self.gone:
             return  # the cockpit closed while we were reading
         self.error = None
         self.snapshot = snap

@@ -588,7 +588,7 @@ class CalendarPane(Pane):
                 upcoming = later[:1]
         except CockpitError:
             return
-        if not self.is_attached or getattr(app, "_stopped", False):
+        if self.gone:
             return  # the cockpit closed while we were reading
         self._loaded_at = time.monotonic()
         week = Week(

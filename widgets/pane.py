@@ -41,6 +41,15 @@ class Pane(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield EmptyState(self.headline, self.detail)
 
+    @property
+    def gone(self) -> bool:
+        """True once the cockpit is closing: a worker that was reading must not draw."""
+        return (
+            not self.is_attached
+            or getattr(self.app, "_stopped", False)
+            or not self.query(EmptyState)  # composed with the pane; missing only in teardown
+        )
+
     def show_empty(self, empty: bool) -> None:
         self.query_one(EmptyState).display = empty
 
