@@ -9,10 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from conftest_app import COMMUNITY, HOSTILE, NOW, config, registry, seed_store
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from rich.text import Text
 from textual.content import Content
 from textual.widgets import Input, OptionList, Static
@@ -26,14 +23,14 @@ from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.textsafe import inert_line
 from cockpit.widgets.calendar import (
-    AddEventScreen,
     CalendarInfo,
     CalendarPane,
+    Choice,
     DayNightStrips,
+    EventScreen,
     coverage_text,
     day_cells,
     occurrence_text,
-    parse_new_event,
     region_times,
 )
 from cockpit.widgets.header import PulseHeader
@@ -114,51 +111,6 @@ def occ_of(e: Event) -> Occurrence:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def test_parse_new_event_accepts_and_notes_odd_times() -> None:
-    ok = parse_new_event(" AMA ", "2024-06-13 15:00", "Europe/Berlin", "90", "acme")
-    assert ok.note is None
-    assert (ok.event.title, ok.event.start, ok.event.tz) == (
-        "AMA",
-        datetime(2024, 6, 13, 15, 0),
-        "Europe/Berlin",
-    )
-    assert ok.event.duration == timedelta(minutes=90) and ok.event.community == "acme"
-    gap = parse_new_event("x", "2024-03-31 02:30", "Europe/Berlin", "60", "acme")
-    assert gap.note is not None and "does not exist in Europe/Berlin" in gap.note
-    assert "2024-03-31 03:30" in gap.note
-    twice = parse_new_event("x", "2024-10-27 02:30", "Europe/Berlin", "60", "acme")
-    assert twice.note is not None and "occurs twice" in twice.note and "UTC+02:00" in twice.note
-
-
-@pytest.mark.parametrize(
-    ("title", "start", "zone", "minutes", "message"),
-    [
-        ("  ", "2024-06-13 15:00", "UTC", "60", "title: empty"),
-        (
-            "x",
-            "13/06/2024 15:00",
-            "UTC",
-            "60",
-            "start '13/06/2024 15:00': expected YYYY-MM-DD HH:MM",
-        ),
-        ("x", "2024-02-30 15:00", "UTC", "60", "expected YYYY-MM-DD HH:MM"),
-        ("x", "2024-06-13 15:00", "Mars/Olympus", "60", "zone 'Mars/Olympus': not an IANA zone"),
-        ("x", "2024-06-13 15:00", "a" * 5000, "60", "not an IANA zone"),
-        ("x", "2024-06-13 15:00", "../../etc/passwd", "60", "not an IANA zone"),
-        ("x", "2024-06-13 15:00", "UTC", "0", "duration '0': whole minutes from 1 to 10080"),
-        ("x", "2024-06-13 15:00", "UTC", "1.5", "duration '1.5'"),
-        ("x", "2024-06-13 15:00", "UTC", "٣", "duration '٣'"),
-        ("x", "2024-06-13 15:00", "UTC", "10081", "whole minutes from 1 to 10080"),
-    ],
-)
-def test_parse_new_event_refuses_with_one_line(
-    title: str, start: str, zone: str, minutes: str, message: str
-) -> None:
-    with pytest.raises(ValueError) as info:
-        parse_new_event(title, start, zone, minutes, "acme")
-    assert message in str(info.value) and "\n" not in str(info.value)
 
 
 def test_region_times_mark_other_days_and_tighten() -> None:
@@ -276,7 +228,7 @@ async def test_attach_mode_refuses_to_add_in_one_line(tmp_path: Path) -> None:
         await until(pilot, lambda: app.ready)
         await pilot.press("4", "n")
         await pilot.pause(0.1)
-        assert not isinstance(app.screen, AddEventScreen)
+        assert not isinstance(app.screen, EventScreen)
         messages = [n.message for n in app._notifications]
         assert messages == [
             "Read-only: attached to a store another process writes; "
@@ -291,7 +243,7 @@ async def test_add_refuses_bad_input_then_saves(tmp_path: Path) -> None:
         pane = app.query_one(CalendarPane)
         await until(pilot, lambda: pane.week is not None)
         await pilot.press("4", "n")
-        await until(pilot, lambda: isinstance(app.screen, AddEventScreen))
+        await until(pilot, lambda: isinstance(app.screen, EventScreen))
         screen = app.screen
         assert screen.query_one("#add-start", Input).value == "2024-05-14 17:00"
         assert screen.query_one("#add-zone", Input).value == "Europe/Berlin"
@@ -300,7 +252,9 @@ async def test_add_refuses_bad_input_then_saves(tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause(0.05)
         error = plain(screen.query_one("#add-error", Static).render())
-        assert error == "zone 'Europe/Atlantis': not an IANA zone (e.g. Europe/Berlin)"
+        assert error == (
+            "zone 'Europe/Atlantis': not an IANA zone (e.g. Europe/Berlin), 'floating' or 'all-day'"
+        )
         assert app.screen is screen
         screen.query_one("#add-zone", Input).value = "Europe/Berlin"
         screen.query_one("#add-start", Input).value = "2024-10-27 02:30"
@@ -308,7 +262,7 @@ async def test_add_refuses_bad_input_then_saves(tmp_path: Path) -> None:
         note = plain(screen.query_one("#add-note", Static).render())
         assert "occurs twice in Europe/Berlin" in note
         screen.query_one("#add-start", Input).value = "2024-05-15 19:00"
-        screen.query_one("#add-minutes", Input).value = "45"
+        screen.query_one("#add-duration", Input).value = "45"
         await pilot.pause(0.05)
         note = plain(screen.query_one("#add-note", Static).render())
         assert note == "You: Wed 15 May 19:00\nLA 10:00 · BER 19:00 · JAK 00:00 +1"
@@ -355,14 +309,97 @@ async def test_suggest_and_coverage_dialogs(tmp_path: Path) -> None:
         await until(pilot, lambda: not isinstance(app.screen, CalendarInfo))
 
 
-@given(st.text(max_size=40), st.text(max_size=40), st.text(max_size=40), st.text(max_size=8))
-@settings(max_examples=300, deadline=None)
-def test_parse_new_event_only_ever_refuses_with_value_error(
-    title: str, start: str, zone: str, minutes: str
-) -> None:
-    try:
-        checked = parse_new_event(title, start, zone, minutes, "acme")
-    except ValueError as exc:
-        assert "\n" not in str(exc)
-    else:
-        assert checked.event.title == title.strip() and checked.event.tz == zone.strip()
+async def test_edit_one_occurrence_then_the_series(tmp_path: Path) -> None:
+    app = make_app(await store_with(tmp_path, [AMA, WEEKLY]), attach=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(CalendarPane)
+        await pilot.press("4")
+        await until(pilot, lambda: len(listed(app)) == 2)
+        await pilot.press("down", "e")
+        await until(pilot, lambda: isinstance(app.screen, Choice))
+        question = plain(app.screen.query_one("#cal-choice-body", Static).render())
+        assert question.startswith("It repeats (FREQ=WEEKLY;BYDAY=TH). Edit:")
+        assert "only the occurrence of Thu 16 May 10:00" in question
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen))
+        screen = app.screen
+        assert screen.query_one("#add-start", Input).value == "2024-05-16 10:00"
+        assert screen.query_one("#add-repeats", Input).disabled
+        # typed in New York's wall clock: 09:00 EDT is 15:00 in Berlin, the series' zone
+        screen.query_one("#add-zone", Input).value = "America/New_York"
+        screen.query_one("#add-start", Input).value = "2024-05-16 09:00"
+        screen.query_one("#add-title", Input).value = "Office hours (moved)"
+        await pilot.pause(0.05)
+        note = plain(screen.query_one("#add-note", Static).render())
+        assert note.startswith("You: Thu 16 May 15:00")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("Office hours (moved)" in r for r in listed(app)))
+        assert app.store is not None and isinstance(app.store, SQLiteStore)
+        cal = CalendarStore(app.store)
+        stored = await cal.get("office@t")
+        assert stored is not None and len(stored.overrides) == 1
+        edit = stored.overrides[0]
+        assert (edit.recurrence_id, edit.start) == (
+            datetime(2024, 5, 16, 10, 0),
+            datetime(2024, 5, 16, 15, 0),
+        )
+        assert stored.start == WEEKLY.start and stored.rrule == WEEKLY.rrule
+        # the whole series: weekly in its own zone, a target region added
+        row = next(i for i, r in enumerate(listed(app)) if "moved" in r)
+        pane.query_one("#cal-list", OptionList).highlighted = row
+        await pilot.press("e", "a")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen))
+        screen = app.screen
+        assert screen.query_one("#add-title", Input).value == "Office hours"
+        assert screen.query_one("#add-start", Input).value == "2024-05-09 10:00"
+        assert not screen.query_one("#add-repeats", Input).disabled
+        screen.query_one("#add-repeats", Input).value = "fortnightly"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen) is False)
+        await until(
+            pilot,
+            lambda: any(n.message.startswith("Saved Office hours") for n in app._notifications),
+        )
+        stored = await cal.get("office@t")
+        assert stored is not None
+        assert stored.rrule == "FREQ=WEEKLY;INTERVAL=2"
+        assert stored.overrides == ()  # a new rule drops the old series' one-off edits
+        assert stored.sequence > WEEKLY.sequence
+
+
+async def test_delete_one_occurrence_and_a_single_event(tmp_path: Path) -> None:
+    app = make_app(await store_with(tmp_path, [AMA, WEEKLY]), attach=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await until(pilot, lambda: len(listed(app)) == 2)
+        await pilot.press("down", "d")
+        await until(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("o")
+        await until(pilot, lambda: len(listed(app)) == 1)
+        assert app.store is not None and isinstance(app.store, SQLiteStore)
+        cal = CalendarStore(app.store)
+        stored = await cal.get("office@t")
+        assert stored is not None and stored.exdates == {datetime(2024, 5, 16, 10, 0)}
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("escape")  # kept
+        await until(pilot, lambda: not isinstance(app.screen, Choice))
+        assert await cal.get("ama@t") is not None
+        await pilot.press("d", "y")
+        await until(pilot, lambda: listed(app)[:1] != [] and "Nothing this week" in listed(app)[0])
+        assert listed(app)[0].startswith("Nothing this week. Next: Thu 23 10:00–11:00 Office hours")
+        assert await cal.get("ama@t") is None
+
+
+async def test_attached_operators_cannot_edit_or_delete(tmp_path: Path) -> None:
+    app = make_app(await store_with(tmp_path, [AMA]), attach=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await until(pilot, lambda: bool(listed(app)))
+        await pilot.press("e", "d")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, EventScreen | Choice)
+        assert [n.message.split(";")[1] for n in app._notifications] == [
+            " edit events with `cockpit calendar edit`.",
+            " delete events with `cockpit calendar delete`.",
+        ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, OptionList, Static
@@ -27,7 +27,17 @@ from textual.widgets.option_list import Option
 
 from cockpit.calendar.config import CalendarSettings
 from cockpit.calendar.conflicts import Conflict, find_conflicts
-from cockpit.calendar.model import Event, EventKind, Occurrence, TimeKind, new_uid
+from cockpit.calendar.editing import (
+    Checked,
+    EventForm,
+    check_form,
+    check_occurrence,
+    form_of,
+    repeats_text,
+    without_occurrence,
+)
+from cockpit.calendar.model import Event, EventKind, Occurrence, TimeKind
+from cockpit.calendar.recurrence import event_zone
 from cockpit.calendar.shifts import coverage, gaps, on_call
 from cockpit.calendar.slots import Slot, find_slots
 from cockpit.calendar.zones import day_marker, get_zone, resolve
@@ -47,8 +57,6 @@ REFRESH_SECONDS = 5.0
 WEEK = timedelta(days=7)
 LOOKAHEAD = timedelta(days=400)  # how far the header looks for a next event
 MAX_LISTED = 200  # bounded list whatever a recurrence expands to
-MAX_MINUTES = 7 * 24 * 60
-START_FORMAT = "%Y-%m-%d %H:%M"
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -171,45 +179,6 @@ def floor_to(ts: datetime, step: timedelta) -> datetime:
     seconds = int(step.total_seconds())
     epoch = int(ts.astimezone(UTC).timestamp())
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """A checked form: the event to save and the gap/overlap note about its start."""
-
-    event: Event
-    note: str | None
-
-
-def parse_new_event(
-    title: str, start: str, zone_name: str, minutes: str, community: str
-) -> NewEvent:
-    """The add form as an Event; ValueError with one line naming the bad field."""
-    title = title.strip()
-    if not title:
-        raise ValueError("title: empty")
-    try:
-        naive = datetime.strptime(start.strip(), START_FORMAT)
-    except ValueError:
-        raise ValueError(f"start {start.strip()!r}: expected YYYY-MM-DD HH:MM") from None
-    name = zone_name.strip()
-    try:
-        tz = get_zone(name)
-    except (ValueError, OSError):
-        raise ValueError(f"zone {name!r}: not an IANA zone (e.g. Europe/Berlin)") from None
-    text = minutes.strip()
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_MINUTES:
-        raise ValueError(f"duration {text!r}: whole minutes from 1 to {MAX_MINUTES}")
-    event = Event(
-        uid=new_uid(),
-        title=title,
-        start=naive,
-        duration=timedelta(minutes=int(text)),
-        tz=name,
-        time_kind=TimeKind.ZONED,
-        community=community,
-    )
-    return NewEvent(event, resolve(naive, tz, name).note)
 
 
 def slot_text(rank: int, slot: Slot, viewer: tzinfo) -> Text:
@@ -399,8 +368,65 @@ class CalendarInfo(ModalScreen[None]):
         self.query_one("#cal-info-scroll").focus()
 
 
-class AddEventScreen(ModalScreen[NewEvent | None]):
-    """Title, start, zone and minutes; the odd-time note shows while typing."""
+class Choice(ModalScreen[str | None]):
+    """A one-key question (which occurrences, really delete?); Escape answers None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, question: str, answers: Sequence[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.heading = title
+        self.question = question
+        self.answers = list(answers)  # (key, value, label)
+
+    def compose(self) -> ComposeResult:
+        body = Text(self.question + "\n\n", end="")
+        for key, _, label in self.answers:
+            body.append(f" {key} ", "bold reverse")
+            body.append(f" {label}\n")
+        body.append(" esc ", "bold reverse")
+        body.append(" cancel")
+        with Vertical(id="cal-choice-box") as box:
+            box.border_title = self.heading
+            yield Static(body, markup=False, id="cal-choice-body")
+
+    def on_key(self, event: events.Key) -> None:
+        for key, value, _ in self.answers:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("title", "Title"),
+    ("start", "Start"),
+    ("zone", "Zone"),
+    ("duration", "Minutes"),
+    ("repeats", "Repeats"),
+    ("where", "Where"),
+    ("host", "Host"),
+    ("regions", "Regions"),
+)
+SERIES_ONLY = ("repeats", "where", "regions")
+PLACEHOLDERS = {
+    "title": "Community AMA",
+    "start": "YYYY-MM-DD HH:MM, wall clock in the zone",
+    "zone": "IANA zone (America/New_York), floating or all-day",
+    "duration": "90, or 30m / 2h / 1d",
+    "repeats": "empty, daily, weekdays, weekly, fortnightly, monthly or an RRULE",
+    "where": "discord #ama",
+    "host": "who runs it",
+    "regions": "target zones: Asia/Tokyo Europe/London",
+}
+
+
+class EventScreen(ModalScreen[Checked | None]):
+    """Add or edit an event, or one occurrence of a series; the start may be typed in any zone.
+
+    Where the start falls in each region, and whether the clocks skip or repeat it, shows
+    while typing; a bad field is named in one line and nothing is saved.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -409,34 +435,38 @@ class AddEventScreen(ModalScreen[NewEvent | None]):
 
     def __init__(
         self,
+        form: EventForm,
         *,
+        title: str,
         community: str,
-        zone_name: str,
         regions: Sequence[str],
         viewer: tzinfo,
-        now: datetime,
+        base: Event | None = None,
+        recurrence_id: datetime | None = None,
     ) -> None:
         super().__init__()
+        self.form = form
+        self.heading = title
         self.community = community
-        self.zone_name = zone_name
         self.regions = list(regions)
         self.viewer = viewer
-        self.now = now
+        self.base = base
+        self.recurrence_id = recurrence_id
 
     def compose(self) -> ComposeResult:
-        start = (self.now.astimezone(get_zone(self.zone_name)) + timedelta(hours=1)).replace(
-            minute=0, second=0, microsecond=0
-        )
+        one = self.recurrence_id is not None
         with Vertical(id="cal-add-box") as box:
-            box.border_title = "Add event"
-            yield Label("Title")
-            yield Input(placeholder="Community AMA", id="add-title", compact=True)
-            yield Label("Start (YYYY-MM-DD HH:MM, wall clock in the zone)")
-            yield Input(start.strftime(START_FORMAT), id="add-start", compact=True)
-            yield Label("Zone (IANA)")
-            yield Input(self.zone_name, id="add-zone", compact=True)
-            yield Label("Duration (minutes)")
-            yield Input("60", id="add-minutes", compact=True)
+            box.border_title = self.heading
+            for name, label in FIELDS:
+                with Horizontal(classes="cal-field"):
+                    yield Label(label)
+                    yield Input(
+                        getattr(self.form, name),
+                        placeholder=PLACEHOLDERS[name],
+                        id=f"add-{name}",
+                        compact=True,
+                        disabled=one and name in SERIES_ONLY,
+                    )
             yield Static("", markup=False, id="add-note")
             yield Static("", markup=False, id="add-error")
         yield Footer()
@@ -445,34 +475,38 @@ class AddEventScreen(ModalScreen[NewEvent | None]):
         self.query_one("#add-title", Input).focus()
         self._preview()
 
-    def _values(self) -> tuple[str, str, str, str]:
-        return (
-            self.query_one("#add-title", Input).value,
-            self.query_one("#add-start", Input).value,
-            self.query_one("#add-zone", Input).value,
-            self.query_one("#add-minutes", Input).value,
+    def values(self) -> EventForm:
+        return EventForm(
+            **{name: self.query_one(f"#add-{name}", Input).value for name, _ in FIELDS}
         )
 
-    def _check(self) -> NewEvent:
-        return parse_new_event(*self._values(), community=self.community)
+    def check(self, form: EventForm) -> Checked:
+        if self.base is not None and self.recurrence_id is not None:
+            return check_occurrence(form, self.base, self.recurrence_id)
+        return check_form(form, self.community, self.base)
 
     def _preview(self) -> None:
-        """Where the start falls in each region, and whether the clocks skip or repeat it."""
         note = self.query_one("#add-note", Static)
-        _, start, zone_name, minutes = self._values()
+        form = self.values()
         try:
-            checked = parse_new_event("-", start, zone_name, minutes, self.community)
+            checked = self.check(replace(form, title=form.title or "-"))
         except ValueError:
             note.update("")
             return
         e = checked.event
-        utc = resolve(e.start, get_zone(e.tz or "UTC")).utc
+        wall = e.start
+        if self.recurrence_id is not None:
+            wall = next(o.start for o in e.overrides if o.recurrence_id == self.recurrence_id)
+        utc = resolve(wall, event_zone(e, self.viewer)[0]).utc
         text = Text(end="")
         text.append("You: ", "dim")
         text.append(f"{utc.astimezone(self.viewer):%a %d %b %H:%M}")
-        if self.regions:
+        if e.rrule and self.recurrence_id is None:
+            text.append(f"  repeats {repeats_text(e.rrule)}", "dim")
+        regions = list(e.regions) or self.regions  # the event's audience, else the cockpit's
+        if regions:
             text.append("\n")
-            text.append_text(region_times(utc, self.regions, self.viewer))
+            text.append_text(region_times(utc, regions, self.viewer))
         if checked.note:
             text.append("\n" + checked.note, "bold yellow")
         note.update(text)
@@ -488,7 +522,7 @@ class AddEventScreen(ModalScreen[NewEvent | None]):
 
     def action_save(self) -> None:
         try:
-            checked = self._check()
+            checked = self.check(self.values())
         except ValueError as exc:
             self.query_one("#add-error", Static).update(Text(str(exc), "bold red"))
             return
@@ -519,6 +553,8 @@ class CalendarPane(Pane):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "add", "Add event"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
         Binding("g", "suggest", "Suggest slots"),
         Binding("v", "coverage", "Coverage"),
     ]
@@ -690,9 +726,7 @@ class CalendarPane(Pane):
             header.first().set_next_event(occ.title, occ.start)
             self._header_set = True
         elif self._header_set:
-            # the header has no setter for 'none'; clear what this pane set
-            header.first().pulse.next_event = None
-            header.first().refresh()
+            header.first().clear_next_event()
             self._header_set = False
 
     def _occurrence(self, option_id: str | None) -> Occurrence | None:
@@ -734,43 +768,162 @@ class CalendarPane(Pane):
 
     # ------------------------------------------------------------ actions
 
-    def action_add(self) -> None:
-        app = self.cockpit
-        if app.attach:
+    def _writable(self, verb: str) -> bool:
+        """Attached operators read only; the store may still be opening."""
+        if self.cockpit.attach:
             self.notify(
                 "Read-only: attached to a store another process writes; "
-                "add events with `cockpit calendar add`.",
+                f"{verb} events with `cockpit calendar {verb}`.",
                 severity="warning",
             )
-            return
+            return False
         if self._calendar() is None:
             self.notify("The store is still opening; try again in a moment.", severity="warning")
+            return False
+        return True
+
+    def _selected(self) -> Occurrence | None:
+        listing = self.query_one("#cal-list", OptionList)
+        option = listing.highlighted_option if listing.display else None
+        occ = self._occurrence(option.id if option else None)
+        if occ is None:
+            self.notify("No event selected: pick one in the list first.", severity="warning")
+        return occ
+
+    def _open_form(
+        self,
+        form: EventForm,
+        title: str,
+        base: Event | None = None,
+        recurrence_id: datetime | None = None,
+    ) -> None:
+        app = self.cockpit
+        screen = EventScreen(
+            form,
+            title=title,
+            community=app.config.cockpit.community,
+            regions=regions_of(app),
+            viewer=app.tz,
+            base=base,
+            recurrence_id=recurrence_id,
+        )
+        verb = "Added" if base is None else "Saved"
+
+        def done(checked: Checked | None) -> None:
+            if checked is not None:
+                self.save(checked, verb, recurrence_id)
+
+        app.push_screen(screen, done)
+
+    def action_add(self) -> None:
+        if not self._writable("add"):
             return
-        app.push_screen(
-            AddEventScreen(
-                community=app.config.cockpit.community,
-                zone_name=app.config.cockpit.timezone,
-                regions=regions_of(app),
-                viewer=app.tz,
-                now=app.clock(),
-            ),
-            self._save,
+        app = self.cockpit
+        zone = app.config.cockpit.timezone
+        start = (app.clock().astimezone(get_zone(zone)) + timedelta(hours=1)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        form = EventForm(
+            title="",
+            start=start.strftime("%Y-%m-%d %H:%M"),
+            zone=zone,
+            duration="60",
+            regions=" ".join(regions_of(app)),
+        )
+        self._open_form(form, "Add event")
+
+    def action_edit(self) -> None:
+        if not self._writable("edit"):
+            return
+        occ = self._selected()
+        if occ is None:
+            return
+        e = occ.event
+        if not e.rrule:
+            self._open_form(form_of(e), "Edit event", e)
+            return
+
+        def chosen(scope: str | None) -> None:
+            if scope == "one":
+                when = occ.start.astimezone(self.cockpit.tz)
+                self._open_form(
+                    form_of(e, occ),
+                    f"Edit the {when:%a %d %b} occurrence",
+                    e,
+                    occ.recurrence_id,
+                )
+            elif scope == "all":
+                self._open_form(form_of(e), "Edit every occurrence", e)
+
+        self.app.push_screen(self._scope(occ, "Edit"), chosen)
+
+    def _scope(self, occ: Occurrence, verb: str) -> Choice:
+        when = occ.start.astimezone(self.cockpit.tz)
+        return Choice(
+            f"{verb} {inert_line(occ.title)[:40]}",
+            f"It repeats ({repeats_text(occ.event.rrule)}). {verb}:",
+            [
+                ("o", "one", f"only the occurrence of {when:%a %d %b %H:%M}"),
+                ("a", "all", "every occurrence (the whole series)"),
+            ],
         )
 
-    def _save(self, checked: NewEvent | None) -> None:
-        if checked is not None:
-            self.save(checked)
+    def action_delete(self) -> None:
+        if not self._writable("delete"):
+            return
+        occ = self._selected()
+        if occ is None:
+            return
+        if occ.event.rrule:
+            question = self._scope(occ, "Delete")
+        else:
+            question = Choice(
+                f"Delete {inert_line(occ.title)[:40]}",
+                "Delete this event? Reminders not yet sent are dropped.",
+                [("y", "all", "delete it")],
+            )
+
+        def answered(scope: str | None) -> None:
+            if scope is not None:
+                self.delete(occ, scope)
+
+        self.app.push_screen(question, answered)
 
     @work(group="calendar-save")
-    async def save(self, checked: NewEvent) -> None:
+    async def delete(self, occ: Occurrence, scope: str) -> None:
+        cal = self._calendar()
+        if cal is None:
+            return
+        title = inert_line(occ.title)[:40]
+        try:
+            if scope == "one":
+                await cal.save(without_occurrence(occ.event, occ.recurrence_id))
+                when = occ.start.astimezone(self.cockpit.tz)
+                done = f"Deleted the {when:%a %d %b %H:%M} occurrence of {title}"
+            else:
+                await cal.delete(occ.uid)
+                done = f"Deleted {title}"
+        except CockpitError as exc:
+            self.notify(f"Not deleted: {exc}", severity="error")
+            return
+        self.notify(done, title="Calendar")
+        self.reload()
+
+    @work(group="calendar-save")
+    async def save(
+        self, checked: Checked, verb: str = "Added", recurrence_id: datetime | None = None
+    ) -> None:
         cal = self._calendar()
         if cal is None:
             return
         app = self.cockpit
         e = checked.event
+        wall = e.start
+        if recurrence_id is not None:
+            wall = next(o.start for o in e.overrides if o.recurrence_id == recurrence_id)
         try:
             await cal.save(e)
-            start = resolve(e.start, get_zone(e.tz or "UTC")).utc
+            start = resolve(wall, event_zone(e, app.tz)[0]).utc
             around = await cal.occurrences(
                 start - timedelta(days=1), start + e.duration + timedelta(days=1), app.tz
             )
@@ -779,7 +932,7 @@ class CalendarPane(Pane):
             return
         when = start.astimezone(app.tz)
         self.notify(
-            f"Added {inert_line(e.title)[:40]}: {when:%a %d %b %H:%M} {when.tzname()}",
+            f"{verb} {inert_line(e.title)[:40]}: {when:%a %d %b %H:%M} {when.tzname()}",
             title="Calendar",
         )
         if checked.note:

@@ -89,6 +89,11 @@ class PulseHeader(Widget):
         self.pulse.next_event = (title, when)
         self.refresh()
 
+    def clear_next_event(self) -> None:
+        """Nothing ahead any more (the last event was deleted or has passed)."""
+        self.pulse.next_event = None
+        self.refresh()
+
     def render(self) -> Text:
         width = max(20, self.size.width)
         now = self.clock()
@@ -101,16 +106,42 @@ class PulseHeader(Widget):
         return self.get_component_rich_style(f"pulse--{name}")
 
     def _first_line(self, width: int, now: datetime) -> Text:
+        """The widest form that fits: the sparkline narrows first, then names are cut."""
+        wide = width >= 110
+        sizes = (  # sparkline width, event title width, whether the mode shows
+            [(30, 24, True), (20, 24, True), (15, 16, True)]
+            if wide
+            else [
+                (15, 16, True),
+                (10, 16, True),
+                (10, 12, True),
+                (6, 12, True),
+                (6, 12, False),
+                (0, 12, False),
+                (0, 8, False),
+            ]
+        )
+        line = Text()
+        for spark_w, title_w, with_mode in sizes:
+            line = self._compose_first(width, now, spark_w, title_w, wide, with_mode)
+            if line.cell_len <= width:
+                return line
+        line.truncate(width)
+        return line
+
+    def _compose_first(
+        self, width: int, now: datetime, spark_w: int, title_w: int, wide: bool, with_mode: bool
+    ) -> Text:
         s = self._style
         p = self.pulse
-        wide = width >= 110
-        spark_w = 30 if wide else 15
+        mode = p.mode if with_mode else ""
         per_min = list(p.per_minute)
         parts: list[Text] = []
         spark = Text(end="")
-        spark.append(sparkline(per_min, spark_w).rjust(spark_w, " "), s("spark"))
+        if spark_w:
+            spark.append(sparkline(per_min, spark_w).rjust(spark_w, " "), s("spark"))
+            spark.append(" ")
         last = per_min[-1] if per_min else None
-        spark.append(" ")
         spark.append(
             "—" if last is None else str(last), s("value") if last is not None else s("none")
         )
@@ -146,33 +177,38 @@ class PulseHeader(Widget):
             event.append("—", s("none"))
         else:
             title, when = p.next_event
-            event.append(inert_line(title)[: 24 if wide else 12], s("value"))
+            shown_title = inert_line(title)
+            if len(shown_title) > title_w:
+                shown_title = shown_title[: title_w - 1] + "…"
+            event.append(shown_title, s("value"))
             event.append(" " + countdown((when - now).total_seconds()), s("label"))
         parts.append(event)
 
         head = Text(end="")
         head.append("◆ ", s("title"))
-        budget = max(8, width - sum(t.cell_len + 3 for t in parts) - 2 - len(p.mode) - 1)
+        budget = max(8, width - sum(t.cell_len + 3 for t in parts) - 2 - len(mode) - 1)
         name = inert_line(self.title)
         if len(name) > budget:
             name = name[: budget - 1] + "…"
         head.append(name, s("title"))
-        if p.mode:
-            head.append(" " + p.mode, s("mode"))
+        if mode:
+            head.append(" " + mode, s("mode"))
         line = head
         for part in parts:
             line.append(" │ ", s("label"))
             line.append_text(part)
-        line.truncate(width)
         return line
 
     def _clocks(self, width: int, now: datetime) -> Text:
         s = self._style
         local = now.astimezone(self.tz)
-        mine = Text(end="")
-        mine.append(local.strftime("%a %d %b %H:%M"), s("local"))
-        for use_short in (False, True):
-            line = mine.copy()
+        for own, use_short in (
+            ("%a %d %b %H:%M", False),
+            ("%a %d %b %H:%M", True),
+            ("%a %H:%M", True),
+        ):
+            line = Text(end="")
+            line.append(local.strftime(own), s("local"))
             for zone, city, short in self.zones:
                 there = now.astimezone(zone)
                 day = 7 <= there.hour < 19

@@ -4,12 +4,12 @@ moderator shifts and reminders."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from cockpit.calendar.config import CalendarSettings
 from cockpit.calendar.conflicts import find_conflicts
+from cockpit.calendar.editing import with_override, without_occurrence
 from cockpit.calendar.ics import export_ics, import_ics
 from cockpit.calendar.model import Event, EventKind, Override, TimeKind, new_uid
 from cockpit.calendar.recurrence import RecurrenceError, check_rule, occurrences
@@ -464,8 +464,7 @@ async def run_edit(ctx: Context) -> int:
                 if a.description is not None
                 else (old.description if old else None),
             )
-            kept = tuple(o for o in base.overrides if o.recurrence_id != rid)
-            event = replace(base, overrides=(*kept, edit))
+            event = with_override(base, edit)
         else:
             event = _build(ctx, base)
             _notes(ctx, event)
@@ -487,8 +486,7 @@ async def run_delete(ctx: Context) -> int:
             if not event.rrule:
                 raise CockpitError("--occurrence: this event does not repeat; delete it as a whole")
             rid = _occurrence_key(event, occurrence)
-            kept = tuple(o for o in event.overrides if o.recurrence_id != rid)
-            await cal.save(replace(event, exdates=event.exdates | {rid}, overrides=kept))
+            await cal.save(without_occurrence(event, rid))
             print(f"deleted the occurrence {rid:%Y-%m-%d %H:%M} of {event.uid}", file=ctx.out)
         else:
             await cal.delete(event.uid)
