@@ -19,7 +19,7 @@ from conftest_app import (
     seed_activities,
 )
 from rich.text import Text
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from cockpit.app import CockpitApp
 from cockpit.model import Kind
@@ -263,10 +263,10 @@ async def test_detail_and_member_views(store_path: Path) -> None:
         head = app.screen.query_one("#member-head", Static)
         await until(pilot, lambda: "Ada Lovelace" in str(head.render()))
         assert "@ada" in str(head.render()) and "first seen 2024-05-13" in str(head.render())
-        ids = app.screen.query_one("#member-ids", Static)
+        ids = app.screen.query_one("#member-ids", OptionList)
         await until(pilot, lambda: "slack" in screen_text(app))
         assert ids.display
-        assert "Standing:" in screen_text(app)
+        await until(pilot, lambda: "Standing (30d)" in screen_text(app))
         await pilot.press("f")  # filter the feed by this member
         await until(pilot, lambda: not isinstance(app.screen, MemberScreen))
         await until(pilot, lambda: not view.fetching and bool(view.filters.members))

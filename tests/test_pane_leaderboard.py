@@ -139,7 +139,7 @@ def plain(renderable: Any, width: int = 100) -> str:
 
 def shown(app: CockpitApp, window: str) -> Callable[[], bool]:
     p = pane(app)
-    return lambda: p.board is not None and p.board.window == window and not p.loading
+    return lambda: p.board is not None and p.board.window == window and not p.computing
 
 
 async def test_ranking_columns_and_title(scored: Path) -> None:
@@ -270,7 +270,7 @@ async def test_no_rollup_keeps_the_empty_state_exactly(tmp_path: Path) -> None:
     await build(path, rollup=False)
     app = make_app(path, attach=True)  # attached: the pane must not write the rollup
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: pane(app)._loaded_at > 0 and not pane(app).loading)
+        await until(pilot, lambda: pane(app)._loaded_at > 0 and not pane(app).computing)
         p = pane(app)
         assert p.board is not None and p.board.rows == [] and not p.board.anyone
         assert p.query_one(EmptyState).display and not p.query_one(LeaderTable).display

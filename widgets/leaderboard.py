@@ -254,7 +254,7 @@ class LeaderboardPane(Pane):
         self.window = DEFAULT_WINDOW
         self.board: Board | None = None
         self.message: str | None = None  # why there is no ranking (misconfiguration)
-        self.loading = False
+        self.computing = False
         self.slow = False  # loading for longer than LOADING_DELAY: the line shows
         self._generation = 0
         self._loaded_at = 0.0
@@ -294,7 +294,7 @@ class LeaderboardPane(Pane):
 
     def _tick(self) -> None:
         """Cheap: a refresh only starts when due, and only while the pane is on screen."""
-        if self.loading or not self.display or self._scoring_store() is None:
+        if self.computing or not self.display or self._scoring_store() is None:
             return
         if not self._loaded_at or time.monotonic() - self._loaded_at >= REFRESH_SECONDS:
             self.reload()
@@ -380,14 +380,14 @@ class LeaderboardPane(Pane):
         """A loading line, but only once a compute takes longer than LOADING_DELAY."""
         self._generation += 1
         generation = self._generation
-        self.loading = True
+        self.computing = True
         if self._loading_timer is not None:
             self._loading_timer.stop()
         self._loading_timer = self.set_timer(LOADING_DELAY, lambda: self._slow(generation))
         return generation
 
     def _slow(self, generation: int) -> None:
-        if self.loading and generation == self._generation:
+        if self.computing and generation == self._generation:
             self.slow = True
             self._draw()
 
@@ -395,7 +395,7 @@ class LeaderboardPane(Pane):
         """A cancelled worker's cleanup must not end the loading of the one replacing it."""
         if generation != self._generation:
             return
-        self.loading = self.slow = False
+        self.computing = self.slow = False
         if self._loading_timer is not None:
             self._loading_timer.stop()
             self._loading_timer = None

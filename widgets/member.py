@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -13,46 +13,159 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
+from cockpit.errors import CockpitError
+from cockpit.scoring.config import ScoringSettings
+from cockpit.scoring.identity import Identity, Suggestion, suggest
+from cockpit.scoring.leaderboard import Standing, explain
 from cockpit.store.base import FeedQuery, MemberRow, Store
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.store.sqlite_scoring import ScoringStore
 from cockpit.textsafe import inert_line
 
 from .common import Clock, platform_badge, sparkline
 
 DAYS = 30
 RECENT = 15
+WINDOW = "30d"
 
 
 def _when(ts: datetime | None, tz: tzinfo) -> str:
     return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "—"
 
 
-async def identities(store: Store, member: MemberRow) -> list[MemberRow]:
-    """This member plus same-named members on other platforms of the community.
+@dataclass(frozen=True, slots=True)
+class Known:
+    """One identity in the member view: this member, linked to it, or a suggested link."""
 
-    The store has no person linking yet; an exact handle or display-name match is the
-    best evidence it offers, and the view says that it is a name match.
-    """
+    row: MemberRow
+    status: str  # "this", "linked" or "suggested"
+    suggestion: Suggestion | None = None
+
+
+async def candidates(store: Store, member: MemberRow) -> list[MemberRow]:
+    """Members of the community whose name or handle matches this member's."""
     found: dict[int, MemberRow] = {member.id: member}
     terms = {member.display_name, *([member.handle] if member.handle else [])}
     for term in terms:
         for m in await store.find_members(term, community=member.community):
-            if m.platform != member.platform:
-                found.setdefault(m.id, m)
+            found.setdefault(m.id, m)
     return list(found.values())
+
+
+def _identity(row: MemberRow, person: int | None) -> Identity:
+    return Identity(row.id, row.platform, row.handle, row.display_name, person, row.activity_count)
+
+
+async def known_identities(
+    store: Store, member: MemberRow, scoring: ScoringStore | None
+) -> list[Known]:
+    """Linked identities (one person), then links worth suggesting, most likely first.
+
+    Without the scoring feature's tables the view can only show name matches as suggestions.
+    """
+    rows = await candidates(store, member)
+    persons: dict[int, int | None] = {}
+    rejected: set[tuple[int, int]] = set()
+    if scoring is not None:
+        key = await scoring.key_of(member.id)
+        if key < 0:
+            who = (await scoring.who([key])).get(key)
+            have = {r.id for r in rows}
+            for mid in who.member_ids if who else ():
+                if mid not in have and (m := await store.member(mid)) is not None:
+                    rows.append(m)
+        ids = ",".join(str(r.id) for r in rows)
+        persons = {
+            int(i): (int(p) if p is not None else None)
+            for i, p in await scoring.store.fetchall(
+                f"SELECT id, person_id FROM member WHERE id IN ({ids})"
+            )
+        }
+        rejected = await scoring.rejected()
+    mine = persons.get(member.id)
+    out = [Known(member, "this")]
+    linked = [
+        r for r in rows if r.id != member.id and mine is not None and persons.get(r.id) == mine
+    ]
+    out += [Known(r, "linked") for r in sorted(linked, key=lambda r: r.platform)]
+    group = {member.id, *(r.id for r in linked)}
+    identities = [_identity(r, persons.get(r.id)) for r in rows]
+    by_id = {r.id: r for r in rows}
+    seen: set[int] = set()
+    for s in suggest(identities, rejected, limit=20):
+        if (s.a.id in group) == (s.b.id in group):
+            continue  # a pair that does not join someone to this person
+        other = s.b.id if s.a.id in group else s.a.id
+        if other not in seen:
+            seen.add(other)
+            out.append(Known(by_id[other], "suggested", s))
+    return out
 
 
 def _day(ts: datetime | None, tz: tzinfo) -> str:
     return ts.astimezone(tz).strftime("%Y-%m-%d") if ts else "—"
 
 
+def identity_line(k: Known, tz: tzinfo) -> Text:
+    m = k.row
+    line = Text(no_wrap=True, overflow="ellipsis", end="")
+    mark = {"this": ("•", "bold"), "linked": ("=", "green"), "suggested": ("?", "yellow")}
+    symbol, style = mark[k.status]
+    line.append(f"{symbol} ", style)
+    line.append(f"{m.platform:<9} ", "bold")
+    line.append(inert_line(m.display_name)[:28])
+    if m.handle:
+        line.append(f" @{inert_line(m.handle)[:20]}", "dim")
+    line.append(f"  #{m.id}  {_day(m.first_seen, tz)} – {_day(m.last_seen, tz)}", "dim")
+    line.append(f"  {m.activity_count} acts", "dim")
+    if k.status == "linked":
+        line.append("  linked", "green")
+    elif k.suggestion is not None:
+        line.append(f"  suggested {k.suggestion.confidence:.0%}: {k.suggestion.reason}", "yellow")
+    return line
+
+
+def standing_text(s: Standing, window: str) -> Text:
+    """Rank, score, level and the largest terms: why this person stands where they do."""
+    out = Text(end="")
+    out.append(f"Standing ({window})  ", "bold")
+    if s.rank == 0:
+        out.append("not ranked: nothing counted in this window", "dim")
+        return out
+    out.append(f"#{s.rank} · score {s.score:,.0f} · {s.level} · {s.trend()}")
+    out.append(f" · influence {s.influence} · centrality {s.centrality:.2f}")
+    if s.churn:
+        out.append(f" · {s.churn}", "bold yellow")
+    if s.badges:
+        out.append("\n" + " ".join(f"[{inert_line(b)}]" for b in s.badges), "cyan")
+    top = sorted((t for t in s.terms if t.points), key=lambda t: -abs(t.points))[:4]
+    if top:
+        out.append("\n")
+        out.append(
+            " + ".join(f"{t.name} {t.points:,.0f}" for t in top)
+            + ("  (Enter on the leaderboard explains every term)" if len(top) > 1 else ""),
+            "dim",
+        )
+    return out
+
+
 class MemberScreen(ModalScreen[None]):
-    """Opened with `m` on any row, from the detail view, or via the palette."""
+    """Opened with `m` on any row, from the detail view, or via the palette.
+
+    Links across platforms are made here as from `cockpit members link`: `l` links the
+    suggested identity under the cursor, `u` unlinks a linked one, `x` rejects a suggestion.
+    Nothing is merged without the operator saying so.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close"),
         Binding("f", "filter", "Filter feed by member"),
+        Binding("l", "link", "Link"),
+        Binding("u", "unlink", "Unlink"),
+        Binding("x", "reject", "Not the same person"),
     ]
 
     class FilterMember(Message):
@@ -70,18 +183,16 @@ class MemberScreen(ModalScreen[None]):
         self.tz = tz
         self.clock = clock
         self.member: MemberRow | None = None
+        self.known: list[Known] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="member-box") as box:
             box.border_title = "Member"
             yield Static(Text("Loading member…", "dim"), markup=False, id="member-head")
-            yield Static("", markup=False, id="member-ids")
+            yield OptionList(id="member-ids", markup=False)
+            yield Static("", markup=False, id="member-links-help")
             yield Static("", markup=False, id="member-rhythm")
-            yield Static(
-                Text("Standing: ranks appear here once the leaderboard is set up", "italic dim"),
-                markup=False,
-                id="member-standing",
-            )
+            yield Static(Text("Standing: …", "dim"), markup=False, id="member-standing")
             yield Static(Text("Recent activity", "bold"), markup=False, classes="member-heading")
             with VerticalScroll(id="member-recent-box"):
                 yield Static("", markup=False, id="member-recent")
@@ -94,7 +205,17 @@ class MemberScreen(ModalScreen[None]):
         clock = self.clock or getattr(self.app, "clock", None)
         return clock() if callable(clock) else datetime.now(UTC)
 
-    @work(exclusive=True)
+    def _scoring(self) -> ScoringStore | None:
+        """The leaderboard's tables, when the cockpit runs on a SQLite store with them."""
+        config: Any = getattr(self.app, "config", None)
+        if not isinstance(self.store, SQLiteStore) or config is None:
+            return None
+        settings = config.section("scoring")
+        if not isinstance(settings, ScoringSettings):
+            settings = ScoringSettings()
+        return ScoringStore(self.store, settings, self._now)
+
+    @work(exclusive=True, group="member-load")
     async def load(self) -> None:
         member = await self.store.member(self.member_id)
         if member is None:
@@ -102,13 +223,21 @@ class MemberScreen(ModalScreen[None]):
             return
         self.member = member
         now = self._now()
-        ids = await identities(self.store, member)
+        scoring = self._scoring()
         since = (now - timedelta(days=DAYS - 1)).astimezone(self.tz)
         since = since.replace(hour=0, minute=0, second=0, microsecond=0)
         counts = await self.store.activity_counts(
             since.astimezone(UTC), timedelta(days=1), member_id=member.id, until=now
         )
         recent = await self.store.feed(FeedQuery(member_ids=(member.id,), limit=RECENT))
+        standing: Standing | None = None
+        try:
+            self.known = await known_identities(self.store, member, scoring)
+            if scoring is not None:
+                standing = await explain(scoring, member.community, member.id, WINDOW, now)
+        except CockpitError as exc:
+            self.known = self.known or [Known(member, "this")]
+            self.notify(f"Standing unavailable: {exc}", severity="warning")
 
         head = Text(end="")
         head.append(inert_line(member.display_name), "bold")
@@ -119,25 +248,7 @@ class MemberScreen(ModalScreen[None]):
         head.append(f"\n{member.community} · first seen {_when(member.first_seen, self.tz)}")
         head.append(f" · last seen {_when(member.last_seen, self.tz)}")
         self.query_one("#member-head", Static).update(head)
-
-        table = Table(box=None, padding=(0, 1), show_edge=False, expand=False, header_style="bold")
-        for col in ("", "platform", "name", "user id", "first seen", "last seen", "acts"):
-            table.add_column(col, no_wrap=True, overflow="ellipsis", min_width=len(col) or 1)
-        for m in ids:
-            table.add_row(
-                Text("•" if m.id == member.id else "≈"),
-                Text(m.platform),
-                Text(
-                    inert_line(m.display_name) + (f" @{inert_line(m.handle)}" if m.handle else "")
-                ),
-                Text(inert_line(m.platform_user_id)),
-                Text(_day(m.first_seen, self.tz)),
-                Text(_day(m.last_seen, self.tz)),
-                Text(str(m.activity_count)),
-            )
-        if len(ids) > 1:
-            table.caption = "≈ same name or handle on another platform (not yet linked)"
-        self.query_one("#member-ids", Static).update(table)
+        self._draw_identities()
 
         values = [n for _, n in counts]
         rhythm = Text(end="")
@@ -145,6 +256,11 @@ class MemberScreen(ModalScreen[None]):
         rhythm.append(sparkline(values, DAYS), "green")
         rhythm.append(f"  {sum(values)} activities", "dim")
         self.query_one("#member-rhythm", Static).update(rhythm)
+        self.query_one("#member-standing", Static).update(
+            standing_text(standing, WINDOW)
+            if standing is not None
+            else Text("Standing: not available on this store", "italic dim")
+        )
 
         lines = []
         for row in recent:
@@ -162,6 +278,89 @@ class MemberScreen(ModalScreen[None]):
             Text("\n", end="").join(lines) if lines else Text("No activity stored.", "dim")
         )
         self.query_one("#member-recent", Static).update(recent_text)
+
+    def _draw_identities(self) -> None:
+        listing = self.query_one("#member-ids", OptionList)
+        before = listing.highlighted
+        listing.set_options(
+            [Option(identity_line(k, self.tz), id=str(k.row.id)) for k in self.known]
+        )
+        if self.known:
+            listing.highlighted = min(before or 0, len(self.known) - 1)
+        suggested = sum(k.status == "suggested" for k in self.known)
+        linked = any(k.status == "linked" for k in self.known)
+        tips = Text(end="", style="dim")
+        if suggested:
+            tips.append(f"{suggested} possible link{'s' * (suggested > 1)}: l link · x not them")
+        if linked:
+            tips.append(("  ·  " if suggested else "") + "u unlink")
+        if not suggested and not linked:
+            tips.append("No other identity of this person found.")
+        self.query_one("#member-links-help", Static).update(tips)
+
+    def _selected(self) -> Known | None:
+        listing = self.query_one("#member-ids", OptionList)
+        i = listing.highlighted
+        return self.known[i] if i is not None and i < len(self.known) else None
+
+    def _writable(self) -> ScoringStore | None:
+        if getattr(self.app, "attach", False):
+            self.notify(
+                "Read-only: attached to a store another process writes; "
+                "link with `cockpit members link`.",
+                severity="warning",
+            )
+            return None
+        scoring = self._scoring()
+        if scoring is None:
+            self.notify("Linking needs the cockpit's SQLite store.", severity="warning")
+        return scoring
+
+    def action_link(self) -> None:
+        k = self._selected()
+        if k is None or k.status != "suggested":
+            self.notify("Pick a suggested identity (marked ?) to link.", severity="warning")
+            return
+        self._change("link", k)
+
+    def action_reject(self) -> None:
+        k = self._selected()
+        if k is None or k.status != "suggested":
+            self.notify("Pick a suggested identity (marked ?) to reject.", severity="warning")
+            return
+        self._change("reject", k)
+
+    def action_unlink(self) -> None:
+        k = self._selected()
+        if k is None or not any(x.status == "linked" for x in self.known):
+            self.notify("Nothing linked to unlink.", severity="warning")
+            return
+        if k.status == "suggested":
+            self.notify("Pick this member or a linked identity (marked =).", severity="warning")
+            return
+        self._change("unlink", k)
+
+    @work(group="member-change")
+    async def _change(self, what: str, k: Known) -> None:
+        scoring = self._writable()
+        if scoring is None or self.member is None:
+            return
+        name = f"{k.row.platform}:{inert_line(k.row.display_name)[:30]} (#{k.row.id})"
+        try:
+            if what == "link":
+                await scoring.link(self.member.id, k.row.id)
+                done = f"Linked {name}: one person now"
+            elif what == "reject":
+                await scoring.reject(self.member.id, k.row.id)
+                done = f"Noted: {name} is someone else"
+            else:
+                await scoring.unlink(k.row.id)
+                done = f"Unlinked {name}: it stands on its own again"
+        except CockpitError as exc:
+            self.notify(f"Not changed: {exc}", severity="error")
+            return
+        self.notify(done, title="Member")
+        self.load()
 
     def action_filter(self) -> None:
         if self.member is not None:
