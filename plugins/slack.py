@@ -26,6 +26,8 @@ from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.plugin_api import ImportContext, Plugin
 
+from .slack_events import SOURCE as EVENTS_SOURCE
+
 PLATFORM = "slack"
 RAW_LIMIT = 4096
 _CHUNK = 1 << 16
@@ -614,8 +616,9 @@ class SlackExportImporter:
 plugin = Plugin(
     name="slack",
     platform=PLATFORM,
-    description="Slack: workspace export importer (folder or .zip)",
+    description="Slack: workspace export importer (folder or .zip), Events API connector",
     importers=[SlackExportImporter()],
+    sources={"slack": EVENTS_SOURCE},
 )
 
 __all__ = ["PLATFORM", "SlackExportImporter", "plugin"]

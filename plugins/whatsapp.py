@@ -26,6 +26,8 @@ from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.plugin_api import ImportContext, Plugin
 from cockpit.timeutil import localize
 
+from .whatsapp_cloud import SOURCE as CLOUD_SOURCE
+
 PLATFORM = "whatsapp"
 
 _CHUNK = 64 * 1024
@@ -612,4 +614,5 @@ plugin = Plugin(
     platform=PLATFORM,
     description="WhatsApp chat exports (Android and iOS 'Export chat', .txt or .zip)",
     importers=[WhatsAppImporter()],
+    sources={"whatsapp": CLOUD_SOURCE},
 )

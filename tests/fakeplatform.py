@@ -54,3 +54,28 @@ class FakeSleep:
 
         self.waits.append(seconds)
         await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def serve_webhook_source(source: Any, sink: Any, router: WebhookRouter) -> AsyncIterator[Any]:
+    """Run a webhook source on a real uvicorn server on 127.0.0.1; yield an httpx client for it."""
+    import asyncio
+    import contextlib
+
+    import httpx
+
+    task = asyncio.create_task(source.run(sink))
+    server = WebhookServer(router, "127.0.0.1", 0)
+    await server.start()
+    for _ in range(200):
+        if source.settings.path in router.routes:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+            yield http
+    finally:
+        await server.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
