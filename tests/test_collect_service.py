@@ -116,6 +116,41 @@ async def test_check_reports_per_source(tmp_path: Path) -> None:
     assert "BAD" not in results[1]["detail"]
 
 
+async def test_check_ends_when_a_platform_never_answers(tmp_path: Path) -> None:
+    """A stand-in that holds every request: the check reports it instead of retrying on."""
+    fake = FakePlatform()
+    never = asyncio.Event()
+
+    async def hang(request: Request) -> Response:
+        await never.wait()
+        return json_response(200, {})
+
+    fake.route("/botSLOW/getMe", hang)
+    async with serve(fake):
+        path = write_config(
+            tmp_path,
+            f'[[sources]]\ntype = "telegram"\nname = "slow"\ntoken = "SLOW"\n'
+            f'base_url = "{fake.base_url}"\n',
+        )
+        import argparse
+
+        ctx = Context(
+            argparse.Namespace(config=str(path), db=None, timeout=0.3),
+            out=io.StringIO(),
+            err=io.StringIO(),
+        )
+        results = await check_sources(ctx)
+        never.set()
+    assert results == [
+        {
+            "source": "slow",
+            "type": "telegram",
+            "ok": False,
+            "detail": "no answer within 0.3 s: is the platform reachable from here?",
+        }
+    ]
+
+
 def test_collect_without_sources_is_an_error(tmp_path: Path, capsys: Any) -> None:
     path = write_config(tmp_path, "")
     assert main(["--config", str(path), "--db", str(tmp_path / "s.db"), "collect"]) == 1

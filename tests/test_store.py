@@ -194,6 +194,33 @@ async def test_member_lookup_and_names(store: SQLiteStore) -> None:
     assert (await store.member(ms[0].id)).display_name == "Alice W."  # type: ignore[union-attr]
 
 
+async def test_placeholder_names_never_hide_real_ones(tmp_path: Path) -> None:
+    """A live event that knows only ids (Slack without a bot token) keeps imported names."""
+    path = tmp_path / "names.db"
+    store = await SQLiteStore.open(path)
+    try:
+        await store.write(
+            [act(1, author="Ada", author_id="U1", channel="general", channel_id="C1")]
+        )
+        later = T0 + timedelta(days=1)
+        await store.write(
+            [act(2, author="U1", author_id="U1", channel="C1", channel_id="C1", ts=later)]
+        )
+        # a member first seen live gets its real name as soon as one arrives
+        await store.write([act(3, author="U2", author_id="U2", channel_id="C1", channel="C1")])
+        await store.write([act(4, author="Grace", author_id="U2", channel_id="C1", channel="C1")])
+    finally:
+        await store.close()
+    store = await SQLiteStore.open(path)  # fresh caches: what is stored, not what is remembered
+    try:
+        names = {m.platform_user_id: m.display_name for m in await store.members()}
+        assert names == {"U1": "Ada", "U2": "Grace"}
+        rows = await store.feed(FeedQuery())
+        assert {r.channel for r in rows} == {"general"}
+    finally:
+        await store.close()
+
+
 async def test_communities_are_kept_apart(store: SQLiteStore) -> None:
     await store.write([act(1, community="a"), act(2, community="b", author_id="1001")])
     assert [a.source_id for a in await store.feed(FeedQuery(community="b"))] == ["2"]

@@ -16,9 +16,12 @@ from typing import Any, TextIO
 from cockpit.collect.http import ApiError
 from cockpit.collect.service import Collector
 from cockpit.commands.context import Context
+from cockpit.config import SourceConfig
 from cockpit.errors import CockpitError
 from cockpit.plugin_api import SourceContext
 from cockpit.store.sqlite import SQLiteStore
+
+CHECK_TIMEOUT = 20.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +35,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--check", action="store_true", help="validate each source's token and permissions"
     )
     p.add_argument("--json", action="store_true", help="with --check: print one JSON array")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=CHECK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"with --check: give up on a platform after this long (default {CHECK_TIMEOUT:g})",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(run=run)
 
@@ -66,33 +76,36 @@ def setup_logging(stream: TextIO, fmt: str, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+async def _check_one(ctx: Context, sc: SourceConfig, timeout: float) -> dict[str, Any]:
+    result: dict[str, Any] = {"source": sc.name, "type": sc.type, "ok": True}
+    if not sc.enabled:
+        return {**result, "detail": "disabled"}
+    source: Any = ctx.registry.source_types[sc.type].create(
+        sc.settings, SourceContext(sc.name, sc.community, ctx.config.base_dir)
+    )
+    check = getattr(source, "check", None)
+    if check is None:
+        return {**result, "detail": "nothing to check"}
+    try:
+        detail, ok = await asyncio.wait_for(check(), timeout), True
+    except ApiError as exc:
+        detail, ok = str(exc), False
+    except TimeoutError:
+        # the client retries network errors with backoff; a check must still end
+        detail, ok = f"no answer within {timeout:g} s: is the platform reachable from here?", False
+    finally:
+        client = getattr(source, "client", None)
+        if client is not None:
+            await client.aclose()
+    return {**result, "ok": ok, "detail": detail}
+
+
 async def check_sources(ctx: Context) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
-    config = ctx.config
-    for sc in config.sources:
-        if not sc.enabled:
-            results.append({"source": sc.name, "type": sc.type, "ok": True, "detail": "disabled"})
-            continue
-        source: Any = ctx.registry.source_types[sc.type].create(
-            sc.settings, SourceContext(sc.name, sc.community, config.base_dir)
-        )
-        check = getattr(source, "check", None)
-        if check is None:
-            results.append(
-                {"source": sc.name, "type": sc.type, "ok": True, "detail": "nothing to check"}
-            )
-            continue
-        try:
-            detail = await check()
-            ok = True
-        except ApiError as exc:
-            detail, ok = str(exc), False
-        finally:
-            client = getattr(source, "client", None)
-            if client is not None:
-                await client.aclose()
-        results.append({"source": sc.name, "type": sc.type, "ok": ok, "detail": detail})
-    return results
+    """Every source at once, each bounded by --timeout, reported in config order."""
+    timeout = float(getattr(ctx.args, "timeout", CHECK_TIMEOUT))
+    if not timeout > 0:
+        raise CockpitError(f"--timeout {timeout:g}: expected a positive number of seconds")
+    return list(await asyncio.gather(*(_check_one(ctx, sc, timeout) for sc in ctx.config.sources)))
 
 
 async def run(ctx: Context) -> int:

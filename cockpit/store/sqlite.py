@@ -91,8 +91,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (community_id, platform, platform_user_id) DO UPDATE SET
     handle = CASE WHEN excluded.last_seen >= coalesce(member.last_seen, 0)
                   THEN coalesce(excluded.handle, member.handle) ELSE member.handle END,
-    display_name = CASE WHEN excluded.last_seen >= coalesce(member.last_seen, 0)
-                        THEN excluded.display_name ELSE member.display_name END,
+    display_name = CASE
+        -- a name equal to the user id is a live event's placeholder: it never hides a real name
+        WHEN excluded.display_name = excluded.platform_user_id
+             AND member.display_name != member.platform_user_id THEN member.display_name
+        WHEN excluded.last_seen >= coalesce(member.last_seen, 0) THEN excluded.display_name
+        ELSE member.display_name END,
     is_bot = max(member.is_bot, excluded.is_bot),
     first_seen = min(coalesce(member.first_seen, excluded.first_seen), excluded.first_seen),
     last_seen = max(coalesce(member.last_seen, excluded.last_seen), excluded.last_seen)
@@ -641,7 +645,8 @@ class SQLiteStore(Store):
             conn.execute(
                 "INSERT INTO channel (community_id, platform, source_id, name) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (community_id, platform, source_id) DO UPDATE SET name = excluded.name "
-                "WHERE channel.name != excluded.name",
+                # a name equal to the channel id is a placeholder; it never hides a real name
+                "WHERE channel.name != excluded.name AND excluded.name != excluded.source_id",
                 (cid, key[1], key[2], name),
             )
             row = conn.execute(
@@ -656,7 +661,7 @@ class SQLiteStore(Store):
             member = self._members.get(key)
             if (
                 member is None
-                or member[1] != name
+                or (member[1] != name and name != key[2])
                 or (handle and member[2] != handle)
                 or bot > member[3]
             ):
