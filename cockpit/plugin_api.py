@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -65,6 +65,13 @@ class Source(Protocol):
     name: str
 
     async def run(self, sink: Sink) -> None: ...
+
+
+@runtime_checkable
+class PreparesStore(Protocol):
+    """A source that puts something in the store before it runs (the demo's calendar)."""
+
+    async def prepare(self, store: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

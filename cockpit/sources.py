@@ -11,7 +11,7 @@ from datetime import datetime
 
 from cockpit.config import Config, SourceConfig
 from cockpit.pipeline import BatchingWriter
-from cockpit.plugin_api import Source, SourceContext
+from cockpit.plugin_api import PreparesStore, Source, SourceContext
 from cockpit.registry import Registry
 from cockpit.timeutil import utcnow
 
@@ -56,6 +56,8 @@ class SourceRunner:
         while True:
             try:
                 source = self.build(sc)
+                if isinstance(source, PreparesStore):
+                    await source.prepare(self.writer.store)
                 health.state, health.since = "running", utcnow()
                 await source.run(self.writer)
                 health.state = "stopped"

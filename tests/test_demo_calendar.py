@@ -3,17 +3,28 @@ weekly hangouts, and moderator shifts that leave the Asia-Pacific night uncovere
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cockpit.calendar.conflicts import find_conflicts
 from cockpit.calendar.model import EventKind
 from cockpit.calendar.shifts import gaps
+from cockpit.config import Config, load_config
+from cockpit.pipeline import BatchingWriter
 from cockpit.plugins.demo.calendar import demo_events, seed_calendar
+from cockpit.registry import load_registry
+from cockpit.sources import SourceRunner
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_calendar import CalendarStore
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)  # a Saturday
+
+
+def load_config_text(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "cockpit.toml"
+    path.write_text(text)
+    return load_config(path, load_registry())
 
 
 def test_the_ama_is_next_thursday_in_london_for_five_regions() -> None:
@@ -23,11 +34,10 @@ def test_the_ama_is_next_thursday_in_london_for_five_regions() -> None:
 
 
 async def test_seeded_store_shows_a_conflict_and_a_coverage_gap(tmp_path: Path) -> None:
-    path = tmp_path / "demo.db"
-    await seed_calendar(path, "Demo", NOW)
-    await seed_calendar(path, "Demo", NOW)  # a kept demo store is updated, not doubled
-    store = await SQLiteStore.open(path)
+    store = await SQLiteStore.open(tmp_path / "demo.db")
     try:
+        await seed_calendar(store, ["Demo"], NOW)
+        await seed_calendar(store, ["Demo"], NOW)  # a kept demo store is updated, not doubled
         cal = CalendarStore(store, lambda: NOW)
         assert len(await cal.events()) == len(demo_events(NOW, "Demo"))
         week = await cal.occurrences(NOW, NOW + timedelta(days=7), UTC)
@@ -50,3 +60,26 @@ async def test_seeded_store_shows_a_conflict_and_a_coverage_gap(tmp_path: Path) 
     # Monday 2026-11-23 01:00 UTC (Jakarta 08:00): nobody is on duty
     monday_night = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     assert any(start <= monday_night < end for start, end in holes)
+
+
+async def test_the_demo_source_seeds_its_calendar_when_it_starts(tmp_path: Path) -> None:
+    """Through the same runner the TUI and `cockpit collect` use."""
+    config = load_config_text(
+        tmp_path, '[[sources]]\ntype = "demo"\nname = "demo"\nrate = 1\nhistory_days = 0\n'
+    )
+    store = await SQLiteStore.open(tmp_path / "s.db")
+    writer = BatchingWriter(store)
+    runner = SourceRunner(config, writer, load_registry())  # starts the writer too
+    try:
+        runner.start()
+        cal = CalendarStore(store)
+        for _ in range(200):
+            if len(await cal.events()) == len(demo_events(NOW, "x")):
+                break
+            await asyncio.sleep(0.05)
+        assert {e.community for e in await cal.events()} == {config.cockpit.community}
+        assert len(await cal.events()) == len(demo_events(NOW, "x"))
+    finally:
+        await runner.stop()
+        await writer.close()
+        await store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import tempfile
 import tomllib
@@ -17,7 +16,6 @@ from pydantic import ValidationError
 from cockpit.commands.context import Context
 from cockpit.config import SourceConfig, feature_sections
 from cockpit.errors import CockpitError
-from cockpit.timeutil import utcnow
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,9 +76,6 @@ def run_demo(ctx: Context) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
     store_path = a.keep or tmp / "demo.db"
     try:
-        from cockpit.plugins.demo.calendar import seed_calendar
-
-        asyncio.run(seed_calendar(store_path, community, utcnow()))
         return run_cockpit(
             store_path=store_path, config=config, registry=ctx.registry, attach=False
         )

@@ -3,13 +3,12 @@
 Placed relative to the moment the demo starts, so the Calendar pane, the header's next event
 and the coverage view have something true to show; the shifts leave the Asia-Pacific night
 uncovered on purpose (the coverage view should find that gap). UIDs are fixed, so a kept demo
-store (`cockpit demo --keep`) is updated in place rather than filled with copies.
+store (`cockpit demo --keep`, or a restarted collector) is updated in place rather than filled with copies.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cockpit.calendar.model import Event
@@ -107,12 +106,9 @@ def demo_events(now: datetime, community: str) -> list[Event]:
     return events
 
 
-async def seed_calendar(path: Path, community: str, now: datetime) -> None:
-    """Write the demo's events into the store at `path` (created if new)."""
-    store = await SQLiteStore.open(path)
-    try:
-        cal = CalendarStore(store)
+async def seed_calendar(store: SQLiteStore, communities: list[str], now: datetime) -> None:
+    """Write the demo's events for each community (saved by UID: a restart changes nothing)."""
+    cal = CalendarStore(store)
+    for community in communities:
         for event in demo_events(now, community):
             await cal.save(event)
-    finally:
-        await store.close()

@@ -12,6 +12,7 @@ class DemoSettings(BaseModel):
     rate: float = Field(default=2.0, gt=0, le=5000, description="live activities per second")
     history_days: float = Field(default=7, ge=0, le=90, description="days of history written first")
     members: int = Field(default=3000, ge=50, le=100_000)
+    calendar: bool = Field(default=True, description="seed an AMA, hangouts and moderator shifts")
     communities: list[str] | None = Field(
         default=None, min_length=1, max_length=20, description="default: the source's community"
     )

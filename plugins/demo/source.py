@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from cockpit.model import Activity
 from cockpit.plugin_api import Sink, SourceContext
+from cockpit.store.sqlite import SQLiteStore
 from cockpit.timeutil import utcnow
 
+from .calendar import seed_calendar
 from .script import Engine
 from .settings import DemoSettings
 
@@ -40,6 +43,11 @@ class DemoSource:
         self._tick = tick
         self._batch = batch
         self.engine: Engine | None = None
+
+    async def prepare(self, store: Any) -> None:
+        """The demo's calendar (an AMA, hangouts, shifts), so every pane has something true."""
+        if isinstance(store, SQLiteStore) and self.settings.calendar:
+            await seed_calendar(store, self.communities, self._clock())
 
     async def run(self, sink: Sink) -> None:
         now = self._clock()
