@@ -27,8 +27,10 @@ import orjson
 
 from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import ImportContext, Plugin
+from cockpit.plugin_api import ImportContext, Plugin, Source, SourceContext, SourceType
 from cockpit.timeutil import localize
+
+from .discord_settings import DiscordSettings
 
 PLATFORM = "discord"
 
@@ -597,9 +599,16 @@ def _parse_error(exc: Exception) -> str:
     return f"corrupt JSON: {first[:200]}"
 
 
+def _live_source(settings: Any, ctx: SourceContext) -> Source:
+    from .discord_live import DiscordSource  # it imports this module: load it when used
+
+    return DiscordSource(settings, ctx)
+
+
 plugin = Plugin(
     name="discord",
     platform=PLATFORM,
-    description="Discord: DiscordChatExporter JSON exports (a live connector comes later)",
+    description="Discord: DiscordChatExporter JSON exports, live Gateway + REST backfill",
     importers=[DiscordChatExporterImporter()],
+    sources={"discord": SourceType("discord", DiscordSettings, _live_source)},
 )

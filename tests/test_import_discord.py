@@ -96,7 +96,7 @@ def force_slow(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_plugin_exposes_the_importer() -> None:
     assert plugin.name == "discord"
     assert plugin.platform == "discord"
-    assert plugin.offers == ["importer"]
+    assert plugin.offers == ["live connector", "importer"]
     (imp,) = plugin.importers
     assert isinstance(imp, DiscordChatExporterImporter)
     assert (imp.name, imp.platform, imp.description) == (
