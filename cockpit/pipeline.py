@@ -36,6 +36,9 @@ class WriterStats:
     totals: WriteResult = field(default_factory=WriteResult)
 
 
+CLOSE_TIMEOUT = 30.0  # a listener stuck at close must not hang a shutdown for ever
+
+
 class BatchingWriter:
     """Implements `cockpit.plugin_api.Sink` for every live source of one process."""
 
@@ -44,7 +47,7 @@ class BatchingWriter:
         self.max_batch = max_batch
         self.listeners: list[CommitListener] = []
         self.stats = WriterStats()
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Request | None] = asyncio.Queue()  # None: stop
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -69,14 +72,22 @@ class BatchingWriter:
     async def _run(self) -> None:
         while True:
             first = await self._queue.get()
+            if first is None:
+                return
             batch = [first]
             size = len(first.records)
+            stopping = False
             # take whatever else is already waiting: bursts coalesce into one transaction
             while size < self.max_batch and not self._queue.empty():
                 req = self._queue.get_nowait()
+                if req is None:
+                    stopping = True
+                    break
                 batch.append(req)
                 size += len(req.records)
             await self._commit(batch)
+            if stopping:
+                return
 
     async def _commit(self, batch: list[_Request]) -> None:
         records = [r for req in batch for r in req.records]
@@ -108,15 +119,30 @@ class BatchingWriter:
             except Exception:
                 log.exception("commit listener failed")
 
-    async def close(self) -> None:
-        """Commit what is queued, then stop."""
-        pending: list[_Request] = []
-        while not self._queue.empty():
-            pending.append(self._queue.get_nowait())
-        if pending:
-            await self._commit(pending)
-        if self._task is not None:
-            self._task.cancel()
+    async def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Commit what is queued (and let a commit in progress finish), then stop.
+
+        The commit in progress is never cancelled: its records would land after the caller
+        believed the writer closed, racing the store's own close.
+        """
+        task, self._task = self._task, None
+        if task is None or task.done():
+            pending = [r for r in _drain(self._queue) if r is not None]
+            if pending:
+                await self._commit(pending)
+            return
+        await self._queue.put(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            log.error("writer still busy after %.0f s at close; stopping it", timeout)
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+
+
+def _drain(queue: asyncio.Queue[_Request | None]) -> list[_Request | None]:
+    out: list[_Request | None] = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out

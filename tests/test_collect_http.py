@@ -6,7 +6,14 @@ import httpx
 import pytest
 from fakeplatform import FakePlatform, FakeSleep, json_response, serve
 
-from cockpit.collect.http import ApiClient, ApiError, AuthError, Backoff, retry_after
+from cockpit.collect.http import (
+    RESET_MARGIN,
+    ApiClient,
+    ApiError,
+    AuthError,
+    Backoff,
+    retry_after,
+)
 from cockpit.collect.webhooks import Request, Response
 
 
@@ -37,6 +44,25 @@ async def test_429_retry_after_header_and_body_are_obeyed() -> None:
     assert len(fake.requests) == 4
 
 
+async def test_a_long_429_storm_then_a_5xx_does_not_give_up() -> None:
+    """429s say when to come back; only network errors and 5xx count toward giving up."""
+    fake = FakePlatform()
+    answers = [json_response(429, {"retry_after": 0.5}) for _ in range(6)]
+    answers += [json_response(502, {}), json_response(200, {"ok": True})]
+
+    async def handler(request: Request) -> Response:
+        return answers.pop(0)
+
+    fake.route("/storm", handler)
+    sleep = FakeSleep()
+    async with serve(fake):
+        client = ApiClient("t", fake.base_url, sleep=sleep, backoff=Backoff(max_attempts=2))
+        async with client:
+            assert await client.get_json("/storm") == {"ok": True}
+    assert client.stats.rate_limit_waits == 6 and client.stats.retries == 1
+    assert len(fake.requests) == 8
+
+
 async def test_empty_bucket_waits_for_reset_before_the_next_call() -> None:
     fake = FakePlatform()
 
@@ -56,7 +82,7 @@ async def test_empty_bucket_waits_for_reset_before_the_next_call() -> None:
         assert sleep.waits == []
         now[0] += 0.5
         await client.get_json("/m")
-    assert sleep.waits == [pytest.approx(1.0)]
+    assert sleep.waits == [pytest.approx(1.0 + RESET_MARGIN)]
 
 
 async def test_401_is_one_clear_line_without_retrying() -> None:

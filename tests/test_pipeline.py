@@ -56,3 +56,31 @@ async def test_listener_failure_does_not_break_the_writer(store: SQLiteStore) ->
     await writer.write([act(2)])
     await writer.close()
     assert (await store.stats()).activities == 2
+
+
+async def test_close_waits_for_the_commit_in_progress(tmp_path: Path) -> None:
+    """SIGTERM during a commit: that commit is stored and acknowledged before close returns
+    (never cancelled half-way), and a write queued behind it is stored too."""
+    store = await SQLiteStore.open(tmp_path / "s.db")
+    writer = BatchingWriter(store)
+    started, release = asyncio.Event(), asyncio.Event()
+    real = store.write
+
+    async def slow(*args: object, **kwargs: object) -> WriteResult:
+        started.set()
+        await release.wait()
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.write = slow  # type: ignore[method-assign]
+    first = asyncio.create_task(writer.write_result([act(1)], cursor=("k", "1")))
+    await started.wait()
+    closing = asyncio.create_task(writer.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waits for the commit in progress
+    release.set()
+    await asyncio.wait_for(closing, 10)
+    assert (await asyncio.wait_for(first, 10)).new == 1
+    store.write = real  # type: ignore[method-assign]
+    assert (await store.stats()).activities == 1
+    assert await store.get_cursor("k") == "1"
+    await store.close()

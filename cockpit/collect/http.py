@@ -26,6 +26,7 @@ from cockpit.errors import CockpitError
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+RESET_MARGIN = 0.05  # seconds added to a bucket's announced reset
 WaitHook = Callable[[float, str], None]
 
 
@@ -160,7 +161,8 @@ class ApiClient:
         remaining = _float(h.get("x-ratelimit-remaining") or h.get("ratelimit-remaining"))
         reset = _float(h.get("x-ratelimit-reset-after") or h.get("ratelimit-reset"))
         if remaining is not None and remaining < 1 and reset is not None:
-            self._blocked_until = max(self._blocked_until, self.clock() + reset)
+            # the reset is rounded to milliseconds; a little margin avoids a needless 429
+            self._blocked_until = max(self._blocked_until, self.clock() + reset + RESET_MARGIN)
 
     async def request(
         self,
@@ -175,7 +177,8 @@ class ApiClient:
     ) -> httpx.Response:
         """Send one call, waiting and retrying as needed; 2xx (or `ok_statuses`) comes back."""
         what = what or path
-        failures = 0
+        failures = 0  # network errors and 5xx in a row: these give up after max_attempts
+        limited = 0  # 429s: the platform said when to come back, so they never give up
         while True:
             pause = self._blocked_until - self.clock()
             if pause > 0:
@@ -211,10 +214,10 @@ class ApiClient:
             self._note_limits(response)
             status = response.status_code
             if status == 429:
-                failures += 1
+                limited += 1
                 wait = retry_after(response)
                 if wait is None:
-                    wait = self.backoff.delay(failures, self.rng)
+                    wait = self.backoff.delay(limited, self.rng)
                 await self._wait(max(wait, 0.05), "429")
                 continue
             if status in (401, 403):
