@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.scoring.rank import WINDOWS, Term, badges, pagerank, score_terms, total
-from cockpit.store.sqlite_scoring import DAY_MS, Filter, ScoringStore, Who
-from cockpit.timeutil import from_ms, iso_z, to_ms
+from cockpit.scoring.rank import WINDOWS, Term, badges, score_terms, total
+from cockpit.store.sqlite_scoring import DAY_MS, Filter, ScoringStore, Who, end_day
+from cockpit.timeutil import from_ms, iso_z
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def window_days(window: str, now: datetime) -> tuple[int | None, int, int | None
     """(first day, day after the last, days long) of a window ending today."""
     if window not in WINDOWS:
         raise CockpitError(f"--window {window!r}: expected one of {', '.join(WINDOWS)}")
-    end = to_ms(now) // DAY_MS + 1
+    end = end_day(now)
     length = WINDOWS[window]
     return (end - length if length else None), end, length
 
@@ -97,17 +97,13 @@ async def leaderboard(
     listed = [r[0] for r in rows]
     previous: dict[int, int] = {}
     if length is not None and listed:
-        before = await scoring.window_scores(f, end - 2 * length, end - length, keys=listed)
-        previous = {k: place for k, place, _, _ in before}
+        previous = await scoring.window_ranks(f, end - 2 * length, end - length, listed)
     names = await scoring.who(listed)
     life = await scoring.lifetime(listed)
     distinct: dict[int, int] = {}
     central: dict[int, float] = {}
     if influence and listed:
-        distinct, edges = await scoring.influence(f, start, end)
-        ranks = pagerank(edges)
-        scale = len(ranks) or 1
-        central = {k: v * scale for k, v in ranks.items()}
+        distinct, central = await scoring.centrality(f, start, end)
     today = end - 1
     s = scoring.settings
     out = []

@@ -66,4 +66,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (a, b)
     ) WITHOUT ROWID;
     """,
+    # 2: the ranking totals: per window and member, the weighted day points anchored to a
+    # fixed day (`score_state`: total_end, total_anchor, total_basis), so a window's top N
+    # is an index walk, not an aggregate. Only rows with points are kept.
+    """
+    CREATE TABLE score_total (
+        win INTEGER NOT NULL,
+        member_id INTEGER NOT NULL,
+        community_id INTEGER NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY (win, member_id, community_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX score_total_rank ON score_total (community_id, win, score DESC, member_id);
+    """,
 ]

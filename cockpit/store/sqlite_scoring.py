@@ -3,10 +3,19 @@
 The rollup is folded in from a high-water mark of activity ids kept in the same transaction
 (as the calendar's), by a `BatchingWriter` listener at ingest and at the start of every read
 command, so imports are counted and nothing is counted twice.
+
+Rankings come from `score_total`, kept current in the same transaction: per window ending
+today (and the window before, for the trend) and per member, the weighted points of each day
+times decay ** ((anchor - day) / 30 days). Decay from the window's end is that times one
+factor common to everyone, so the order is the anchored order and the top N is an index walk.
+The figures shown are then summed exactly from the daily rollup for those N people only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import math
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +26,7 @@ import orjson
 
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import TERMS, ScoringSettings
+from cockpit.scoring.rank import WINDOWS, pagerank
 from cockpit.scoring.signals import is_question, substantive
 from cockpit.store.base import WriteResult
 from cockpit.store.sqlite import SQLiteStore
@@ -24,6 +34,13 @@ from cockpit.timeutil import to_ms, utcnow
 
 DAY_MS = 86_400_000
 WHO = "coalesce(-m.person_id, m.id)"  # a linked person (negative id) or the member alone
+# The members `m` behind leaderboard keys (one JSON array, given three times): found through
+# their ids and the person index, then held to exactly those keys.
+KEYED = (
+    "m.id IN (SELECT value FROM json_each(?) WHERE value > 0 UNION ALL SELECT id FROM member "
+    "WHERE person_id IN (SELECT -value FROM json_each(?) WHERE value < 0)) "
+    f"AND {WHO} IN (SELECT value FROM json_each(?))"
+)
 # day, member: posts, messages, replies, replies_received, reactions_received,
 # threads_answered, answers, reactions_given
 _COLUMNS = (
@@ -37,6 +54,36 @@ _COLUMNS = (
     "reactions_given",
 )
 _IX = {name: i for i, name in enumerate(_COLUMNS)}
+_EVER = -(1 << 40)  # the first day of an all-time window
+# The windows kept as totals, by id: (first day or None for all time, day after the last),
+# relative to the day after today. +n ends today, -n is the n days before that, 0 is all time.
+SPANS: dict[int, tuple[int | None, int]] = {0: (None, 0)}
+for _n in filter(None, WINDOWS.values()):
+    SPANS[_n] = (-_n, 0)
+    SPANS[-_n] = (-2 * _n, -_n)
+_SPAN_IDS = {span: win for win, span in SPANS.items()}
+_ACTIVE_ON = (  # members with a rollup row in a range of days
+    "SELECT DISTINCT member_id FROM score_day "
+    "WHERE community_id IN (SELECT id FROM community) AND day >= ? AND day < ?"
+)
+REANCHOR = 1e12  # re-anchor once the common factor passes this (doubles keep ~15 digits)
+_INFLUENCE_CACHE = 8  # (window, filter) results kept per rollup state
+
+
+def _keys(keys: Sequence[int]) -> tuple[str, str, str]:
+    """The parameters of `KEYED`."""
+    text = orjson.dumps(list(keys)).decode()
+    return (text, text, text)
+
+
+def _order(row: tuple[int, float]) -> tuple[float, int]:
+    """Leaderboard order: the higher score first, then the lower key (persons are negative)."""
+    return (-row[1], row[0])
+
+
+def end_day(now: datetime) -> int:
+    """The day after the one `now` falls on (days since the epoch): where windows end."""
+    return to_ms(now) // DAY_MS + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +113,26 @@ class Filter:
         return where, params
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """How the ranking totals are made: a day's weighted points, and the decay.
+
+    `basis` fingerprints both: totals made under other weights or decay are rebuilt.
+    """
+
+    points: str  # SQL: the weighted points of a score_day row `d`
+    decay: float
+    basis: int
+
+    @classmethod
+    def of(cls, settings: ScoringSettings) -> Totals:
+        w = settings.weights
+        points = " + ".join(f"{w.of(t)!r} * d.{t}" for t in TERMS)
+        text = repr((points, settings.decay_per_month)).encode()
+        basis = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+        return cls(points, settings.decay_per_month, basis)
+
+
 class ScoringStore:
     """The scoring's view of a `SQLiteStore`."""
 
@@ -78,22 +145,24 @@ class ScoringStore:
         self.store = store
         self.settings = settings or ScoringSettings()
         self.clock = clock
+        self.totals = Totals.of(self.settings)
+        self._influence: dict[tuple[Any, ...], tuple[dict[int, int], dict[int, float]]] = {}
 
     # ------------------------------------------------------------------ rollup
 
     async def catch_up(self, max_rows: int | None = None) -> int:
-        """Fold activities stored since the last call into the rollup; how many ids it covered.
-
-        On an existing store the first call is the backfill.
+        """Fold activities stored since the last call into the rollup, and bring the ranking
+        totals to today; how many ids it covered. On an existing store the first call is the
+        backfill.
         """
-        s = self.settings
+        s, end = self.settings, end_day(self.clock())
         return await self.store.transaction(
-            lambda conn: _catch_up(conn, max_rows, s.cooldown_s * 1000, s.min_length)
+            lambda conn: _catch_up(conn, s, self.totals, end, max_rows)
         )
 
     async def rebuild(self) -> int:
         """Forget the rollup and build it again (after a settings change of cooldown or length)."""
-        s = self.settings
+        s, end = self.settings, end_day(self.clock())
 
         def run(conn: sqlite3.Connection) -> int:
             for table in (
@@ -103,10 +172,11 @@ class ScoringStore:
                 "score_question",
                 "score_answered",
                 "score_cooldown",
-                "score_state",
+                "score_total",
             ):
                 conn.execute(f"DELETE FROM {table}")
-            return _catch_up(conn, None, s.cooldown_s * 1000, s.min_length)
+            conn.execute("DELETE FROM score_state WHERE key != 'links'")
+            return _catch_up(conn, s, self.totals, end, None)
 
         return await self.store.transaction(run)
 
@@ -156,9 +226,9 @@ class ScoringStore:
             return {}
         rows = await self.store.fetchall(
             f"SELECT {WHO}, m.id, m.display_name, m.handle, m.platform, p.name FROM member m "
-            "LEFT JOIN person p ON p.id = m.person_id "
-            f"WHERE {WHO} IN (SELECT value FROM json_each(?)) ORDER BY m.activity_count DESC, m.id",
-            (orjson.dumps(list(keys)).decode(),),
+            f"LEFT JOIN person p ON p.id = m.person_id WHERE {KEYED} "
+            "ORDER BY m.activity_count DESC, m.id",
+            _keys(keys),
         )
         parts: dict[int, list[Any]] = {}
         for key, mid, display, handle, platform, pname in rows:
@@ -193,9 +263,124 @@ class ScoringStore:
         """(key, rank, counts, decayed counts) per person in [start_day, end_day), best first.
 
         Decay is measured from the window's end; ranks are over everyone in the window, even
-        when `keys` narrows what is returned.
+        when `keys` narrows what is returned. From the totals when they hold this window,
+        else (another day, other weights) from a scan of the daily rollup.
         """
+        win = await self._materialised(start_day, end_day)
+        if win is None:
+            return await self._scan(f, start_day, end_day, keys, limit)
+        places = await self._places(f, win, keys, limit)
+        if not places:
+            return []
+        members = await self._members_of(list(places))
+        figures = {
+            key: (counts, decayed)
+            for key, _, counts, decayed in await self._scan(f, start_day, end_day, members=members)
+        }
+        return [(key, place, *figures[key]) for key, place in places.items() if key in figures]
+
+    async def window_ranks(
+        self, f: Filter, start_day: int | None, end_day: int, keys: Sequence[int]
+    ) -> dict[int, int]:
+        """The ranks of `keys` in a window (the trend): no figures summed."""
+        win = await self._materialised(start_day, end_day)
+        if win is None:
+            return {k: place for k, place, _, _ in await self._scan(f, start_day, end_day, keys)}
+        return await self._places(f, win, keys, None)
+
+    async def _materialised(self, start_day: int | None, end_day: int) -> int | None:
+        """The totals' window id for [start_day, end_day), if the totals hold it as asked."""
+        state = dict(
+            await self.store.fetchall(
+                "SELECT key, value FROM score_state WHERE key IN ('total_end', 'total_basis')"
+            )
+        )
+        end = state.get("total_end")
+        if end is None or state.get("total_basis") != self.totals.basis:
+            return None
+        return _SPAN_IDS.get((None if start_day is None else start_day - end, end_day - end))
+
+    async def _places(
+        self, f: Filter, win: int, keys: Sequence[int] | None, limit: int | None
+    ) -> dict[int, int]:
+        """Ranks from the totals: persons (few) are summed over their members; everyone else
+        is read from the rank index, best first, `limit` rows or down to the lowest key."""
         where, params = f.sql()
+        solo = (  # walked in rank order; each row's member looked up by id
+            "FROM score_total t CROSS JOIN member m ON m.id = t.member_id "
+            f"WHERE t.community_id = ? AND t.win = ? AND +m.person_id IS NULL{where}"
+        )
+        args = [f.community_id, win, *params]
+        persons = [
+            (int(k), float(v))
+            for k, v in await self.store.fetchall(
+                "SELECT -m.person_id, sum(t.score) FROM member m CROSS JOIN score_total t "
+                "ON t.win = ? AND t.member_id = m.id AND t.community_id = m.community_id "
+                f"WHERE m.person_id IS NOT NULL AND +m.community_id = ?{where} "
+                "GROUP BY m.person_id HAVING sum(t.score) > 0",
+                (win, f.community_id, *params),
+            )
+        ]
+        if keys is None:
+            cut = "" if limit is None else f" LIMIT {int(limit)}"
+            rows = await self.store.fetchall(
+                f"SELECT t.member_id, t.score {solo} ORDER BY t.score DESC, t.member_id{cut}", args
+            )
+            best = sorted(persons + [(int(k), float(v)) for k, v in rows], key=_order)[:limit]
+            return {key: place for place, (key, _) in enumerate(best, 1)}
+        wanted = orjson.dumps(sorted(set(keys))).decode()
+        mine = dict(p for p in persons if p[0] in set(keys))
+        mine.update(
+            (int(k), float(v))
+            for k, v in await self.store.fetchall(
+                f"SELECT t.member_id, t.score {solo} "
+                "AND t.member_id IN (SELECT value FROM json_each(?))",
+                (*args, wanted),
+            )
+        )
+        if not mine:
+            return {}
+        ahead = {  # solo keys: their place among everyone not in a person
+            int(k): int(n) - 1
+            for k, n in await self.store.fetchall(
+                "SELECT who, n FROM (SELECT t.member_id AS who, row_number() OVER "
+                f"(ORDER BY t.score DESC, t.member_id) AS n {solo} AND t.score >= ?) "
+                "WHERE who IN (SELECT value FROM json_each(?))",
+                (*args, min(mine.values()), wanted),
+            )
+        }
+        for key in mine:
+            if key < 0:  # a person goes before anyone else with the same score
+                rows = await self.store.fetchall(
+                    f"SELECT count(*) {solo} AND t.score > ?", (*args, mine[key])
+                )
+                ahead[key] = int(rows[0][0])
+        places = {
+            key: 1 + ahead[key] + sum(_order(p) < _order((key, score)) for p in persons)
+            for key, score in mine.items()
+        }
+        return dict(sorted(places.items(), key=lambda kv: kv[1])[:limit])
+
+    async def _members_of(self, keys: Sequence[int]) -> list[int]:
+        """The member ids behind leaderboard keys (a person's are all its members)."""
+        rows = await self.store.fetchall(f"SELECT m.id FROM member m WHERE {KEYED}", _keys(keys))
+        return [int(r[0]) for r in rows]
+
+    async def _scan(
+        self,
+        f: Filter,
+        start_day: int | None,
+        end_day: int,
+        keys: Sequence[int] | None = None,
+        limit: int | None = None,
+        members: Sequence[int] | None = None,
+    ) -> list[tuple[int, int, dict[str, int], dict[str, float]]]:
+        """`window_scores` by summing the daily rollup (of `members` only, when given: then
+        the ranks are among them alone)."""
+        where, params = f.sql()
+        if members is not None:
+            where += " AND d.member_id IN (SELECT value FROM json_each(?))"
+            params.append(orjson.dumps(list(members)).decode())
         w = self.settings.weights
         score = " + ".join(f"{w.of(t)!r} * d_{t}" for t in TERMS)
         inner_cols = ", ".join(f"sum(d.{t} * f) AS d_{t}" for t in TERMS)
@@ -221,7 +406,7 @@ class ScoringStore:
             self.settings.decay_per_month,
             end_day,
             f.community_id,
-            start_day if start_day is not None else -(1 << 40),
+            _EVER if start_day is None else start_day,
             end_day,
             *params,
         ]
@@ -264,7 +449,7 @@ class ScoringStore:
             f"AND e.day < ?{where_s}{where_d} GROUP BY s, t",
             (
                 f.community_id,
-                start_day if start_day is not None else -(1 << 40),
+                _EVER if start_day is None else start_day,
                 end_day,
                 *params_s,
                 *params_d,
@@ -276,17 +461,39 @@ class ScoringStore:
             distinct[t] = distinct.get(t, 0) + 1
         return distinct, edges
 
+    async def centrality(
+        self, f: Filter, start_day: int | None, end_day: int
+    ) -> tuple[dict[int, int], dict[int, float]]:
+        """Distinct people who replied or reacted to each person, and their PageRank in the
+        reply graph scaled so the mean is 1: computed once per rollup state and set of links
+        (the power iteration in a thread), not once per request."""
+        state = dict(
+            await self.store.fetchall(
+                "SELECT key, value FROM score_state WHERE key IN ('hwm', 'links')"
+            )
+        )
+        state_now = tuple(sorted(state.items()))
+        key = (f.community_id, tuple(f.excluded), f.exclude_bots, start_day, end_day, state_now)
+        found = self._influence.get(key)
+        if found is None:
+            distinct, edges = await self.influence(f, start_day, end_day)
+            ranks = await asyncio.to_thread(pagerank, edges)
+            scale = len(ranks) or 1
+            found = (distinct, {k: v * scale for k, v in ranks.items()})
+            while len(self._influence) >= _INFLUENCE_CACHE:
+                del self._influence[next(iter(self._influence))]
+            self._influence[key] = found
+        return found
+
     async def lifetime(self, keys: Sequence[int]) -> dict[int, dict[str, Any]]:
         """All-time answers and replies, active weeks, last day seen and posts by day."""
         if not keys:
             return {}
         rows = await self.store.fetchall(
             f"SELECT {WHO} AS who, d.day, sum(d.posts), sum(d.answers), sum(d.replies), "
-            "sum(d.posts + d.reactions_given) FROM score_day d JOIN member m ON m.id = d.member_id "
-            "WHERE m.id IN (SELECT m2.id FROM member m2 "
-            f"WHERE coalesce(-m2.person_id, m2.id) IN (SELECT value FROM json_each(?))) "
-            "GROUP BY who, d.day",
-            (orjson.dumps(list(keys)).decode(),),
+            "sum(d.posts + d.reactions_given) FROM member m JOIN score_day d ON d.member_id = m.id "
+            f"WHERE {KEYED} GROUP BY who, d.day",
+            _keys(keys),
         )
         out: dict[int, dict[str, Any]] = {}
         for who, day, posts, answers, replies, acts in rows:
@@ -470,6 +677,7 @@ class ScoringStore:
                 "DELETE FROM person_rejected WHERE (a, b) IN (VALUES (?, ?), (?, ?))",
                 (a, b, b, a),
             )
+            _links_changed(conn)
             return int(pa)
 
         return await self.store.transaction(run)
@@ -488,6 +696,7 @@ class ScoringStore:
             if int(left.fetchone()[0]) <= 1:
                 conn.execute("UPDATE member SET person_id = NULL WHERE person_id = ?", (row[0],))
                 conn.execute("DELETE FROM person WHERE id = ?", (row[0],))
+            _links_changed(conn)
             return True
 
         return await self.store.transaction(run)
@@ -520,27 +729,131 @@ class ScoringStore:
 
 
 def _catch_up(
-    conn: sqlite3.Connection, max_rows: int | None, cooldown_ms: int, min_length: int
+    conn: sqlite3.Connection,
+    settings: ScoringSettings,
+    totals: Totals,
+    end: int,
+    max_rows: int | None,
 ) -> int:
-    found = conn.execute("SELECT value FROM score_state WHERE key = 'hwm'").fetchone()
-    low = int(found[0]) if found else 0
+    state = _state(conn)
+    low = state.get("hwm", 0)
     top = int(conn.execute("SELECT coalesce(max(id), 0) FROM activity").fetchone()[0])
     high = min(top, low + max_rows) if max_rows else top
-    if high <= low:
-        return 0
+    touched: set[tuple[int, int]] = set()
     step = 50_000
     for start in range(low, high, step):
-        _fold(conn, start, min(high, start + step), cooldown_ms, min_length)
-    conn.execute(
-        "INSERT INTO score_state (key, value) VALUES ('hwm', ?) "
+        touched |= _fold(
+            conn, start, min(high, start + step), settings.cooldown_s * 1000, settings.min_length
+        )
+    if high > low:
+        _set_state(conn, hwm=high)
+    _settle(conn, totals, end, touched, state)
+    return max(0, high - low)
+
+
+def _state(conn: sqlite3.Connection) -> dict[str, int]:
+    return {k: int(v) for k, v in conn.execute("SELECT key, value FROM score_state")}
+
+
+def _set_state(conn: sqlite3.Connection, **values: int) -> None:
+    conn.executemany(
+        "INSERT INTO score_state (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (high,),
+        list(values.items()),
     )
-    return high - low
 
 
-def _fold(conn: sqlite3.Connection, low: int, high: int, cooldown_ms: int, min_length: int) -> None:
-    """Count the activities with ids in (low, high] into the rollup tables."""
+def _settle(
+    conn: sqlite3.Connection,
+    totals: Totals,
+    end: int,
+    touched: set[tuple[int, int]],
+    state: dict[str, int],
+) -> None:
+    """Bring the ranking totals to the windows ending at `end`: sum again, from the rollup,
+    each member whose (member, day) cells changed or whose days entered or left a window as
+    the day rolled on; everyone when the weights, the decay or the anchor changed."""
+    old, anchor = state.get("total_end"), state.get("total_anchor")
+    if (
+        state.get("total_basis") != totals.basis
+        or old is None
+        or anchor is None
+        or abs(end - 1 - anchor) / 30 * -math.log(totals.decay) > math.log(REANCHOR)
+    ):
+        anchor = end - 1
+        for win in SPANS:
+            _fill(conn, totals, anchor, end, win, None)
+        _set_state(conn, total_end=end, total_anchor=anchor, total_basis=totals.basis)
+        return
+    for win, (lo, hi) in SPANS.items():
+        first = _EVER if lo is None else end + lo
+        members = {m for m, d in touched if first <= d < end + hi}
+        moved = [] if old == end else _moved(lo, hi, old, end)
+        for a, b in moved or ():
+            members.update(r[0] for r in conn.execute(_ACTIVE_ON, (a, b)))
+        # moved its whole length or more: refill it for everyone
+        _fill(conn, totals, anchor, end, win, None if moved is None else members)
+    if old != end:
+        _set_state(conn, total_end=end)
+
+
+def _links_changed(conn: sqlite3.Connection) -> None:
+    """Who is whom changed: results cached per rollup state are stale (see `centrality`)."""
+    conn.execute(
+        "INSERT INTO score_state (key, value) VALUES ('links', 1) "
+        "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+    )
+
+
+def _moved(lo: int | None, hi: int, old: int, new: int) -> list[tuple[int, int]] | None:
+    """The day ranges that entered or left a window moved from ending at `old` to `new`
+    (None: it moved its whole length or more, so refill it)."""
+    a, b = min(old, new), max(old, new)
+    if lo is None:
+        return [(a + hi, b + hi)]
+    if b - a >= hi - lo:
+        return None
+    return [(a + lo, b + lo), (a + hi, b + hi)]
+
+
+def _fill(
+    conn: sqlite3.Connection,
+    totals: Totals,
+    anchor: int,
+    end: int,
+    win: int,
+    members: set[int] | None,
+) -> None:
+    """Sum one window's totals again for `members` (None: everyone) from the rollup."""
+    lo, hi = SPANS[win]
+    if members is None:
+        conn.execute("DELETE FROM score_total WHERE win = ?", (win,))
+        which, args = "d.community_id IN (SELECT id FROM community)", []
+    elif members:
+        ids = orjson.dumps(sorted(members)).decode()
+        conn.execute(
+            "DELETE FROM score_total WHERE win = ? "
+            "AND member_id IN (SELECT value FROM json_each(?))",
+            (win, ids),
+        )
+        which, args = "d.member_id IN (SELECT value FROM json_each(?))", [ids]
+    else:
+        return
+    conn.execute(
+        "INSERT INTO score_total (win, member_id, community_id, score) "
+        f"SELECT ?, d.member_id, d.community_id, sum(({totals.points}) * "
+        "pow(?, (? - d.day) / 30.0)) AS s "
+        f"FROM score_day d WHERE {which} AND d.day >= ? AND d.day < ? "
+        "GROUP BY d.member_id, d.community_id HAVING s > 0",
+        (win, totals.decay, anchor, *args, _EVER if lo is None else end + lo, end + hi),
+    )
+
+
+def _fold(
+    conn: sqlite3.Connection, low: int, high: int, cooldown_ms: int, min_length: int
+) -> set[tuple[int, int]]:
+    """Count the activities with ids in (low, high] into the rollup tables; the (member, day)
+    cells it changed."""
     rows = conn.execute(
         "SELECT a.id, a.community_id, a.member_id, a.kind, a.ts, a.text, m.is_bot, "
         "p.id, p.member_id, p.ts, p.kind = 'message' AND p.reply_to IS NULL "
@@ -553,7 +866,7 @@ def _fold(conn: sqlite3.Connection, low: int, high: int, cooldown_ms: int, min_l
         (low, high),
     ).fetchall()
     if not rows:
-        return
+        return set()
     authors = orjson.dumps(sorted({r[2] for r in rows})).decode()
     last: dict[int, int] = dict(
         conn.execute(
@@ -659,3 +972,4 @@ def _fold(conn: sqlite3.Connection, low: int, high: int, cooldown_ms: int, min_l
         "ON CONFLICT (member_id) DO UPDATE SET ts = excluded.ts",
         list(last.items()),
     )
+    return {(member, day) for _, day, member in days}
