@@ -89,9 +89,15 @@ def main() -> int:
     n_base, t_base = baseline(ours_db, base_db)
     rate_ours, rate_base = n_ours / t_ours, n_base / t_base
     ratio = rate_ours / rate_base
-    print(f"export: {export.name}, {size_mb:.0f} MB, {args.messages} messages, cpus={os.cpu_count()}")
-    print(f"ours (parse+normalize+store+FTS, batched commits): {n_ours} activities in {t_ours:.2f} s = {rate_ours:,.0f}/s")
-    print(f"baseline (executemany of the same rows, one transaction): {n_base} in {t_base:.2f} s = {rate_base:,.0f}/s")
+    print(
+        f"export: {export.name}, {size_mb:.0f} MB, {args.messages} messages, cpus={os.cpu_count()}"
+    )
+    print(
+        f"ours (parse+normalize+store+FTS, batched commits): {n_ours} activities in {t_ours:.2f} s = {rate_ours:,.0f}/s"
+    )
+    print(
+        f"baseline (executemany of the same rows, one transaction): {n_base} in {t_base:.2f} s = {rate_base:,.0f}/s"
+    )
     print(f"ratio ours/baseline: {ratio:.2f} (budget >= 0.50)")
     ok = ratio >= 0.5 and rate_ours >= 30_000
     print(f"budget: ratio >= 0.5 and >= 30,000/s: {'PASS' if ok else 'FAIL'}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.alerts.config import parse_rules
+from cockpit.alerts.config import RULE_KINDS, parse_rules
 from cockpit.alerts.engine import Engine
 from cockpit.alerts.events import Event
 from cockpit.cli import main
@@ -118,16 +118,8 @@ def test_silences_add_list_expire(db: Path, capsys: pytest.CaptureFixture[str]) 
 def test_shipped_rule_examples_pass_and_cover_every_kind(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    kinds = {
-        "keyword",
-        "flood",
-        "raid",
-        "cross_platform",
-        "unanswered",
-        "volume",
-        "sentiment",
-        "quiet_core",
-    }
+    kinds = set(RULE_KINDS)
+    assert "source" in kinds
     assert {p.name.removesuffix(".test.toml") for p in EXAMPLES} == kinds
     assert main(["rules", "test", *map(str, EXAMPLES)]) == 0
     lines = capsys.readouterr().out.splitlines()

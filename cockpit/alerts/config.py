@@ -203,6 +203,24 @@ class QuietCoreRule(_RuleBase):
     quiet_for: Duration = timedelta(days=14)
 
 
+class SourceRule(_RuleBase):
+    """A source of `cockpit collect` in trouble: in one of `states` (by default failing), or,
+    with `silent_for`, its newest activity older than that (quiet, stuck or far behind).
+    Judged at each evaluation from the health the collector stores; `for` as usual."""
+
+    kind: Literal["source"]
+    sources: list[str] = Field(default_factory=list)  # source names; none: every source
+    states: tuple[Literal["failing", "lagging", "stopped"], ...] = ("failing",)
+    silent_for: Duration | None = None
+
+    @field_validator("silent_for")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("silent_for must be a positive duration")
+        return value
+
+
 Rule = Annotated[
     KeywordRule
     | FloodRule
@@ -211,7 +229,8 @@ Rule = Annotated[
     | UnansweredRule
     | VolumeRule
     | SentimentRule
-    | QuietCoreRule,
+    | QuietCoreRule
+    | SourceRule,
     Field(discriminator="kind"),
 ]
 RULE_KINDS = (
@@ -223,6 +242,7 @@ RULE_KINDS = (
     "volume",
     "sentiment",
     "quiet_core",
+    "source",
 )
 
 
@@ -334,6 +354,7 @@ AnyRule = (
     | VolumeRule
     | SentimentRule
     | QuietCoreRule
+    | SourceRule
 )
 
 

@@ -2,17 +2,19 @@
 
 A detector never decides about alerts: it only says, at an instant, which label sets have
 evidence (`active(now)`). The engine turns that into the pending/firing/resolved lifecycle.
-Everything here runs per activity, so state is small and updates are O(window).
+Detectors take a whole batch (`observe_many`): they run over the events they select once,
+with the text folding and scope filtering the batch shares between rules. Everything here
+runs per activity, so state is small, updates are O(window) and the common case (nothing
+to report) leaves early.
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from cockpit.alerts.batch import Batch
 from cockpit.alerts.config import (
     AnyRule,
     CrossPlatformRule,
@@ -21,85 +23,42 @@ from cockpit.alerts.config import (
     QuietCoreRule,
     RaidRule,
     SentimentRule,
+    SourceRule,
     UnansweredRule,
     VolumeRule,
 )
-from cockpit.alerts.events import Condition, Event, digest
+from cockpit.alerts.display import age
+from cockpit.alerts.events import Condition, Event, SourceState, digest
+from cockpit.alerts.questions import question_test
+from cockpit.alerts.scope import Scope, Staff
 from cockpit.alerts.sentiment import is_negative
 from cockpit.model import Kind
 
 MINUTE = 60_000
 DAY = 86_400_000
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]]+", re.IGNORECASE)
 _FAR = 2**62
+_NEVER = _FAR  # a limit turned off
 
 
 def ms(value: Any) -> int:
     return int(value.total_seconds() * 1000)
 
 
-def links_in(text: str) -> list[str]:
-    if "://" not in text and "www." not in text:
-        return []
-    return [u.rstrip(".,;:!?").casefold() for u in _URL.findall(text)]
-
-
-class Staff:
-    """Who counts as staff: `platform:author_id` entries or handles (case-insensitive)."""
-
-    def __init__(self, entries: Iterable[str]) -> None:
-        self.ids = {e for e in entries if ":" in e}
-        self.handles = {e.lstrip("@").casefold() for e in entries if ":" not in e}
-
-    def __contains__(self, ev: object) -> bool:
-        if not isinstance(ev, Event):
-            return False
-        if self.ids and f"{ev.platform}:{ev.author_id}" in self.ids:
-            return True
-        return bool(self.handles) and (
-            (ev.handle is not None and ev.handle.casefold() in self.handles)
-            or ev.author.casefold() in self.handles
-        )
-
-
 class Detector:
-    """Scope, exclusions and the table of conditions; subclasses add `observe`/`tick`."""
+    """Scope, exclusions and the table of conditions; subclasses add `observe_many`/`tick`."""
 
     kinds: frozenset[Kind] = frozenset({Kind.MESSAGE})
 
     def __init__(self, rule: AnyRule, staff: Staff) -> None:
         self.rule = rule
         self.conditions: dict[tuple[str, ...], Condition] = {}
-        self._communities = frozenset(rule.communities)
-        self._platforms = frozenset(rule.platforms)
-        self._channels = frozenset(c.lstrip("#").casefold() for c in rule.channels) | frozenset(
-            rule.channels
-        )
-        self._staff = staff if rule.exclude_staff else None
-        self._bots = rule.exclude_bots
-        self._open_scope = not (
-            self._communities or self._platforms or self._channels or self._staff is not None
-        )
+        self.scope = Scope(rule, staff)
 
     def accepts(self, ev: Event) -> bool:
-        if self._open_scope:
-            return not (self._bots and ev.is_bot)
-        if self._bots and ev.is_bot:
-            return False
-        if self._communities and ev.community not in self._communities:
-            return False
-        if self._platforms and ev.platform not in self._platforms:
-            return False
-        if (
-            self._channels
-            and ev.channel_id not in self._channels
-            and ev.channel.lstrip("#").casefold() not in self._channels
-        ):
-            return False
-        return not (self._staff is not None and ev in self._staff)
+        return self.scope.accepts(ev)
 
-    def observe(self, ev: Event) -> None:
-        """Called for events whose kind is in `kinds` (scope not yet checked)."""
+    def observe_many(self, batch: Batch) -> None:
+        """A batch of events, in order; each detector selects the kinds and scope it watches."""
 
     def tick(self, now: int) -> None:
         """Time-based checks; called before `active` at each evaluation."""
@@ -168,6 +127,9 @@ class KeywordDetector(Detector):
         )
 
 
+_Seen = tuple[int, str, int, int, int]  # ts, folded text, mentions, links, activity id
+
+
 class FloodDetector(Detector):
     """python-discord's anti-spam limits: per author, sliding windows in event time."""
 
@@ -185,25 +147,39 @@ class FloodDetector(Detector):
         ]
         self.span = max((w for _, _, w in self.limits), default=0)
         self.hold = ms(rule.hold)
-        # (community, platform, author id) -> recent (ts, text key, mentions, links, id)
-        self.recent: dict[tuple[str, str, str], deque[tuple[int, str, int, int, int]]] = {}
+        # below these (over the longest window: an upper bound for each limit), nothing trips
+        on = {name: count for name, count, _ in self.limits}
+        self._count_at = min(on.get("duplicates", _NEVER), on.get("burst", _NEVER))
+        self._mentions_at = on.get("mentions", _NEVER)
+        self._links_at = on.get("links", _NEVER)
+        self._lone_quiet = self._count_at > 1  # a message alone in its window trips no count
+        # by (community, platform, author id): most authors have one message in the window,
+        # kept as a plain tuple; the others have a `_Recent` window
+        self.recent: dict[tuple[str, str, str], _Seen | _Recent] = {}
         self._next_prune = 0
 
-    def observe(self, ev: Event) -> None:
-        if not self.limits or not self.accepts(ev):
+    def observe_many(self, batch: Batch) -> None:
+        if not self.limits:
             return
-        key = (ev.community, ev.platform, ev.author_id)
-        window = self.recent.get(key)
-        if window is None:
-            window = self.recent[key] = deque()
-        text = ev.text
-        nlinks = len(links_in(text)) if text else 0
-        window.append((ev.ts, text.strip().casefold(), len(ev.mentions), nlinks, ev.id))
-        horizon = ev.ts - self.span
-        while window[0][0] < horizon:
-            window.popleft()
-        if len(window) < 2 and not ev.mentions and nlinks < 2:
-            return
+        recent, span, lone_quiet = self.recent, self.span, self._lone_quiet
+        count_at, mentions_at, links_at = self._count_at, self._mentions_at, self._links_at
+        for ev in batch.select(self.kinds, self.scope):
+            key = (ev.community, ev.platform, ev.author_id)
+            seen = (ev.ts, ev.norm, len(ev.mentions), len(ev.links), ev.id)
+            w = recent.get(key)
+            if not isinstance(w, _Recent):
+                if w is None or w[0] < seen[0] - span:
+                    recent[key] = seen
+                    if lone_quiet and seen[2] < mentions_at and seen[3] < links_at:
+                        continue  # the common case: one message floods nothing
+                    self._check(key, ev, deque((seen,)))
+                    continue
+                w = recent[key] = _Recent(w)
+            w.add(seen, span)
+            if len(w.items) >= count_at or w.mentions >= mentions_at or w.links >= links_at:
+                self._check(key, ev, w.items)
+
+    def _check(self, key: tuple[str, str, str], ev: Event, window: deque[_Seen]) -> None:
         for name, limit, span in self.limits:
             start = ev.ts - span
             if name == "duplicates":
@@ -240,8 +216,35 @@ class FloodDetector(Detector):
             return
         self._next_prune = now + MINUTE
         horizon = now - self.span
-        for key in [k for k, w in self.recent.items() if not w or w[-1][0] < horizon]:
+        for key in [k for k, w in self.recent.items() if _newest(w) < horizon]:
             del self.recent[key]
+
+
+def _newest(w: _Seen | _Recent) -> int:
+    return w.items[-1][0] if isinstance(w, _Recent) else w[0]
+
+
+class _Recent:
+    """One author's messages within the longest flood window, with their mention and link
+    totals kept as they come and go (so most messages need no scan)."""
+
+    __slots__ = ("items", "links", "mentions")
+
+    def __init__(self, first: _Seen) -> None:
+        self.items: deque[_Seen] = deque((first,))
+        self.mentions = first[2]
+        self.links = first[3]
+
+    def add(self, seen: _Seen, span: int) -> None:
+        items = self.items
+        items.append(seen)
+        self.mentions += seen[2]
+        self.links += seen[3]
+        horizon = seen[0] - span
+        while items[0][0] < horizon:
+            _, _, m, x, _ = items.popleft()
+            self.mentions -= m
+            self.links -= x
 
 
 class RaidDetector(Detector):
@@ -254,65 +257,84 @@ class RaidDetector(Detector):
         self.cooldown = ms(rule.cooldown)
         self.joins: dict[str, deque[tuple[int, int, str]]] = {}
 
-    def observe(self, ev: Event) -> None:
-        if not self.accepts(ev):
-            return
-        q = self.joins.get(ev.community)
-        if q is None:
-            q = self.joins[ev.community] = deque()
-        q.append((ev.ts, ev.id, ev.platform))
-        horizon = ev.ts - self.window
-        while q[0][0] < horizon:
-            q.popleft()
-        if len(q) >= self.limit:
-            platforms = sorted({p for _, _, p in q})
-            fresh = (ev.community,) not in self.conditions
-            cond = self.hit(
-                (ev.community,),
-                {"community": ev.community},
-                ev.ts,
-                ev.ts + self.cooldown,
-                ev.id,
-                f"{len(q)} joins in {self.window // 1000}s on {', '.join(platforms)}",
-                len(q),
-            )
-            if fresh:
-                cond.ids = [i for _, i, _ in q if i][-50:]
+    def observe_many(self, batch: Batch) -> None:
+        for ev in batch.select(self.kinds, self.scope):
+            q = self.joins.get(ev.community)
+            if q is None:
+                q = self.joins[ev.community] = deque()
+            q.append((ev.ts, ev.id, ev.platform))
+            horizon = ev.ts - self.window
+            while q[0][0] < horizon:
+                q.popleft()
+            if len(q) >= self.limit:
+                platforms = sorted({p for _, _, p in q})
+                fresh = (ev.community,) not in self.conditions
+                cond = self.hit(
+                    (ev.community,),
+                    {"community": ev.community},
+                    ev.ts,
+                    ev.ts + self.cooldown,
+                    ev.id,
+                    f"{len(q)} joins in {self.window // 1000}s on {', '.join(platforms)}",
+                    len(q),
+                )
+                if fresh:
+                    cond.ids = [i for _, i, _ in q if i][-50:]
+
+
+_Sighting = tuple[str, int, int]  # platform, ts, activity id
+_Sightings = _Sighting | tuple[_Sighting, ...]  # one (most texts), or one per platform
 
 
 class CrossPlatformDetector(Detector):
-    """The same text (normalised) or link on `min_platforms` platforms within `window`."""
+    """The same text (folded) or link on `min_platforms` platforms within `window`.
+
+    Sightings live in two generations swapped every `window` of event time: the older one
+    only holds sightings beyond the window by the time it is dropped, so forgetting costs
+    nothing per message and no scan. Most texts are seen once: one small tuple of plain
+    values, the least to allocate and nothing for the garbage collector to walk."""
 
     def __init__(self, rule: CrossPlatformRule, staff: Staff) -> None:
         super().__init__(rule, staff)
         self.crule = rule
         self.window = ms(rule.window)
         self.hold = ms(rule.hold)
-        # (community, hash of the normalised text or link) -> platform -> (last ts, activity id)
-        self.seen: dict[tuple[str, int], dict[str, tuple[int, int]]] = {}
-        self._next_prune = 0
+        # hash of (community, folded text or link) -> the last sighting on each platform
+        self.seen: dict[int, _Sightings] = {}
+        self.older: dict[int, _Sightings] = {}
+        self._swap_at = 0
 
-    def observe(self, ev: Event) -> None:
-        text = ev.text
-        if not text or not self.accepts(ev):
-            return
-        if len(text) >= self.crule.min_length:
-            self._see(ev, " ".join(text.casefold().split()), text)
-        if self.crule.links and ("://" in text or "www." in text):
-            for link in links_in(text):
-                self._see(ev, link, link)
+    def observe_many(self, batch: Batch) -> None:
+        min_length, links, window = self.crule.min_length, self.crule.links, self.window
+        seen, older = self.seen, self.older
+        for ev in batch.select(self.kinds, self.scope):
+            ts = ev.ts
+            if ts >= self._swap_at:
+                self.older, self.seen = older, seen = seen, {}
+                self._swap_at = ts + window
+            norm = ev.norm
+            if norm and len(ev.text) >= min_length:
+                k = hash((ev.community, norm))
+                if k in seen or k in older:
+                    self._again(ev, k, norm, ev.text)
+                else:
+                    seen[k] = (ev.platform, ts, ev.id)
+            if links and ev.links:
+                for link in ev.links:
+                    self._again(ev, hash((ev.community, link)), link, link)
 
-    def _see(self, ev: Event, norm: str, sample: str) -> None:
-        k = (ev.community, hash(norm))
-        where = self.seen.get(k)
-        if where is None:
-            self.seen[k] = {ev.platform: (ev.ts, ev.id)}
-            return
-        where[ev.platform] = (ev.ts, ev.id)
-        if len(where) < self.crule.min_platforms:
+    def _again(self, ev: Event, k: int, norm: str, sample: str) -> None:
+        """A text or link that may have been seen before (on this or another platform)."""
+        before = self.seen.get(k) or self.older.pop(k, ())
+        if before and isinstance(before[0], str):
+            before = (before,)
+        others = [s for s in before if s[0] != ev.platform]
+        self.seen[k] = (*others, (ev.platform, ev.ts, ev.id))
+        if len(others) + 1 < self.crule.min_platforms:
             return
         horizon = ev.ts - self.window
-        recent = {p: v for p, v in where.items() if v[0] >= horizon}
+        recent = [s for s in others if s[1] >= horizon]
+        recent.append((ev.platform, ev.ts, ev.id))
         if len(recent) >= self.crule.min_platforms:
             tag = digest(norm)
             cond = self.hit(
@@ -321,20 +343,12 @@ class CrossPlatformDetector(Detector):
                 ev.ts,
                 ev.ts + self.hold,
                 ev.id,
-                f"on {', '.join(sorted(recent))}: {sample[:120]}",
+                f"on {', '.join(sorted(p for p, _, _ in recent))}: {sample[:120]}",
                 len(recent),
             )
-            for _, i in recent.values():
+            for _, _, i in recent:
                 if i and i not in cond.ids:
                     cond.ids.append(i)
-
-    def tick(self, now: int) -> None:
-        if now < self._next_prune:
-            return
-        self._next_prune = now + max(MINUTE, self.window // 4)
-        horizon = now - self.window
-        for k in [k for k, w in self.seen.items() if max(t for t, _ in w.values()) < horizon]:
-            del self.seen[k]
 
 
 class UnansweredDetector(Detector):
@@ -345,76 +359,79 @@ class UnansweredDetector(Detector):
         self.urule = rule
         self.after = ms(rule.after)
         self.max_age = ms(rule.max_age)
-        self.question = re.compile(rule.question, re.IGNORECASE | re.MULTILINE)
-        # waiting (not yet overdue), in arrival order: (platform, source id) -> question
-        self.waiting: dict[tuple[str, str], _Question] = {}
-        # overdue, per channel key, in arrival order
+        self.is_question = question_test(rule.question)
+        # per channel key, in arrival order: (platform, source id) -> question, not yet overdue
+        self.waiting: dict[tuple[str, ...], dict[tuple[str, str], _Question]] = {}
+        # per channel key, in arrival order: the overdue ones
         self.overdue: dict[tuple[str, ...], dict[tuple[str, str], _Question]] = {}
+        self.open: dict[tuple[str, str], tuple[str, ...]] = {}  # question -> its channel key
         self._dirty: set[tuple[str, ...]] = set()
 
     def _answer(self, ref: tuple[str, str], author_id: str) -> None:
-        q = self.waiting.get(ref)
-        if q is not None:
-            if q.author_id != author_id:
-                del self.waiting[ref]
+        chan = self.open.get(ref)
+        if chan is None:
             return
-        for chan, table in self.overdue.items():
-            q = table.get(ref)
-            if q is not None:
-                if q.author_id != author_id:
-                    del table[ref]
-                    self._dirty.add(chan)
-                return
+        table = self.waiting.get(chan) or {}
+        overdue = ref not in table
+        if overdue:
+            table = self.overdue[chan]
+        if table[ref].author_id == author_id:
+            return  # asking again is no answer
+        del table[ref]
+        del self.open[ref]
+        if overdue:
+            self._dirty.add(chan)
 
-    def observe(self, ev: Event) -> None:
-        if self.waiting or self.overdue:
-            for ref in (ev.reply_to, ev.thread):
-                if ref is not None and ref != ev.source_id:
-                    self._answer((ev.platform, ref), ev.author_id)
-            if self.urule.answered_by == "any_message":
+    def _spoken(self, ev: Event) -> None:
+        """`answered_by = "any_message"`: someone else speaking in the channel answers it."""
+        chan = (ev.community, ev.platform, ev.channel_id)
+        table = self.waiting.get(chan)
+        if table:
+            for k in [k for k, q in table.items() if q.author_id != ev.author_id and q.ts <= ev.ts]:
+                del table[k]
+                del self.open[k]
+        table = self.overdue.get(chan)
+        if table:
+            for k in [k for k, q in table.items() if q.author_id != ev.author_id]:
+                del table[k]
+                del self.open[k]
+            self._dirty.add(chan)
+
+    def observe_many(self, batch: Batch) -> None:
+        any_message = self.urule.answered_by == "any_message"
+        min_length, is_question, accepts = self.urule.min_length, self.is_question, self.accepts
+        open_, waiting = self.open, self.waiting
+        for ev in batch.select(self.kinds):  # out-of-scope messages can answer too
+            reply_to = ev.reply_to
+            if open_:
+                if reply_to is not None and reply_to != ev.source_id:
+                    self._answer((ev.platform, reply_to), ev.author_id)
+                if ev.thread is not None and ev.thread != ev.source_id:
+                    self._answer((ev.platform, ev.thread), ev.author_id)
+                if any_message:
+                    self._spoken(ev)
+            if reply_to is None and len(ev.text) >= min_length and is_question(ev.text):
+                ref = (ev.platform, ev.source_id)
+                if ref in open_ or not accepts(ev):
+                    continue
                 chan = (ev.community, ev.platform, ev.channel_id)
-                for k in [
-                    k
-                    for k, q in self.waiting.items()
-                    if q.chan == chan and q.author_id != ev.author_id and q.ts <= ev.ts
-                ]:
-                    del self.waiting[k]
-                table = self.overdue.get(chan)
-                if table:
-                    for k in [k for k, q in table.items() if q.author_id != ev.author_id]:
-                        del table[k]
-                    self._dirty.add(chan)
-        text = ev.text
-        if (
-            len(text) >= self.urule.min_length
-            and ev.reply_to is None
-            and self.question.search(text.strip())
-            and self.accepts(ev)
-        ):
-            self.waiting[(ev.platform, ev.source_id)] = _Question(
-                (ev.community, ev.platform, ev.channel_id),
-                ev.author_id,
-                ev.ts,
-                ev.id,
-                {"community": ev.community, "platform": ev.platform, "channel": ev.channel},
-            )
+                table = waiting.get(chan)
+                if table is None:
+                    table = waiting[chan] = {}
+                table[ref] = _Question(chan, ev.channel, ev.author_id, ev.ts, ev.id)
+                open_[ref] = chan
 
     def tick(self, now: int) -> None:
-        due = now - self.after
-        while self.waiting:
-            k, q = next(iter(self.waiting.items()))
-            if q.ts > due:
-                break
-            del self.waiting[k]
-            self.overdue.setdefault(q.chan, {})[k] = q
-            self._dirty.add(q.chan)
-        stale = now - self.max_age
+        for chan, table in self.waiting.items():
+            due = _asked_until(table, now - self.after)
+            if due:
+                self.overdue.setdefault(chan, {}).update(due)
+                self._dirty.add(chan)
         for chan, table in self.overdue.items():
-            while table:
-                k, q = next(iter(table.items()))
-                if q.ts > stale:
-                    break
-                del table[k]
+            stale = _asked_until(table, now - self.max_age)
+            for k, _ in stale:
+                del self.open[k]
+            if stale:
                 self._dirty.add(chan)
         for chan in self._dirty:
             table = self.overdue.get(chan) or {}
@@ -426,7 +443,8 @@ class UnansweredDetector(Detector):
             first = questions[0]
             cond = self.conditions.get(chan)
             if cond is None:
-                cond = self.conditions[chan] = Condition(first.labels, first.ts, first.ts, _FAR)
+                labels = {"community": chan[0], "platform": chan[1], "channel": first.channel}
+                cond = self.conditions[chan] = Condition(labels, first.ts, first.ts, _FAR)
             n = len(questions)
             cond.ids = [q.id for q in questions if q.id][-50:]
             cond.count = n
@@ -434,18 +452,33 @@ class UnansweredDetector(Detector):
             minutes = self.after // MINUTE
             cond.summary = (
                 f"{n} question{'s' if n > 1 else ''} unanswered for over {minutes} min "
-                f"in {first.labels['platform']} #{first.labels['channel']}"
+                f"in {cond.labels['platform']} #{cond.labels['channel']}"
             )
         self._dirty.clear()
 
 
-@dataclass(slots=True)
-class _Question:
-    chan: tuple[str, ...]
+class _Question(NamedTuple):
+    """A tuple of plain values: thousands wait at once, and the collector skips them."""
+
+    chan: tuple[str, str, str]  # community, platform, channel id
+    channel: str
     author_id: str
     ts: int
     id: int
-    labels: dict[str, str]
+
+
+def _asked_until(
+    table: dict[tuple[str, str], _Question], until: int
+) -> list[tuple[tuple[str, str], _Question]]:
+    """Take the questions asked at or before `until` off the front of a table (arrival order)."""
+    taken = []
+    while table:
+        k, q = next(iter(table.items()))
+        if q.ts > until:
+            break
+        del table[k]
+        taken.append((k, q))
+    return taken
 
 
 class VolumeDetector(Detector):
@@ -463,19 +496,20 @@ class VolumeDetector(Detector):
             tuple[str, int], list[float]
         ] = {}  # (community, hour of week) -> [sum, n]
 
-    def observe(self, ev: Event) -> None:
-        if not self.accepts(ev):
-            return
-        c = ev.community
-        m = ev.ts // MINUTE
-        cur = self.minute.get(c)
-        if cur is None:
-            self.minute[c], self.count[c] = m, 1
-            return
-        if m > cur:
-            self._close(c, m)
-        if m >= self.minute[c]:
-            self.count[c] += 1
+    def observe_many(self, batch: Batch) -> None:
+        minutes, counts = self.minute, self.count
+        for ev in batch.select(self.kinds, self.scope):
+            c = ev.community
+            m = ev.ts // MINUTE
+            cur = minutes.get(c)
+            if cur is None:
+                minutes[c], counts[c] = m, 1
+            elif m == cur:
+                counts[c] += 1
+            elif m > cur:
+                self._close(c, m)
+                counts[c] += 1
+            # an event of a minute already closed is too late to count
 
     def _close(self, c: str, upto: int) -> None:
         """Close every minute before `upto` (empty ones count as 0, up to a day of them)."""
@@ -534,9 +568,12 @@ class SentimentDetector(Detector):
         self.negatives: dict[tuple[str, ...], int] = {}
         self.labels: dict[tuple[str, ...], dict[str, str]] = {}
 
-    def observe(self, ev: Event) -> None:
-        if not ev.text or not self.accepts(ev):
-            return
+    def observe_many(self, batch: Batch) -> None:
+        for ev in batch.select(self.kinds, self.scope):
+            if ev.text:
+                self._see(ev)
+
+    def _see(self, ev: Event) -> None:
         if self.srule.per == "channel":
             key: tuple[str, ...] = (ev.community, ev.platform, ev.channel)
             labels = {"community": ev.community, "platform": ev.platform, "channel": ev.channel}
@@ -597,42 +634,51 @@ class QuietCoreDetector(Detector):
         self.qrule = rule
         self.lookback = ms(rule.lookback)
         self.quiet = ms(rule.quiet_for)
-        # (community, platform, author id) -> [last ts, author, {day: count}]
-        self.members: dict[tuple[str, str, str], list[Any]] = {}
+        self.members: dict[tuple[str, str, str], _Member] = {}  # (community, platform, author)
+        self._earliest = _FAR  # the earliest day any member has counted
         self._checked = -1
 
-    def observe(self, ev: Event) -> None:
-        if not self.accepts(ev):
-            return
-        key = (ev.community, ev.platform, ev.author_id)
-        m = self.members.get(key)
-        if m is None:
-            m = self.members[key] = [ev.ts, ev.author, {}]
-        m[0] = max(m[0], ev.ts)
-        m[1] = ev.author
-        days: dict[int, int] = m[2]
-        day = ev.ts // DAY
-        days[day] = days.get(day, 0) + 1
-        if key in self.conditions and ev.ts > self.conditions[key].first:
-            del self.conditions[key]
+    def observe_many(self, batch: Batch) -> None:
+        members, conditions = self.members, self.conditions
+        for ev in batch.select(self.kinds, self.scope):
+            key = (ev.community, ev.platform, ev.author_id)
+            m = members.get(key)
+            if m is None:
+                m = members[key] = _Member()
+            ts = ev.ts
+            if ts > m.last:
+                m.last, m.author = ts, ev.author  # the name of its newest activity
+            if ts // DAY == m.day:
+                m.today += 1
+            else:
+                m.count(ts // DAY)
+                self._earliest = min(self._earliest, ts // DAY)
+            if conditions and key in conditions and ts > conditions[key].first:
+                del conditions[key]
 
     def tick(self, now: int) -> None:
         if now // MINUTE == self._checked:
             return  # once per minute of engine time is plenty for a matter of days
         self._checked = now // MINUTE
         first_day = (now - self.lookback) // DAY
+        if self._earliest < first_day:  # some day left the lookback: forget it
+            for m in self.members.values():
+                if m.first < first_day:
+                    m.forget_before(first_day)
+            self._earliest = min((m.first for m in self.members.values()), default=_FAR)
+        least = self.qrule.min_activities
         totals: dict[str, list[tuple[int, tuple[str, str, str]]]] = {}
-        for key, (_, _, days) in self.members.items():
-            for d in [d for d in days if d < first_day]:
-                del days[d]
-            n = sum(days.values())
-            if n >= self.qrule.min_activities:
-                totals.setdefault(key[0], []).append((n, key))
+        active = [
+            (m.total + m.today, k) for k, m in self.members.items() if m.total >= least - m.today
+        ]
+        for n, key in active:
+            totals.setdefault(key[0], []).append((n, key))
         quiet_keys = set()
         for ranked in totals.values():
             ranked.sort(reverse=True)
             for n, key in ranked[: self.qrule.top]:
-                last, author, _ = self.members[key]
+                m = self.members[key]
+                last, author = m.last, m.author
                 if last <= now - self.quiet:
                     quiet_keys.add(key)
                     days_quiet = (now - last) // DAY
@@ -659,6 +705,95 @@ class QuietCoreDetector(Detector):
             del self.conditions[gone]
 
 
+class _Member:
+    """One member's activity by day over the lookback: the current day counted on its own
+    (the common case is one more today), earlier days in `days` with their `total`."""
+
+    __slots__ = ("author", "day", "days", "first", "last", "today", "total")
+
+    def __init__(self) -> None:
+        self.author = ""
+        self.last = -_FAR  # the newest activity's time
+        self.day = -_FAR  # the newest day counted, with `today` activities
+        self.today = 0
+        self.days: dict[int, int] = {}
+        self.total = 0
+        self.first = _FAR  # the earliest day counted
+
+    def count(self, day: int) -> None:
+        """One activity on a day other than the newest one counted."""
+        if day > self.day:
+            if self.today:
+                self.days[self.day] = self.today
+                self.total += self.today
+            self.day, self.today = day, 1
+        else:
+            self.days[day] = self.days.get(day, 0) + 1
+            self.total += 1
+        self.first = min(self.first, day)
+
+    def forget_before(self, day: int) -> None:
+        for d in [d for d in self.days if d < day]:
+            self.total -= self.days.pop(d)
+        if self.day < day:
+            self.day, self.today = -_FAR, 0
+        self.first = min(self.days, default=self.day if self.today else _FAR)
+
+
+class SourceDetector(Detector):
+    """Sources in trouble, per source, from the latest health the engine was given."""
+
+    kinds: frozenset[Kind] = frozenset()
+
+    def __init__(self, rule: SourceRule, staff: Staff) -> None:
+        super().__init__(rule, staff)
+        self.srule = rule
+        self.silent_for = None if rule.silent_for is None else ms(rule.silent_for)
+        self.sources: dict[str, SourceState] = {}
+        self._first_seen: dict[str, int] = {}  # the silence of a source that never delivered
+
+    def see(self, states: Iterable[SourceState], now: int) -> None:
+        """The health of every source, as now stored (a source missing is gone)."""
+        r = self.srule
+        self.sources = {
+            s.name: s
+            for s in states
+            if (not r.sources or s.name in r.sources)
+            and (not r.communities or s.community in r.communities)
+            and (not r.platforms or s.platform in r.platforms)
+        }
+        for name in self.sources:
+            self._first_seen.setdefault(name, now)
+
+    def trouble(self, s: SourceState, now: int) -> str | None:
+        """Why this source needs a human, or None."""
+        if s.state in self.srule.states:
+            return f"{s.state}: {s.detail}" if s.detail else s.state
+        if self.silent_for is not None and s.state != "stopped":
+            since = s.last_event if s.last_event is not None else self._first_seen[s.name]
+            if now - since >= self.silent_for:
+                what = "no activity yet" if s.last_event is None else "no activity"
+                return f"{what} for {age(since, now)} ({s.state})"
+        return None
+
+    def tick(self, now: int) -> None:
+        for s in self.sources.values():
+            key = (s.name,)
+            reason = self.trouble(s, now)
+            if reason is None:
+                self.conditions.pop(key, None)
+                continue
+            cond = self.conditions.get(key)
+            if cond is None:
+                labels = {"source": s.name, "platform": s.platform, "community": s.community}
+                cond = self.conditions[key] = Condition(labels, now, now, _FAR)
+            cond.last = now
+            cond.summary = f"source {s.name} ({s.platform}): {reason}"
+            cond.notes = {"reason": reason}
+        for gone in [k for k in self.conditions if k[0] not in self.sources]:
+            del self.conditions[gone]
+
+
 def make_detector(rule: AnyRule, staff: Staff) -> Detector:
     if isinstance(rule, KeywordRule):
         return KeywordDetector(rule, staff)
@@ -674,4 +809,6 @@ def make_detector(rule: AnyRule, staff: Staff) -> Detector:
         return VolumeDetector(rule, staff)
     if isinstance(rule, SentimentRule):
         return SentimentDetector(rule, staff)
+    if isinstance(rule, SourceRule):
+        return SourceDetector(rule, staff)
     return QuietCoreDetector(rule, staff)

@@ -1,10 +1,11 @@
 """The rule engine: events in, alerts with Prometheus' lifecycle out.
 
-`observe` is the hot path (every activity): one matcher pass for all keyword rules, then
-the windowed detectors interested in that kind. `evaluate(now)` runs the lifecycle: a
-condition that appears makes a pending alert, firing once it has held for `for`; an alert
-whose condition is gone resolves after `keep_firing_for`. Pure and synchronous, time only
-from the injected clock: the same events and instants give the same alerts.
+`observe_many` is the hot path (every commit's activities): the batch folds its texts once,
+one matcher pass finds every keyword rule's hits, then each windowed detector runs over the
+events of its kinds and scope. `evaluate(now)` runs the lifecycle: a condition that appears
+makes a pending alert, firing once it has held for `for`; an alert whose condition is gone
+resolves after `keep_firing_for`. Pure and synchronous, time only from the injected clock:
+the same events and instants give the same alerts.
 """
 
 from __future__ import annotations
@@ -13,11 +14,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cockpit.alerts.batch import Batch
 from cockpit.alerts.config import AlertingSettings, AnyRule, KeywordRule
-from cockpit.alerts.detectors import Detector, KeywordDetector, Staff, make_detector, ms
-from cockpit.alerts.events import Condition, Event, fingerprint
+from cockpit.alerts.detectors import (
+    Detector,
+    KeywordDetector,
+    SourceDetector,
+    make_detector,
+    ms,
+)
+from cockpit.alerts.events import Condition, Event, SourceState, fingerprint
 from cockpit.alerts.matcher import KeywordMatcher, match_many
-from cockpit.model import Kind
+from cockpit.alerts.scope import Staff
 from cockpit.timeutil import to_ms, utcnow
 
 State = Literal["pending", "firing", "resolved", "inactive"]
@@ -74,12 +82,11 @@ class Engine:
         ]
         matcher = KeywordMatcher(keyword_rules)
         self._matcher = None if matcher.empty else matcher
-        self._by_kind: dict[Kind, list[Detector]] = {
-            kind: [
-                d for d in self.detectors if kind in d.kinds and not isinstance(d, KeywordDetector)
-            ]
-            for kind in Kind
-        }
+        self._windowed = [
+            d for d in self.detectors if d.kinds and not isinstance(d, KeywordDetector)
+        ]
+        self._sources = [d for d in self.detectors if isinstance(d, SourceDetector)]
+        self._keep_ms = {r.name: ms(r.keep_firing_for) for r in self.rules}
         self._timed = [d for d in self.detectors if type(d).tick is not Detector.tick]
         self.alerts: dict[str, Alert] = {}
         self._keys: dict[str, tuple[Detector, tuple[str, ...]]] = {}
@@ -87,32 +94,33 @@ class Engine:
     # ------------------------------------------------------------------ hot path
 
     def observe(self, ev: Event) -> None:
-        kind = ev.kind
-        if kind is Kind.MESSAGE and self._matcher is not None and ev.text:
-            hits = self._matcher.match(ev.text)
-            if hits:
-                for index, term in hits.items():
-                    self._keyword[index].hit_word(ev, term)
-        for detector in self._by_kind[kind]:
-            detector.observe(ev)
+        self.observe_many((ev,))
 
     def observe_many(self, events: Sequence[Event]) -> None:
-        """A batch (a commit's rows): keyword rules are matched for the whole batch in one pass."""
-        if self._matcher is None:
-            for ev in events:
-                self.observe(ev)
+        """A batch (a commit's rows), in order. Detectors keep separate state, so each runs
+        over the whole batch in turn: the same as event by event, with less overhead."""
+        if not events:
             return
-        message = Kind.MESSAGE
-        texts = [ev.text if ev.kind is message else "" for ev in events]
-        hits = match_many(self._matcher, texts)
-        by_kind, keyword = self._by_kind, self._keyword
-        for position, ev in enumerate(events):
-            found = hits.get(position)
-            if found is not None:
+        batch = Batch(events)
+        if self._matcher is not None:
+            keyword = self._keyword
+            for position, found in sorted(match_many(self._matcher, batch.folded).items()):
+                ev = events[position]
                 for index, term in found.items():
                     keyword[index].hit_word(ev, term)
-            for detector in by_kind[ev.kind]:
-                detector.observe(ev)
+        for detector in self._windowed:
+            detector.observe_many(batch)
+
+    @property
+    def watches_sources(self) -> bool:
+        """Whether a rule needs the sources' health (`observe_sources` before evaluating)."""
+        return bool(self._sources)
+
+    def observe_sources(self, states: Sequence[SourceState], now: int | None = None) -> None:
+        """The health of every source as the collector last stored it."""
+        now = self.clock() if now is None else now
+        for detector in self._sources:
+            detector.see(states, now)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -124,12 +132,14 @@ class Engine:
         seen: set[str] = set()
         for detector in self._timed:
             detector.tick(now)
+        alerts = self.alerts
         for detector in self.detectors:
             if not detector.conditions:
                 continue
             rule = detector.rule
             for key, cond in detector.active(now):
-                alert = self._alert_for(detector, key, cond, now)
+                # named at an earlier evaluation: no labels to merge, nothing to hash
+                alert = alerts.get(cond.fingerprint) or self._alert_for(detector, key, cond, now)
                 seen.add(alert.fingerprint)
                 if self._update(alert, rule, cond, now):
                     changed.append(alert)
@@ -149,8 +159,7 @@ class Engine:
         return changed
 
     def _keep(self, alert: Alert) -> int:
-        rule = next((r for r in self.rules if r.name == alert.rule), None)
-        return ms(rule.keep_firing_for) if rule is not None else 0
+        return self._keep_ms.get(alert.rule, 0)
 
     def restore(self, alert: Alert) -> None:
         """An alert still open in the store (from before a restart): it resolves unless its
@@ -167,7 +176,7 @@ class Engine:
             "alertname": rule.name,
             "severity": rule.severity,
         }
-        fp = fingerprint(labels)
+        fp = cond.fingerprint = fingerprint(labels)
         alert = self.alerts.get(fp)
         if alert is None:
             alert = self.alerts[fp] = Alert(
@@ -191,12 +200,13 @@ class Engine:
             alert.state = "firing"
             alert.fired_at = now
             changed = True
-        if cond.ids != alert.ids or cond.summary != alert.summary or cond.count != alert.count:
+        if cond.count != alert.count or cond.summary != alert.summary or cond.ids != alert.ids:
             alert.ids = list(cond.ids)
             alert.summary = cond.summary
             alert.count = cond.count
             alert.value = cond.value
             alert.annotations = {
+                **cond.notes,
                 **{k: _fill(v, alert.labels, cond) for k, v in rule.annotations.items()},
                 "summary": _fill(rule.annotations.get("summary", ""), alert.labels, cond)
                 or cond.summary,
@@ -213,10 +223,12 @@ class Engine:
 
 
 def _fill(template: str, labels: dict[str, str], cond: Condition) -> str:
-    """`{label}`, `{value}`, `{count}` and `{summary}` in annotations; unknown names stay as written."""
+    """`{label}`, `{value}`, `{count}`, `{summary}` and the detector's notes (a source's
+    `{reason}`) in annotations; unknown names stay as written."""
     if "{" not in template:
         return template
     values = {
+        **cond.notes,
         **labels,
         "value": f"{cond.value:g}",
         "count": str(cond.count),

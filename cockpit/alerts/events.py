@@ -37,6 +37,9 @@ class Event:
     mentions: tuple[str, ...] = ()
     is_bot: bool = False
     handle: str | None = None
+    # derived once per event by the engine's batch (cockpit/alerts/batch.py), shared by rules:
+    norm: str = ""  # the text folded: NFKC, whitespace collapsed, casefolded
+    links: tuple[str, ...] = ()  # the links in it, casefolded
 
     @classmethod
     def from_row(cls, r: ActivityRow) -> Event:
@@ -93,6 +96,8 @@ class Condition:
     value: float = 0.0
     summary: str = ""
     count: int = 0
+    fingerprint: str = ""  # of the alert it makes, once the engine has named it
+    notes: dict[str, str] = field(default_factory=dict)  # annotations from the detector
 
     def add(self, ts: int, until: int, activity_id: int, summary: str | None = None) -> None:
         self.last = max(self.last, ts)
@@ -104,6 +109,18 @@ class Condition:
                 del self.ids[0]
         if summary is not None:
             self.summary = summary
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source's health as the rules see it (the rows `cockpit collect` stores)."""
+
+    name: str
+    platform: str
+    community: str
+    state: str  # starting | connected | lagging | failing | stopped
+    detail: str | None = None
+    last_event: int | None = None  # the newest activity received (ms UTC)
 
 
 def fingerprint(labels: dict[str, str]) -> str:

@@ -1,8 +1,9 @@
-"""Every keyword rule at once: one Aho-Corasick pass per message, whatever the number of words.
+"""Every keyword rule at once: one Aho-Corasick pass per batch, whatever the number of words.
 
-Text and keywords are compared after NFKC normalisation and casefolding (so "ＳＣＡＭ",
-"Scam" and "SCAM" are one word, and "straße" matches "STRASSE"); a case-sensitive rule
-uses a second automaton over the NFKC text. Regular expressions are few in practice: a
+Text and keywords are compared after NFKC normalisation, whitespace collapsing and
+casefolding (so "ＳＣＡＭ", "Scam" and "SCAM" are one word, "straße" matches "STRASSE" and
+"free   nitro" matches "free nitro"); a case-sensitive rule uses a second automaton over the
+NFKC text. The batch (cockpit/alerts/batch.py) does the folding, for every rule at once. Regular expressions are few in practice: a
 combined pattern tells whether any of them can match before each is tried on its own.
 """
 
@@ -10,17 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ahocorasick
 
+from cockpit.alerts.batch import SEP, Folded
 from cockpit.alerts.config import KeywordRule
-
-
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _word_char(ch: str) -> bool:
@@ -43,7 +40,7 @@ class KeywordMatcher:
         self._regexes: list[tuple[int, re.Pattern[str]]] = []
         for index, rule in rules:
             for word in rule.keywords:
-                word = " ".join(word.split())
+                word = " ".join(word.replace(SEP, " ").split())  # NUL separates texts
                 key = unicodedata.normalize("NFKC", word)
                 table = exact if rule.case_sensitive else folded
                 key = key if rule.case_sensitive else key.casefold()
@@ -51,7 +48,6 @@ class KeywordMatcher:
             flags = 0 if rule.case_sensitive else re.IGNORECASE
             for pattern in rule.regex:
                 self._regexes.append((index, re.compile(pattern, flags)))
-        self._phrases = any(" " in k for k in (*folded, *exact))
         self._folded = _automaton(folded)
         self._exact = _automaton(exact)
         self._any_regex: re.Pattern[str] | None = None
@@ -69,65 +65,22 @@ class KeywordMatcher:
         return self._folded is None and self._exact is None and not self._regexes
 
     def match(self, text: str) -> dict[int, str]:
-        found: dict[int, str] = {}
-        if not text:
-            return found
-        if self._folded is not None or self._exact is not None:
-            norm = unicodedata.normalize("NFKC", text)
-            if self._phrases:
-                norm = " ".join(norm.split())
-            if self._folded is not None:
-                _scan(self._folded, norm.casefold(), found)
-            if self._exact is not None:
-                _scan(self._exact, norm, found)
-        if self._regexes and (self._any_regex is None or self._any_regex.search(text)):
-            for index, pattern in self._regexes:
-                if index not in found:
-                    m = pattern.search(text)
-                    if m:
-                        found[index] = m.group(0)[:80]
-        return found
+        return match_many(self, Folded([text])).get(0, {})
 
 
-def match_many(matcher: KeywordMatcher, texts: Sequence[str]) -> dict[int, dict[int, str]]:
-    """Match a batch at once: {position in `texts`: {rule index: term}} for the texts that hit.
+def match_many(matcher: KeywordMatcher, batch: Folded) -> dict[int, dict[int, str]]:
+    """Match a batch at once: {position in the batch: {rule index: term}} for the texts that hit.
 
-    The normalised texts are joined with NUL (never a word character) and scanned in one C
-    call, so a batch costs one normalisation per text and nothing per rule."""
+    The automatons scan the batch's joined texts (NUL, never a word character, between
+    them) in one C call each: a batch costs nothing per text and nothing per rule."""
     out: dict[int, dict[int, str]] = {}
-    if matcher._folded is not None or matcher._exact is not None:
-        for automaton, folded in ((matcher._folded, True), (matcher._exact, False)):
-            if automaton is None:
-                continue
-            pieces = []
-            starts = []
-            at = 0
-            for text in texts:
-                norm = unicodedata.normalize("NFKC", text)
-                if matcher._phrases:
-                    norm = " ".join(norm.split())
-                if folded:
-                    norm = norm.casefold()
-                starts.append(at)
-                pieces.append(norm)
-                at += len(norm) + 1
-            joined = "\x00".join(pieces)
-            last = len(joined) - 1
-            for end, (length, entries) in automaton.iter(joined):
-                start = end - length + 1
-                bounded = (start == 0 or not _word_char(joined[start - 1])) and (
-                    end == last or not _word_char(joined[end + 1])
-                )
-                which = bisect_right(starts, start) - 1
-                found = out.get(which)
-                for entry in entries:
-                    if (bounded or not entry.whole) and (found is None or entry.rule not in found):
-                        if found is None:
-                            found = out[which] = {}
-                        found[entry.rule] = entry.term
+    if matcher._folded is not None:
+        _scan(matcher._folded, batch, True, out)
+    if matcher._exact is not None:
+        _scan(matcher._exact, batch, False, out)
     if matcher._regexes:
-        for i, text in enumerate(texts):
-            if matcher._any_regex is None or matcher._any_regex.search(text):
+        for i, text in enumerate(batch.texts):
+            if text and (matcher._any_regex is None or matcher._any_regex.search(text)):
                 for index, pattern in matcher._regexes:
                     found = out.get(i)
                     if found is None or index not in found:
@@ -147,13 +100,20 @@ def _automaton(table: dict[str, list[_Entry]]) -> ahocorasick.Automaton | None:
     return automaton
 
 
-def _scan(automaton: ahocorasick.Automaton, text: str, found: dict[int, str]) -> None:
-    last = len(text) - 1
-    for end, (length, entries) in automaton.iter(text):
+def _scan(
+    automaton: ahocorasick.Automaton, batch: Folded, folded: bool, out: dict[int, dict[int, str]]
+) -> None:
+    joined = batch.folded if folded else batch.exact
+    last = len(joined) - 1
+    for end, (length, entries) in automaton.iter(joined):
         start = end - length + 1
-        bounded = (start == 0 or not _word_char(text[start - 1])) and (
-            end == last or not _word_char(text[end + 1])
+        bounded = (start == 0 or not _word_char(joined[start - 1])) and (
+            end == last or not _word_char(joined[end + 1])
         )
+        found: dict[int, str] | None = None
         for entry in entries:
-            if entry.rule not in found and (bounded or not entry.whole):
-                found[entry.rule] = entry.term
+            if bounded or not entry.whole:
+                if found is None:
+                    found = out.setdefault(batch.which(folded, start), {})
+                if entry.rule not in found:
+                    found[entry.rule] = entry.term

@@ -14,6 +14,12 @@ silences, and the alerts expected at evaluation times:
     author = "raider{n}"                # {n} numbers repeated inputs
     repeat = 6                          # optional: 6 activities,
     every = "5s"                        #   5 s apart
+    [[health]]                          # a source's health (for `kind = "source"` rules),
+    at = "0s"                           #   as `cockpit collect` stores it, from `at` on
+    source = "tg"
+    state = "failing"                   # starting, connected, lagging, failing, stopped
+    detail = "401 Unauthorized"
+    last_event = "0s"                   # optional: offset of its newest activity
     [[silence]]
     matchers = ["alertname=raid"]
     at = "0s"
@@ -32,12 +38,13 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cockpit.alerts.config import AlertingSettings, Duration, RuleList
 from cockpit.alerts.engine import Alert, Engine
-from cockpit.alerts.events import Event
+from cockpit.alerts.events import Event, SourceState
 from cockpit.alerts.records import Matcher
 from cockpit.model import Kind
 from cockpit.timeutil import parse_iso, to_ms
@@ -68,6 +75,16 @@ class Input(_M):
     every: Duration = timedelta(seconds=1)
 
 
+class Health(_M):
+    at: Duration = timedelta(0)
+    source: str
+    platform: str = "discord"
+    community: str = "test"
+    state: Literal["starting", "connected", "lagging", "failing", "stopped"]
+    detail: str | None = None
+    last_event: Duration | None = None
+
+
 class SilenceSpec(_M):
     matchers: list[str] = Field(min_length=1)
     at: Duration = timedelta(0)
@@ -92,6 +109,7 @@ class TestFile(_M):
     rules: RuleList
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     input: list[Input] = Field(default_factory=list)
+    health: list[Health] = Field(default_factory=list)
     silence: list[SilenceSpec] = Field(default_factory=list)
     expect: list[Expect] = Field(min_length=1)
 
@@ -143,6 +161,11 @@ def _events(spec: TestFile, t0: int) -> list[Event]:
             )
     out.sort(key=lambda e: (e.ts, e.id))
     return out
+
+
+def _source(h: Health, t0: int) -> SourceState:
+    last = None if h.last_event is None else t0 + _ms(h.last_event)
+    return SourceState(h.source, h.platform, h.community, h.state, h.detail, last)
 
 
 def _describe(rule: str, state: str, labels: dict[str, str], silenced: bool) -> str:
@@ -203,21 +226,29 @@ def run_file(path: Path) -> Result:
         return result
     engine = Engine(spec.rules, spec.alerting, clock=lambda: t0)
     events = _events(spec, t0)
+    health = sorted(spec.health, key=lambda h: h.at)
+    sources: dict[str, SourceState] = {}
     step = max(1, _ms(spec.interval))
     now = t0
-    index = 0
+    index = hindex = 0
     for exp in sorted(spec.expect, key=lambda e: e.at):
         target = t0 + _ms(exp.at)
         while now <= target:
             while index < len(events) and events[index].ts <= now:
                 engine.observe(events[index])
                 index += 1
+            while hindex < len(health) and t0 + _ms(health[hindex].at) <= now:
+                sources[health[hindex].source] = _source(health[hindex], t0)
+                hindex += 1
+            engine.observe_sources(list(sources.values()), now)
             engine.evaluate(now)
             if now == target:
                 break
             candidates = [now + step, target]
             if index < len(events):
                 candidates.append(max(events[index].ts, now + 1))
+            if hindex < len(health):
+                candidates.append(max(t0 + _ms(health[hindex].at), now + 1))
             now = min(candidates)
         at = now - t0
         actual = [

@@ -3,8 +3,9 @@
 The writer's commit listener only queues the new row id range and returns, so the pipeline
 never waits for rules. One worker task reads those rows, runs the engine in a thread,
 persists the alerts and plans notifications; a periodic tick drives the time-based rules
-(unanswered, quiet members, pending → firing). A sender task drains the persisted outbox
-through apprise in a thread, with retries and exponential backoff.
+(unanswered, quiet members, sources in trouble from the health the collector stores,
+pending → firing). A sender task drains the persisted outbox through apprise in a thread,
+with retries and exponential backoff.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from collections.abc import Callable, Sequence
 
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
 from cockpit.alerts.engine import Alert, Engine
+from cockpit.alerts.events import SourceState
 from cockpit.alerts.records import AlertRow
 from cockpit.alerts.sender import AppriseSender, SendFn
 from cockpit.pipeline import BatchingWriter
 from cockpit.store.base import WriteResult
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_alerts import AlertStore
+from cockpit.store.sqlite_collect import HealthRow, load_health
 from cockpit.timeutil import to_ms, utcnow
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ class AlertService:
         await self.store.requeue_interrupted()
         for row in await self.store.alerts(states=("pending", "firing"), limit=10_000):
             self.engine.restore(_from_row(row))
+        await self._sync_sources()
         if warmup:
             await self._warm_up()
         self._synced = self.clock()
@@ -122,6 +126,7 @@ class AlertService:
                     await self.process(item[0], item[1])
                 else:
                     await self._sync_operators()
+                    await self._sync_sources()
                     await self._evaluate()
             except Exception as exc:  # keep evaluating: one bad batch must not stop alerting
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -131,6 +136,7 @@ class AlertService:
         events = await self.store.events_between(first, last)
         if events:
             await asyncio.to_thread(self.engine.observe_many, events)
+        del events  # the batch goes before evaluating: less for the garbage collector to walk
         await self._evaluate()
 
     async def _sync_operators(self) -> None:
@@ -139,6 +145,12 @@ class AlertService:
         for fp in await self.store.manually_resolved(self._synced):
             self.engine.forget(fp)
         self._synced = now
+
+    async def _sync_sources(self) -> None:
+        """The sources' health as `cockpit collect` last stored it, for `kind = "source"` rules."""
+        if self.engine.watches_sources:
+            rows = await load_health(self.store.store)
+            self.engine.observe_sources([_source(r) for r in rows], self.clock())
 
     async def _evaluate(self) -> None:
         now = self.clock()
@@ -213,6 +225,11 @@ def _from_row(row: AlertRow) -> Alert:
         row.count,
         list(row.activity_ids),
     )
+
+
+def _source(row: HealthRow) -> SourceState:
+    last = None if row.last_event is None else to_ms(row.last_event)
+    return SourceState(row.name, row.type, row.community, row.state, row.detail, last)
 
 
 def rules_from(raw: object) -> list[AnyRule]:

@@ -33,7 +33,7 @@ _OUTBOX_COLUMNS = (
 )
 
 
-_EVENT_SELECT = """
+EVENT_SELECT = """
 SELECT a.id, c.name, a.platform, a.source_id, a.kind, a.ts, ch.source_id, ch.name,
        m.platform_user_id, m.display_name, a.text, a.reply_to, a.thread, a.mentions, m.is_bot,
        m.handle
@@ -44,13 +44,17 @@ JOIN community c ON c.id = a.community_id
 """
 
 
-def _event(r: Sequence[Any]) -> Event:
+_KINDS = {k.value: k for k in Kind}  # a dict lookup, not an Enum call: this runs per activity
+
+
+def event_from_row(r: Sequence[Any]) -> Event:
+    """A row of `EVENT_SELECT` as the engine sees it."""
     return Event(
         r[0],
         r[1],
         r[2],
         r[3],
-        Kind(r[4]),
+        _KINDS[r[4]],
         r[5],
         r[6],
         r[7],
@@ -115,17 +119,17 @@ class AlertStore:
     async def events_between(self, first: int, last: int) -> list[Event]:
         """The activities a commit inserted (its row id range), in insertion order."""
         rows = await self.store.fetchall(
-            _EVENT_SELECT + " WHERE a.id BETWEEN ? AND ? ORDER BY a.id", (first, last)
+            EVENT_SELECT + " WHERE a.id BETWEEN ? AND ? ORDER BY a.id", (first, last)
         )
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     async def events_since(self, since: int, after_id: int, limit: int = 5000) -> list[Event]:
         """Recent history to warm the windows up, paged by row id."""
         rows = await self.store.fetchall(
-            _EVENT_SELECT + " WHERE a.id > ? AND a.ts >= ? ORDER BY a.id LIMIT ?",
+            EVENT_SELECT + " WHERE a.id > ? AND a.ts >= ? ORDER BY a.id LIMIT ?",
             (after_id, since, limit),
         )
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     # ------------------------------------------------------------ engine → store
 
