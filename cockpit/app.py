@@ -8,6 +8,7 @@ coalesced into one feed refresh per tick.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from cockpit.collect.health import BOARD, Expected, merged, summarize
 from cockpit.config import Config
 from cockpit.errors import CockpitError
 from cockpit.features import Features
@@ -35,6 +37,7 @@ from cockpit.registry import Registry
 from cockpit.sources import SourceRunner
 from cockpit.store.base import ChannelRow, MemberRow, Store, WriteResult
 from cockpit.store.sqlite import SQLiteStore
+from cockpit.store.sqlite_collect import HealthRow, load_health, save_health
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import utcnow, zone
 
@@ -48,6 +51,7 @@ if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit
     from widgets.leaderboard import LeaderboardPane
     from widgets.member import MemberScreen
     from widgets.pane import Pane, PaneBar
+    from widgets.sources import SourcesScreen
 else:
     import cockpit.widgets as widgets_pkg
     from cockpit.widgets.alerts import AlertsPane
@@ -58,6 +62,7 @@ else:
     from cockpit.widgets.leaderboard import LeaderboardPane
     from cockpit.widgets.member import MemberScreen
     from cockpit.widgets.pane import Pane, PaneBar
+    from cockpit.widgets.sources import SourcesScreen
 
 Clock = Callable[[], datetime]
 
@@ -65,6 +70,7 @@ WIDE_COLUMNS = 120
 POLL_SECONDS = 0.5
 TICK_SECONDS = 0.25
 PULSE_MINUTES = 30
+HEALTH_SECONDS = 5.0  # how often the sources this cockpit runs store their health
 PALETTE_MEMBERS = 1000
 _STYLES = Path(widgets_pkg.__file__).parent
 PANE_IDS = ("feed", "alerts", "leaderboard", "calendar")
@@ -233,6 +239,7 @@ class CockpitApp(App[int]):
         _STYLES / "calendar.tcss",
         _STYLES / "detail.tcss",
         _STYLES / "member.tcss",
+        _STYLES / "sources.tcss",
     ]
     COMMANDS = App.COMMANDS | {ExactMemberProvider}
     ENABLE_COMMAND_PALETTE = True
@@ -244,6 +251,7 @@ class CockpitApp(App[int]):
         Binding("2", "show_pane(1)", "Alerts", group=_PANES),
         Binding("3", "show_pane(2)", "Leaderboard", group=_PANES),
         Binding("4", "show_pane(3)", "Calendar", group=_PANES),
+        Binding("S", "sources", "Sources", show=False),
         Binding("tab", "cycle(1)", "Next pane", show=False, priority=True),
         Binding("shift+tab", "cycle(-1)", "Previous pane", show=False, priority=True),
     ]
@@ -272,6 +280,7 @@ class CockpitApp(App[int]):
         self.writer: BatchingWriter | None = None
         self.runner: SourceRunner | None = None
         self.services: Features | None = None
+        self.health: list[HealthRow] = []
         self.palette_members: list[MemberRow] = []
         self.palette_channels: list[ChannelRow] = []
         self.pane_index = 0
@@ -314,6 +323,9 @@ class CockpitApp(App[int]):
         if self.attach:
             self.set_interval(self.poll_interval, self._poll)
         self.set_interval(2.0, self._pulse_tick)
+        if self.runner is not None:
+            self._save_health()
+            self.set_interval(HEALTH_SECONDS, self._save_health)
         self.load_palette()
         if self.writer is not None:
             self.start_features(store, self.writer)
@@ -348,6 +360,18 @@ class CockpitApp(App[int]):
             return
         self._max_seen = max(self._max_seen, await self.store.max_activity_id())
 
+    @work(exclusive=True, group="health")
+    async def _save_health(self) -> None:
+        """The sources this cockpit runs itself, stored as `cockpit collect` stores its own."""
+        if self.runner is None or not isinstance(self.store, SQLiteStore) or self._stopped:
+            return
+        expected = [
+            Expected(sc.name, sc.type, sc.community) for sc in self.config.sources if sc.enabled
+        ]
+        with contextlib.suppress(CockpitError, OSError):
+            await save_health(self.store, merged(expected, BOARD, self.runner.health), self.clock())
+            self._pulse_dirty = True
+
     def _pulse_tick(self) -> None:
         if self._stopped:
             return
@@ -373,6 +397,9 @@ class CockpitApp(App[int]):
         local = now.astimezone(self.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
         active = await self.store.active_members(midnight)
+        if isinstance(self.store, SQLiteStore):
+            with contextlib.suppress(CockpitError, OSError):
+                self.health = await load_health(self.store)
         try:
             header = self.screen_stack[0].query_one(PulseHeader)
         except (IndexError, NoMatches):  # the app is closing while we were reading
@@ -387,15 +414,12 @@ class CockpitApp(App[int]):
         header.show(pulse)
 
     def _mode(self) -> str:
-        if self.attach:
-            return "· attached"
-        if self.runner is None:
-            return ""
-        failing = [h for h in self.runner.health.values() if h.state == "failing"]
-        if failing:
-            return f"· {len(failing)} source{'s' * (len(failing) > 1)} failing"
-        n = len(self.runner.health)
-        return f"· {n} source{'s' * (n != 1)}" if n else "· no sources"
+        """Attached or not, and the sources' word: '3 sources', '1 failing', 'collector silent'."""
+        prefix = "· attached" if self.attach else ""
+        if not self.health and (self.attach or self.runner is None):
+            return prefix
+        summary = summarize(((h.state, h.updated) for h in self.health), self.clock())
+        return f"{prefix} · {summary.text}".strip()
 
     @work(exclusive=True, group="palette")
     async def load_palette(self) -> None:
@@ -409,9 +433,13 @@ class CockpitApp(App[int]):
         if self._stopped:
             return
         self._stopped = True
-        for worker in list(self.workers):
-            if worker.name != "shutdown":
-                worker.cancel()
+        cancelled = [w for w in self.workers if w.name != "shutdown"]
+        for worker in cancelled:
+            worker.cancel()
+        # a cancelled read still closes its cursor: let it before the store closes under it
+        waits = asyncio.gather(*(w.wait() for w in cancelled), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waits, 5.0)
         if self.runner is not None:
             await self.runner.stop()
         elif self.writer is not None:
@@ -481,6 +509,12 @@ class CockpitApp(App[int]):
         else:
             self.action_show_help_panel()
 
+    def action_sources(self) -> None:
+        if isinstance(self.store, SQLiteStore):
+            self.push_screen(SourcesScreen(self.store, self.tz, self.clock))
+        else:
+            self.notify("The store is still opening; try again in a moment.")
+
     def action_search(self) -> None:
         self.action_show_pane(0)
         self.feed_pane.action_search()
@@ -545,6 +579,9 @@ class CockpitApp(App[int]):
             "Follow live", "Jump to the newest activity and follow it (key End)", self.action_follow
         )
         yield SystemCommand("Clear filters", "Show all activity again (key x)", self.clear_filters)
+        yield SystemCommand(
+            "Sources", "Connector health: connected, lagging, failing (key S)", self.action_sources
+        )
         yield SystemCommand(
             "Jump to member…", "Find a member by name, @handle or id", self.action_jump_member
         )

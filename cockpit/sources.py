@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cockpit.config import Config, SourceConfig
+from cockpit.model import Activity, Record
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import PreparesStore, Source, SourceContext
 from cockpit.registry import Registry
@@ -26,6 +28,28 @@ class SourceHealth:
     last_error: str | None = None
     restarts: int = 0
     since: datetime = field(default_factory=utcnow)
+    events: int = 0  # activities this source handed over and saw stored
+    last_event: datetime | None = None  # the newest of their times
+
+
+class CountingSink:
+    """The writer as one source sees it: counts what the source stored, for its health."""
+
+    def __init__(self, writer: BatchingWriter, health: SourceHealth) -> None:
+        self.writer = writer
+        self.health = health
+
+    async def write(self, records: Sequence[Record], cursor: tuple[str, str] | None = None) -> None:
+        await self.writer.write(records, cursor)
+        acts = [r for r in records if isinstance(r, Activity)]
+        if acts:
+            self.health.events += len(acts)
+            newest = max(a.ts for a in acts)
+            if self.health.last_event is None or newest > self.health.last_event:
+                self.health.last_event = newest
+
+    async def get_cursor(self, key: str) -> str | None:
+        return await self.writer.get_cursor(key)
 
 
 class SourceRunner:
@@ -59,7 +83,7 @@ class SourceRunner:
                 if isinstance(source, PreparesStore):
                     await source.prepare(self.writer.store)
                 health.state, health.since = "running", utcnow()
-                await source.run(self.writer)
+                await source.run(CountingSink(self.writer, health))
                 health.state = "stopped"
                 return
             except asyncio.CancelledError:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.collect.config import CollectSettings
-from cockpit.collect.health import BOARD, HealthBoard
+from cockpit.collect.health import BOARD, Expected, HealthBoard, merged
 from cockpit.collect.http import AuthError
 from cockpit.collect.webhooks import ROUTER, WebhookRouter, WebhookServer
 from cockpit.config import Config, SourceConfig
@@ -124,16 +124,11 @@ class Collector:
             await self.save_health()
 
     async def save_health(self) -> None:
-        entries = []
-        for sc in self.enabled:
-            entry = self.board.get(sc.name)
-            supervised = self.runner.health.get(sc.name)
-            failed = supervised is not None and supervised.state == "failing"
-            if failed and supervised is not None and entry.state != "failing":
-                entry.failing(supervised.last_error or "failed")
-            entries.append(entry)
+        expected = [Expected(sc.name, sc.type, sc.community) for sc in self.enabled]
         try:
-            await save_health(self.store, entries, self.clock())
+            await save_health(
+                self.store, merged(expected, self.board, self.runner.health), self.clock()
+            )
         except Exception as exc:  # health must never take collection down
             log.warning("cannot store source health: %s", exc)
 
