@@ -44,7 +44,13 @@ from .discord_settings import DiscordSettings
 log = logging.getLogger(__name__)
 
 _AUTHORS_KEPT = 10_000  # recent message authors, so a delete names who wrote the message
-_MESSAGE_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_REACTION_ADD")
+_MESSAGE_EVENTS = (
+    "MESSAGE_CREATE",
+    "MESSAGE_UPDATE",
+    "MESSAGE_DELETE",
+    "MESSAGE_DELETE_BULK",  # a moderator purging a spam wave
+    "MESSAGE_REACTION_ADD",
+)
 
 
 class DiscordSource:
@@ -284,6 +290,11 @@ class DiscordSource:
         if event == "MESSAGE_DELETE":
             mid = str(d.get("id"))
             return [delete_record(d, chan, self.authors.get(mid))], None
+        if event == "MESSAGE_DELETE_BULK":
+            ids = d.get("ids")
+            if not isinstance(ids, list):
+                raise TypeError("MESSAGE_DELETE_BULK without an ids list")
+            return [delete_record({"id": i}, chan, self.authors.get(str(i))) for i in ids], None
         return [reaction_record(d, chan, self.now())], None
 
     def _advance(self, chan: ChannelInfo, records: list[Record]) -> tuple[str, str] | None:

@@ -236,6 +236,7 @@ EVENTS = st.sampled_from(
         "MESSAGE_CREATE",
         "MESSAGE_UPDATE",
         "MESSAGE_DELETE",
+        "MESSAGE_DELETE_BULK",
         "MESSAGE_REACTION_ADD",
         "GUILD_MEMBER_ADD",
         "GUILD_MEMBER_REMOVE",
@@ -270,6 +271,29 @@ def test_any_dispatch_payload_gives_records_or_a_quarantine(event: str, payload:
     asyncio.run(source._on_dispatch(event, payload, 5))
     for r in written:
         assert isinstance(r, Quarantined) or (isinstance(r, Activity) and r.validate() is None)
+
+
+def test_a_bulk_delete_tombstones_every_message_it_names() -> None:
+    source = DiscordSource(
+        DiscordSettings(token="t", guild_ids=[GUILD["id"]]),
+        SourceContext("dc", "c", Path(".")),
+        health=ConnectorHealth("dc"),
+        now=lambda: T0,
+    )
+    source.guilds[GUILD["id"]] = GUILD
+    source.channels[GENERAL] = chan()
+    ids = [str(snowflake_at(T0, n)) for n in range(3)]
+    source.authors[ids[0]] = ("201", "spammer")
+    d = {"ids": ids, "channel_id": GENERAL, "guild_id": GUILD["id"]}
+    records, cursor = source._records("MESSAGE_DELETE_BULK", d)
+    assert cursor is None
+    assert [(r.kind, r.source_id, r.author_id) for r in records] == [  # type: ignore[union-attr]
+        (Kind.DELETE, ids[0], "201"),
+        (Kind.DELETE, ids[1], "unknown"),
+        (Kind.DELETE, ids[2], "unknown"),
+    ]
+    with pytest.raises(TypeError, match="without an ids list"):
+        source._records("MESSAGE_DELETE_BULK", {**d, "ids": "1,2"})
 
 
 def test_settings_and_registration() -> None:
