@@ -509,6 +509,9 @@ class CockpitApp(App[int]):
         else:
             self.action_show_help_panel()
 
+    def action_health(self) -> None:
+        self.screen_stack[0].query_one(LeaderboardPane).action_health()
+
     def action_sources(self) -> None:
         if isinstance(self.store, SQLiteStore):
             self.push_screen(SourcesScreen(self.store, self.tz, self.clock))
@@ -581,6 +584,11 @@ class CockpitApp(App[int]):
         yield SystemCommand("Clear filters", "Show all activity again (key x)", self.clear_filters)
         yield SystemCommand(
             "Sources", "Connector health: connected, lagging, failing (key S)", self.action_sources
+        )
+        yield SystemCommand(
+            "Community health",
+            "Members, active, questions, churn watch (key h on the Leaderboard)",
+            self.action_health,
         )
         yield SystemCommand(
             "Jump to member…", "Find a member by name, @handle or id", self.action_jump_member

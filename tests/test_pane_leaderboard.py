@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_textual_snapshot
-from conftest_app import NOW, activity, config, registry, seed_store
+from conftest_app import COMMUNITY, NOW, activity, config, registry, seed_store
 from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
@@ -26,6 +26,7 @@ from cockpit.scoring.rank import Term
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_scoring import ScoringStore
 from cockpit.widgets import leaderboard as lb
+from cockpit.widgets.health import HealthScreen, health_text
 from cockpit.widgets.leaderboard import ExplainScreen, LeaderboardPane, LeaderTable, shown_points
 from cockpit.widgets.member import MemberScreen
 from cockpit.widgets.pane import EmptyState
@@ -248,6 +249,33 @@ async def test_churn_flag_comes_from_the_scoring_section(scored: Path) -> None:
             "[b]Mal\\u202eory": "",
             "Ken Thompson @ken": "⚠ quiet",
         }
+
+
+async def test_h_shows_the_community_health_for_the_window(scored: Path) -> None:
+    cfg = scoring_config(churn_conversations=3, churn_quiet_days=14)
+    app = make_app(scored, cfg=cfg)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("3")
+        await until(pilot, shown(app, "30d"))
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HealthScreen))
+        screen = app.screen
+        assert isinstance(screen, HealthScreen)
+        await until(pilot, lambda: screen.figures is not None)
+        assert screen.figures is not None and screen.figures["window"] == "30d"
+        text = plain(health_text(screen.figures, 90), 100)
+        lines = text.splitlines()
+        assert lines[0].startswith(f"{COMMUNITY}  ")
+        members = next(line for line in lines if line.startswith("members"))
+        assert members.split()[1] == str(screen.figures["members"])
+        assert any(line.startswith("active         DAU ") for line in lines)
+        churn = next(line for line in lines if line.startswith("churn watch"))
+        assert "1 core member gone quiet" in churn
+        assert any(line.strip().startswith("Ken Thompson") for line in lines)
+        await pilot.press("w")
+        await until(pilot, lambda: screen.figures is not None and screen.figures["window"] == "90d")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HealthScreen))
 
 
 async def test_in_process_cockpit_catches_the_rollup_up_itself(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +28,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from cockpit.commands.leaderboard import TERM_LABELS
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import ScoringSettings
+from cockpit.scoring.health import health
 from cockpit.scoring.leaderboard import Standing, leaderboard
 from cockpit.scoring.rank import WINDOWS, Term
 from cockpit.store.sqlite import SQLiteStore
@@ -35,6 +36,7 @@ from cockpit.store.sqlite_scoring import ScoringStore
 from cockpit.textsafe import inert_line
 
 from .common import platform_badge, safe
+from .health import HealthScreen
 from .pane import Pane
 
 if TYPE_CHECKING:
@@ -246,6 +248,7 @@ class LeaderboardPane(Pane):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "cycle_window", "Window"),
+        Binding("h", "health", "Health"),
         Binding("r", "refresh", "Recompute", show=False),
     ]
 
@@ -309,6 +312,24 @@ class LeaderboardPane(Pane):
 
     def action_refresh(self) -> None:
         self.reload(force=True)
+
+    def action_health(self) -> None:
+        """The community's health figures for this window (7d when the board shows all)."""
+        scoring = self._scoring_store()
+        if scoring is None:
+            self.notify("The store is still opening; try again in a moment.", severity="warning")
+            return
+        app = self.cockpit
+
+        async def compute(window: str) -> dict[str, Any]:
+            if not app.attach:
+                await scoring.catch_up()
+            community = await self._community(scoring)
+            if community is None:
+                raise CockpitError("no activity stored yet: nothing to measure")
+            return await health(scoring, community, window, app.clock())
+
+        app.push_screen(HealthScreen(compute, self.window))
 
     def action_cycle_window(self) -> None:
         i = WINDOW_CYCLE.index(self.window)
