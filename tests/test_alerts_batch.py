@@ -192,9 +192,33 @@ def test_cross_platform_finds_a_text_across_the_generation_swap() -> None:
     [a] = e.evaluate(9 * MIN)
     assert sorted(a.ids) == [1, 9]
     e.observe(ev(10, 13 * MIN + 58 * S, text, platform="slack"))  # within 5 min of telegram
-    assert e.evaluate(14 * MIN)[0].summary.startswith("on slack, telegram:")
+    assert e.evaluate(14 * MIN)[0].summary.startswith("2 copies on slack, telegram:")
     e.observe(ev(11, 19 * MIN, text))  # the others are older than 5 min by now
     assert e.evaluate(19 * MIN) == []
+
+
+def test_cross_platform_min_copies_tells_a_wave_from_people_sharing_a_faq() -> None:
+    rule = {"name": "wave", "kind": "cross_platform", "window": "2m", "min_copies": 10}
+    e = Engine(parse_rules([rule]))
+    faq = "restart the bridge after upgrading, it fixes the sync"
+    for i, platform in enumerate(["discord", "telegram", "slack", "discord", "telegram"]):
+        e.observe(ev(i + 1, i * 40 * S, faq, platform=platform))  # a handful, over minutes
+    assert e.evaluate(4 * MIN) == []
+    scam = "free nitro for everyone who joins now https://nitro.example/claim"
+    for i in range(9):  # a wave: seconds apart, on two platforms
+        e.observe(ev(20 + i, 5 * MIN + i * 2 * S, scam, platform="discord" if i % 3 else "slack"))
+    assert [a.rule for a in e.evaluate(5 * MIN + 20 * S)] == []  # 9 copies: not yet
+    e.observe(ev(29, 5 * MIN + 20 * S, scam, platform="discord"))
+    fired = e.evaluate(5 * MIN + 21 * S)
+    assert sorted(a.summary for a in fired) == [
+        "10 copies on discord, slack: free nitro for everyone who joins now https://nitro.example/claim",
+        "10 copies on discord, slack: https://nitro.example/claim",
+    ]
+    # copies older than the window do not count toward a new wave
+    e2 = Engine(parse_rules([rule]))
+    for i in range(12):
+        e2.observe(ev(i + 1, i * 3 * MIN, scam, platform="discord" if i % 2 else "slack"))
+    assert e2.evaluate(40 * MIN) == []
 
 
 def test_unanswered_any_message_answers_only_its_channel() -> None:

@@ -141,6 +141,9 @@ class CrossPlatformRule(_RuleBase):
     kind: Literal["cross_platform"]
     window: Duration = timedelta(minutes=5)
     min_platforms: int = Field(2, ge=2)
+    # copies within `window`, all platforms together: a spam wave posts many in a minute or
+    # two, while people sharing a FAQ answer or docs link post a handful
+    min_copies: int = Field(2, ge=2)
     min_length: int = Field(20, ge=1)
     links: bool = True
     hold: Duration = timedelta(minutes=10)

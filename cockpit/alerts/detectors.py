@@ -282,7 +282,8 @@ class RaidDetector(Detector):
                     cond.ids = [i for _, i, _ in q if i][-50:]
 
 
-_Sighting = tuple[str, int, int]  # platform, ts, activity id
+# platform, last ts, activity id, copies since `since`, since (the first copy inside the window)
+_Sighting = tuple[str, int, int, int, int]
 _Sightings = _Sighting | tuple[_Sighting, ...]  # one (most texts), or one per platform
 
 
@@ -318,7 +319,7 @@ class CrossPlatformDetector(Detector):
                 if k in seen or k in older:
                     self._again(ev, k, norm, ev.text)
                 else:
-                    seen[k] = (ev.platform, ts, ev.id)
+                    seen[k] = (ev.platform, ts, ev.id, 1, ts)
             if links and ev.links:
                 for link in ev.links:
                     self._again(ev, hash((ev.community, link)), link, link)
@@ -328,14 +329,23 @@ class CrossPlatformDetector(Detector):
         before = self.seen.get(k) or self.older.pop(k, ())
         if before and isinstance(before[0], str):
             before = (before,)
-        others = [s for s in before if s[0] != ev.platform]
-        self.seen[k] = (*others, (ev.platform, ev.ts, ev.id))
+        horizon = ev.ts - self.window
+        others: list[_Sighting] = []
+        copies, since = 1, ev.ts  # on this platform within the window, this one included
+        for s in before:
+            if s[0] != ev.platform:
+                others.append(s)
+            elif s[4] >= horizon:
+                copies, since = s[3] + 1, s[4]
+        mine = (ev.platform, ev.ts, ev.id, copies, since)
+        self.seen[k] = (*others, mine)
         if len(others) + 1 < self.crule.min_platforms:
             return
-        horizon = ev.ts - self.window
         recent = [s for s in others if s[1] >= horizon]
-        recent.append((ev.platform, ev.ts, ev.id))
-        if len(recent) >= self.crule.min_platforms:
+        recent.append(mine)  # a platform's copies count while its run started in the window
+        if len(recent) >= self.crule.min_platforms and (
+            sum(s[3] for s in recent) >= self.crule.min_copies
+        ):
             tag = digest(norm)
             cond = self.hit(
                 (ev.community, tag),
@@ -343,10 +353,11 @@ class CrossPlatformDetector(Detector):
                 ev.ts,
                 ev.ts + self.hold,
                 ev.id,
-                f"on {', '.join(sorted(p for p, _, _ in recent))}: {sample[:120]}",
+                f"{sum(s[3] for s in recent)} copies on "
+                f"{', '.join(sorted(s[0] for s in recent))}: {sample[:120]}",
                 len(recent),
             )
-            for _, _, i in recent:
+            for _, _, i, _, _ in recent:
                 if i and i not in cond.ids:
                     cond.ids.append(i)
 

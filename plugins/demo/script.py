@@ -534,10 +534,20 @@ class Engine:
         return template.format_map(_Slots(self, acct, mention))
 
     def _chatter(self, acct: pp.Account, pool: tuple[str, ...] = tx.CHAT) -> str:
+        return self._vary(self._fmt(self._one(pool), acct))
+
+    def _vary(self, text: str, suffix: bool = True) -> str:
+        """How people actually type a stock phrase: rarely twice the same way.
+
+        Without this, honest messages drawn from the phrase pools repeat word for word on
+        several platforms within minutes, which is exactly what cross-platform spam looks like.
+        """
         rng = self.rng
-        text = self._fmt(self._one(pool), acct)
-        if rng.random() < 0.35:
-            text = self._one(tx.PREFIXES) + text + self._one(tx.SUFFIXES)
+        r = rng.random()
+        if r < 0.35 or (len(text) >= 30 and r < 0.9):
+            text = self._one(tx.PREFIXES) + text + (self._one(tx.SUFFIXES) if suffix else "")
+            if rng.random() < 0.3 and text[:1].isupper():
+                text = text[0].lower() + text[1:]
         return text
 
     def _react(self, msg: Pending, mean: float, favourite: str | None = None) -> None:
@@ -746,7 +756,7 @@ class Engine:
         rng = self.rng
         if text is None or answers is None:
             questions, answers = tx.QA[self._one(tuple(tx.QA))]
-            text = self._fmt(self._one(questions), acct)
+            text = self._vary(self._fmt(self._one(questions), acct), suffix=False)
             chan = self._channel(acct.member.community, acct.platform, "help")
         assert chan is not None
         q = self._say(us, acct, chan, text)
@@ -757,7 +767,9 @@ class Engine:
         delay = (
             rng.randrange(30 * MINUTE, 3 * HOUR) if late else int(rng.expovariate(1 / (7 * MINUTE)))
         )
-        answer = self._answer(q, acct, self._fmt(self._one(answers), acct), delay + 20 * SECOND)
+        answer = self._answer(
+            q, acct, self._vary(self._fmt(self._one(answers), acct)), delay + 20 * SECOND
+        )
         if answer is None:
             return
         if rng.random() < 0.55:
@@ -793,15 +805,18 @@ class Engine:
         r = rng.random()
         if r < 0.3:
             chan = self._channel(c, platform, self._one(("dev", "general", "showcase")))
-            root = self._say(us, acct, chan, self._fmt(self._one(tx.THREAD_STARTERS), acct))
+            root = self._say(
+                us, acct, chan, self._vary(self._fmt(self._one(tx.THREAD_STARTERS), acct))
+            )
             self._react(root, 9.0, "🔥" if platform != "slack" else ":fire:")
             self._replies(root, rng.randrange(3, 14), tx.THREAD_REPLIES, 12 * MINUTE)
             if rng.random() < 0.6:
                 later = root.us + int(rng.randrange(20, 120) * MINUTE * self.tempo)
-                self._say(later, acct, chan, "thanks all for the input, updated the post 🙌", root)
+                thanks = self._vary("thanks all for the input, updated the post 🙌")
+                self._say(later, acct, chan, thanks, root)
         elif r < 0.5:
             chan = self._channel(c, platform, self._one(("help", "general")))
-            msg = self._say(us, acct, chan, self._fmt(self._one(tx.KOC_TIPS), acct))
+            msg = self._say(us, acct, chan, self._vary(self._fmt(self._one(tx.KOC_TIPS), acct)))
             self._react(msg, 5.0)
         else:
             chan = self._channel(c, platform, self._one(("general", "general", "dev", "offtopic")))
