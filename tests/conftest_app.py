@@ -7,8 +7,10 @@ leaves, system events, an edit, a delete, a bot, and hostile text.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cockpit.config import CockpitSettings, Config
 from cockpit.model import Activity, Kind
@@ -140,3 +142,16 @@ async def seed_store(path: Path, activities: list[Activity] | None = None) -> No
 def make_store(path: Path, activities: list[Activity] | None = None) -> Path:
     asyncio.run(seed_store(path, activities))
     return path
+
+
+async def until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until `cond` holds (workers finish on their own schedule).
+
+    Generous: a loaded 2-core CI box is slow, and a condition that holds returns at once.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)

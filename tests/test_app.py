@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from conftest_app import (
     make_store,
     registry,
     seed_activities,
+    until,
 )
 from rich.text import Text
 from textual.widgets import OptionList, Static
@@ -46,21 +45,6 @@ def make_app(path: Path, attach: bool = True, **kw: object) -> CockpitApp:
         clock=lambda: NOW,
         **kw,  # type: ignore[arg-type]
     )
-
-
-async def until(pilot: object, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Let the app run until `cond` holds (workers finish on their own schedule)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            app = pilot.app  # type: ignore[attr-defined]
-            view = app.screen_stack[0].query_one(FeedView)
-            raise AssertionError(
-                f"condition not reached in time: scroll {view.scroll_y}/{view.max_scroll_y} "
-                f"size {view.size} rows {len(view.rows)} follow {view.follow} focus {app.focused}"
-            )
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
 
 
 def feed(app: CockpitApp) -> FeedView:

@@ -3,12 +3,10 @@ person's standing from the leaderboard, and refuses to change anything when atta
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
-from conftest_app import NOW, config, registry, seed_store
+from conftest_app import NOW, config, registry, seed_store, until
 from rich.text import Text
 from textual.widgets import OptionList, Static
 
@@ -28,15 +26,6 @@ def make_app(path: Path, attach: bool) -> CockpitApp:
         clock=lambda: NOW,
         live=False,
     )
-
-
-async def until(pilot: object, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
 
 
 def rows(screen: MemberScreen) -> list[str]:

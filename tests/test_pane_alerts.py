@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_app import HOSTILE, NOW, config, make_store, registry, seed_store
+from conftest_app import HOSTILE, NOW, config, make_store, registry, seed_store, until
 from rich.text import Text
 from textual.widgets import Checkbox, DataTable, Input, OptionList, Static
 
@@ -138,14 +137,6 @@ def make_app(path: Path, attach: bool) -> CockpitApp:
         clock=lambda: NOW,
         live=False,
     )
-
-
-async def until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached in time"
-        await pilot.pause(0.02)
 
 
 def cells(pane: AlertsPane) -> list[list[str]]:

@@ -3,13 +3,11 @@ add / suggest / coverage dialogs, on a seeded store with a frozen clock."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conftest_app import COMMUNITY, HOSTILE, NOW, config, registry, seed_store
+from conftest_app import COMMUNITY, HOSTILE, NOW, config, registry, seed_store, until
 from rich.text import Text
 from textual.content import Content
 from textual.widgets import Input, OptionList, Static
@@ -84,15 +82,6 @@ def make_app(path: Path, attach: bool = True) -> CockpitApp:
         clock=lambda: NOW,
         live=False,
     )
-
-
-async def until(pilot: object, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
 
 
 def listed(app: CockpitApp) -> list[str]:

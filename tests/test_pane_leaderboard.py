@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_textual_snapshot
-from conftest_app import COMMUNITY, NOW, activity, config, registry, seed_store
+from conftest_app import COMMUNITY, NOW, activity, config, registry, seed_store, until
 from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
@@ -109,14 +109,6 @@ def scored(tmp_path: Path) -> Path:
     path = tmp_path / "scored.db"
     asyncio.run(build(path, rollup=True))
     return path
-
-
-async def until(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached in time"
-        await pilot.pause(0.02)
 
 
 def pane(app: CockpitApp) -> LeaderboardPane:

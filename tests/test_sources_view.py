@@ -3,14 +3,12 @@ read from the store as `cockpit collect` writes it (so an attached operator sees
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest_app import NOW, config, registry, seed_store
+from conftest_app import NOW, config, registry, seed_store, until
 from rich.console import Console
 from textual.widgets import Static
 
@@ -71,15 +69,6 @@ def test_ago_reads_like_a_person_would_say_it() -> None:
         "2d",
     ]
     assert ago(None, NOW) == "—"
-
-
-async def until(pilot: object, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
 
 
 async def store_with_health(path: Path, written: datetime) -> None:

@@ -329,15 +329,14 @@ class CrossPlatformDetector(Detector):
         before = self.seen.get(k) or self.older.pop(k, ())
         if before and isinstance(before[0], str):
             before = (before,)
-        horizon = ev.ts - self.window
-        others: list[_Sighting] = []
-        copies, since = 1, ev.ts  # on this platform within the window, this one included
-        for s in before:
-            if s[0] != ev.platform:
-                others.append(s)
-            elif s[4] >= horizon:
-                copies, since = s[3] + 1, s[4]
-        mine = (ev.platform, ev.ts, ev.id, copies, since)
+        platform, ts = ev.platform, ev.ts
+        horizon = ts - self.window
+        others = [s for s in before if s[0] != platform]
+        mine: _Sighting = (platform, ts, ev.id, 1, ts)  # copies here within the window: this one
+        if len(others) != len(before):
+            prev = next(s for s in before if s[0] == platform)
+            if prev[4] >= horizon:
+                mine = (platform, ts, ev.id, prev[3] + 1, prev[4])
         self.seen[k] = (*others, mine)
         if len(others) + 1 < self.crule.min_platforms:
             return
@@ -646,11 +645,15 @@ class QuietCoreDetector(Detector):
         self.lookback = ms(rule.lookback)
         self.quiet = ms(rule.quiet_for)
         self.members: dict[tuple[str, str, str], _Member] = {}  # (community, platform, author)
+        # members with at least min_activities over the lookback: the only ones ranked, so a
+        # tick costs the active core, not the whole membership
+        self.eligible: set[tuple[str, str, str]] = set()
         self._earliest = _FAR  # the earliest day any member has counted
         self._checked = -1
 
     def observe_many(self, batch: Batch) -> None:
-        members, conditions = self.members, self.conditions
+        members, conditions, eligible = self.members, self.conditions, self.eligible
+        least = self.qrule.min_activities
         for ev in batch.select(self.kinds, self.scope):
             key = (ev.community, ev.platform, ev.author_id)
             m = members.get(key)
@@ -664,6 +667,8 @@ class QuietCoreDetector(Detector):
             else:
                 m.count(ts // DAY)
                 self._earliest = min(self._earliest, ts // DAY)
+            if m.total + m.today >= least:
+                eligible.add(key)
             if conditions and key in conditions and ts > conditions[key].first:
                 del conditions[key]
 
@@ -672,16 +677,17 @@ class QuietCoreDetector(Detector):
             return  # once per minute of engine time is plenty for a matter of days
         self._checked = now // MINUTE
         first_day = (now - self.lookback) // DAY
+        least = self.qrule.min_activities
         if self._earliest < first_day:  # some day left the lookback: forget it
-            for m in self.members.values():
+            for k, m in self.members.items():
                 if m.first < first_day:
                     m.forget_before(first_day)
+                    if m.total + m.today < least:
+                        self.eligible.discard(k)
             self._earliest = min((m.first for m in self.members.values()), default=_FAR)
-        least = self.qrule.min_activities
         totals: dict[str, list[tuple[int, tuple[str, str, str]]]] = {}
-        active = [
-            (m.total + m.today, k) for k, m in self.members.items() if m.total >= least - m.today
-        ]
+        members = self.members
+        active = [(members[k].total + members[k].today, k) for k in self.eligible]
         for n, key in active:
             totals.setdefault(key[0], []).append((n, key))
         quiet_keys = set()
