@@ -234,6 +234,8 @@ class MemberScreen(ModalScreen[None]):
         try:
             self.known = await known_identities(self.store, member, scoring)
             if scoring is not None:
+                if not getattr(self.app, "attach", True):
+                    await scoring.catch_up()  # imports and live rows since the last fold
                 standing = await explain(scoring, member.community, member.id, WINDOW, now)
         except CockpitError as exc:
             self.known = self.known or [Known(member, "this")]
