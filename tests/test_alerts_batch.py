@@ -19,7 +19,7 @@ from cockpit.alerts.config import DEFAULT_QUESTION, parse_rules
 from cockpit.alerts.engine import Engine
 from cockpit.alerts.events import Event
 from cockpit.alerts.matcher import KeywordMatcher, match_many
-from cockpit.alerts.questions import question_test
+from cockpit.alerts.questions import OPENER_FIRST, question_test
 from cockpit.model import Kind
 
 # text made of the pieces that matter: words, keywords, case, whitespace of every sort,
@@ -82,6 +82,14 @@ def test_matching_examples() -> None:
 def test_the_default_question_test_is_the_default_pattern(text: str) -> None:
     pattern = re.compile(DEFAULT_QUESTION, re.IGNORECASE | re.MULTILINE)
     assert question_test(DEFAULT_QUESTION)(text) == bool(pattern.search(text.strip()))
+
+
+def test_the_opener_gate_lets_through_every_character_the_regex_could_match() -> None:
+    first = re.compile(r"[hwcdia]", re.IGNORECASE)
+    missing = [
+        hex(c) for c in range(0x110000) if first.match(chr(c)) and chr(c) not in OPENER_FIRST
+    ]
+    assert missing == []
 
 
 def test_question_examples() -> None:

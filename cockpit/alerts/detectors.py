@@ -256,18 +256,26 @@ class RaidDetector(Detector):
         self.window = ms(rule.window)
         self.cooldown = ms(rule.cooldown)
         self.joins: dict[str, deque[tuple[int, int, str]]] = {}
+        # joins in the window per community and platform, kept as joins come and go, so a
+        # raid in progress names its platforms without a pass over the window per join
+        self.per_platform: dict[str, dict[str, int]] = {}
 
     def observe_many(self, batch: Batch) -> None:
         for ev in batch.select(self.kinds, self.scope):
             q = self.joins.get(ev.community)
             if q is None:
                 q = self.joins[ev.community] = deque()
+                self.per_platform[ev.community] = {}
+            counts = self.per_platform[ev.community]
             q.append((ev.ts, ev.id, ev.platform))
+            counts[ev.platform] = counts.get(ev.platform, 0) + 1
             horizon = ev.ts - self.window
             while q[0][0] < horizon:
-                q.popleft()
+                gone = q.popleft()[2]
+                counts[gone] -= 1
+                if not counts[gone]:
+                    del counts[gone]
             if len(q) >= self.limit:
-                platforms = sorted({p for _, _, p in q})
                 fresh = (ev.community,) not in self.conditions
                 cond = self.hit(
                     (ev.community,),
@@ -275,7 +283,7 @@ class RaidDetector(Detector):
                     ev.ts,
                     ev.ts + self.cooldown,
                     ev.id,
-                    f"{len(q)} joins in {self.window // 1000}s on {', '.join(platforms)}",
+                    f"{len(q)} joins in {self.window // 1000}s on {', '.join(sorted(counts))}",
                     len(q),
                 )
                 if fresh:

@@ -18,10 +18,15 @@ _OPENERS = re.compile(
 )
 
 
+# Every character that can open one of the words under IGNORECASE (the dotted and dotless
+# Turkish i included; a test checks all of Unicode): anything else skips the regex.
+OPENER_FIRST = frozenset("hwcdiaHWCDIA\u0130\u0131")
+
+
 def _default(text: str) -> bool:
     s = text.strip()
     if "\n" not in s:
-        return s.endswith("?") or _OPENERS.match(s) is not None
+        return s.endswith("?") or (s[:1] in OPENER_FIRST and _OPENERS.match(s) is not None)
     return any(
         line.rstrip().endswith("?") or _OPENERS.match(line) is not None for line in s.split("\n")
     )
