@@ -139,6 +139,8 @@ class AlertsPane(Pane):
         self.snapshot: Snapshot | None = None
         self.error: str | None = None
         self._loaded_at = 0.0
+        self._reading = False  # a read is under way
+        self._again = False  # and another was asked for meanwhile
         self._width = 0
 
     def compose(self) -> ComposeResult:
@@ -214,8 +216,29 @@ class AlertsPane(Pane):
             self.table.focus()
         self.reload()
 
-    @work(exclusive=True, group="alerts-load")
-    async def reload(self) -> None:
+    def reload(self) -> None:
+        """Read again; a read already under way finishes first and is then repeated once.
+
+        Never cancelled by the next one: on a slow box a read longer than the refresh
+        interval would otherwise be cancelled for ever and the pane would never update.
+        """
+        if self._reading:
+            self._again = True
+            return
+        self._reading = True
+        self._read()
+
+    @work(group="alerts-load")
+    async def _read(self) -> None:
+        try:
+            await self._read_once()
+        finally:
+            self._reading = False
+            if self._again and not self.gone:
+                self._again = False
+                self.reload()
+
+    async def _read_once(self) -> None:
         store = self.alert_store()
         if store is None:
             return
