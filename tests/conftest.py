@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_textual_snapshot
 
 from cockpit.store.sqlite import SQLiteStore
 
@@ -15,3 +17,20 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     s = await SQLiteStore.open(tmp_path / "store.db")
     yield s
     await s.close()
+
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+class _HereSVG(pytest_textual_snapshot.SVGImageExtension):  # type: ignore[misc]
+    """Snapshot SVGs in tests/snapshots/, named by test, whatever file they come from."""
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        return str(SNAPSHOTS)
+
+
+@pytest.fixture
+def here_snapshots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", _HereSVG)
+    yield

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_textual_snapshot
 from conftest_app import NOW, config, make_store, registry
 from textual.pilot import Pilot
 
 from cockpit.app import CockpitApp
 from cockpit.widgets.feed import FeedView
 
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-
-
-class _HereSVG(pytest_textual_snapshot.SVGImageExtension):  # type: ignore[misc]
-    @classmethod
-    def dirname(cls, *, test_location: Any) -> str:
-        return str(SNAPSHOTS)
-
 
 @pytest.fixture(autouse=True)
-def _snapshots_in_tests_snapshots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", _HereSVG)
-    yield
+def _snapshots_in_tests_snapshots(here_snapshots: None) -> None:
+    """Every test of this file keeps its SVG in tests/snapshots/."""
 
 
 @pytest.fixture

@@ -3,13 +3,16 @@ add / suggest / coverage dialogs, on a seeded store with a frozen clock."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest_app import COMMUNITY, HOSTILE, NOW, config, registry, seed_store, until
 from rich.text import Text
 from textual.content import Content
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
 from cockpit.app import CockpitApp
@@ -392,3 +395,31 @@ async def test_attached_operators_cannot_edit_or_delete(tmp_path: Path) -> None:
             " edit events with `cockpit calendar edit`.",
             " delete events with `cockpit calendar delete`.",
         ]
+
+
+def test_calendar_week_snapshot_80x24(
+    tmp_path: Path, here_snapshots: None, snap_compare: Any
+) -> None:
+    path = asyncio.run(store_with(tmp_path, [AMA, CLASH, WEEKLY, LATER]))
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await pilot.press("4")
+        await until(pilot, lambda: len(listed(pilot.app)) == 3)  # type: ignore[arg-type]
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(path), terminal_size=(80, 24), run_before=show)
+
+
+def test_calendar_edit_occurrence_snapshot_80x24(
+    tmp_path: Path, here_snapshots: None, snap_compare: Any
+) -> None:
+    path = asyncio.run(store_with(tmp_path, [AMA, WEEKLY]))
+
+    async def edit(pilot: Pilot[Any]) -> None:
+        await pilot.press("4")
+        await until(pilot, lambda: len(listed(pilot.app)) == 2)  # type: ignore[arg-type]
+        await pilot.press("down", "e", "o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, EventScreen))
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(path, attach=False), terminal_size=(80, 24), run_before=edit)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_textual_snapshot
 from conftest_app import COMMUNITY, NOW, activity, config, registry, seed_store, until
 from rich.console import Console
 from rich.text import Text
@@ -32,7 +31,6 @@ from cockpit.widgets.member import MemberScreen
 from cockpit.widgets.pane import EmptyState
 
 HOSTILE_NAME = "[b]Mal\u202eory"
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 DAY = timedelta(days=1)
 
 
@@ -374,18 +372,6 @@ def test_cells_are_text_never_markup() -> None:
     ]
     assert not any(span.style == "red" for span in cells[1].spans)
     assert lb.row_cells(s, "all")[4].plain == "·"
-
-
-class _HereSVG(pytest_textual_snapshot.SVGImageExtension):  # type: ignore[misc]
-    @classmethod
-    def dirname(cls, *, test_location: Any) -> str:
-        return str(SNAPSHOTS)
-
-
-@pytest.fixture
-def here_snapshots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", _HereSVG)
-    yield
 
 
 def test_leaderboard_snapshot_80x24(scored: Path, here_snapshots: None, snap_compare: Any) -> None:

@@ -3,13 +3,16 @@ read from the store as `cockpit collect` writes it (so an attached operator sees
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from conftest_app import NOW, config, registry, seed_store, until
 from rich.console import Console
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from cockpit.app import CockpitApp
@@ -108,7 +111,7 @@ async def test_attached_operator_sees_a_failing_source_in_header_and_view(tmp_pa
         await until(pilot, lambda: isinstance(app.screen, SourcesScreen) and bool(app.screen.rows))
         table = plain(app.screen.table)
         lines = [line for line in table.splitlines() if "discord-main" in line or "tg-bot" in line]
-        assert lines[0].split()[:4] == ["●", "discord-main", "discord", "connected"]
+        assert lines[0].split()[:4] == ["●", "discord-main", "discord", "connected"]  # name type
         assert lines[0].split()[4:] == ["23s", "3s", "1,200", "1", "(2s)", "0"]
         assert lines[1].split()[:4] == ["✖", "tg-bot", "telegram", "failing"]
         details = plain(app.screen.query_one("#sources-details", Static))
@@ -157,3 +160,21 @@ async def test_sources_this_cockpit_runs_store_their_own_health(tmp_path: Path) 
             f.write(line + "\n")
         await until(pilot, lambda: bool(app.health) and app.health[0].events == 1, timeout=30)
         assert app.health[0].last_event == datetime(2024, 5, 14, 12, 0, tzinfo=UTC)
+
+
+def test_sources_view_snapshot_80x24(
+    tmp_path: Path, here_snapshots: None, snap_compare: Any
+) -> None:
+    path = tmp_path / "s.db"
+    asyncio.run(store_with_health(path, NOW - timedelta(seconds=3)))
+    app = CockpitApp(
+        store_path=path, config=config(), registry=registry(), attach=True, clock=lambda: NOW
+    )
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: "1 failing" in header_text(app))
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, SourcesScreen) and bool(app.screen.rows))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)

@@ -54,14 +54,13 @@ def health_table(rows: Sequence[HealthRow], now: datetime, tz: tzinfo) -> Table:
     table = Table(box=None, padding=(0, 1), show_edge=False, expand=True, header_style="bold")
     for name, kw in (
         ("", {"width": 1}),
-        ("source", {"ratio": 2}),
-        ("type", {}),
+        ("source", {"ratio": 1, "min_width": 12}),  # its name, then its type
         ("state", {}),
-        ("last event", {"justify": "right"}),
-        ("contact", {"justify": "right"}),
+        ("event", {"justify": "right"}),  # age of the newest activity received
+        ("contact", {"justify": "right"}),  # age of the last good round trip
         ("events", {"justify": "right"}),
         ("waits", {"justify": "right"}),
-        ("errors", {"justify": "right"}),
+        ("err", {"justify": "right"}),
     ):
         table.add_column(name, no_wrap=True, overflow="ellipsis", **kw)
     for r in rows:
@@ -70,8 +69,7 @@ def health_table(rows: Sequence[HealthRow], now: datetime, tz: tzinfo) -> Table:
         state = Text(r.state + (" (stale)" if stale else ""), "dim" if stale else style)
         table.add_row(
             Text(mark, style),
-            Text(inert_line(r.name)),
-            Text(inert_line(r.type)),
+            Text.assemble(inert_line(r.name), (f" {inert_line(r.type)}", "dim")),
             state,
             Text(ago(r.last_event, now)),
             Text(ago(r.last_ok, now)),
