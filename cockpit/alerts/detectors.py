@@ -154,19 +154,29 @@ class FloodDetector(Detector):
         self._links_at = on.get("links", _NEVER)
         self._lone_quiet = self._count_at > 1  # a message alone in its window trips no count
         # by (community, platform, author id): most authors have one message in the window,
-        # kept as a plain tuple; the others have a `_Recent` window
+        # kept as a plain tuple; the others have a `_Recent` window. Two generations swapped
+        # every `span` of event time, as in cross_platform: an author not heard from for a
+        # whole generation is dropped with it, so forgetting needs no scan of every author.
         self.recent: dict[tuple[str, str, str], _Seen | _Recent] = {}
-        self._next_prune = 0
+        self.older: dict[tuple[str, str, str], _Seen | _Recent] = {}
+        self._swap_at = 0
 
     def observe_many(self, batch: Batch) -> None:
         if not self.limits:
             return
-        recent, span, lone_quiet = self.recent, self.span, self._lone_quiet
+        recent, older, span, lone_quiet = self.recent, self.older, self.span, self._lone_quiet
         count_at, mentions_at, links_at = self._count_at, self._mentions_at, self._links_at
         for ev in batch.select(self.kinds, self.scope):
+            if ev.ts >= self._swap_at:
+                self.older, self.recent = older, recent = recent, {}
+                self._swap_at = ev.ts + span
             key = (ev.community, ev.platform, ev.author_id)
             seen = (ev.ts, ev.norm, len(ev.mentions), len(ev.links), ev.id)
             w = recent.get(key)
+            if w is None and older:
+                w = older.pop(key, None)
+                if isinstance(w, _Recent):
+                    recent[key] = w
             if not isinstance(w, _Recent):
                 if w is None or w[0] < seen[0] - span:
                     recent[key] = seen
@@ -210,18 +220,6 @@ class FloodDetector(Detector):
                 if fresh:
                     cond.ids = [i for t, _, _, _, i in window if t >= start and i][-50:]
                 return
-
-    def tick(self, now: int) -> None:
-        if now < self._next_prune:
-            return
-        self._next_prune = now + MINUTE
-        horizon = now - self.span
-        for key in [k for k, w in self.recent.items() if _newest(w) < horizon]:
-            del self.recent[key]
-
-
-def _newest(w: _Seen | _Recent) -> int:
-    return w.items[-1][0] if isinstance(w, _Recent) else w[0]
 
 
 class _Recent:
