@@ -89,3 +89,15 @@ def localize(naive: datetime, tz: tzinfo) -> datetime:
     exist is read with the offset before the gap, which is what fold=0 gives in zoneinfo.
     """
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def age(ms: int, now: int) -> str:
+    """'45s', '12m', '5h', '3d': how long ago (both in ms), in at most four cells."""
+    s = max(0, (now - ms) // 1000)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"

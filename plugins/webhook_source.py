@@ -8,6 +8,7 @@ platform delivers it again (the store's idempotent key makes that harmless).
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
 from cockpit.collect.health import ConnectorHealth, health_for
@@ -29,7 +30,7 @@ class _Settings(Protocol):
     def path(self) -> str: ...
 
 
-class WebhookSource:
+class WebhookSource(ABC):
     """The common half of a webhook connector; subclasses make the request handler."""
 
     platform = ""
@@ -69,8 +70,9 @@ class WebhookSource:
     def where(self) -> str:
         return f"webhook {self.settings.path}"
 
+    @abstractmethod
     def make_handler(self, sink: Sink) -> Any:
-        raise NotImplementedError
+        """The request handler that verifies, stores, then answers."""
 
     async def run(self, sink: Sink) -> None:
         try:

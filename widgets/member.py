@@ -77,13 +77,7 @@ async def known_identities(
             for mid in who.member_ids if who else ():
                 if mid not in have and (m := await store.member(mid)) is not None:
                     rows.append(m)
-        ids = ",".join(str(r.id) for r in rows)
-        persons = {
-            int(i): (int(p) if p is not None else None)
-            for i, p in await scoring.store.fetchall(
-                f"SELECT id, person_id FROM member WHERE id IN ({ids})"
-            )
-        }
+        persons = await scoring.persons_of([r.id for r in rows])
         rejected = await scoring.rejected()
     mine = persons.get(member.id)
     out = [Known(member, "this")]

@@ -26,6 +26,7 @@ from cockpit.collect.health import STALE_AFTER, summarize
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_collect import HealthRow, load_health
 from cockpit.textsafe import inert_line
+from cockpit.timeutil import age, to_ms
 
 from .common import Clock
 
@@ -41,13 +42,7 @@ REFRESH_SECONDS = 2.0
 
 def ago(ts: datetime | None, now: datetime) -> str:
     """'12s', '5m', '3h', '2d' ago; '—' when never."""
-    if ts is None:
-        return "—"
-    s = max(0, int((now - ts).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s // size}{unit}"
-    return f"{s}s"
+    return "—" if ts is None else age(to_ms(ts), to_ms(now))
 
 
 def health_table(rows: Sequence[HealthRow], now: datetime, tz: tzinfo) -> Table:

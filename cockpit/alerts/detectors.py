@@ -11,7 +11,7 @@ to report) leaves early.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from cockpit.alerts.batch import Batch
@@ -817,21 +817,19 @@ class SourceDetector(Detector):
             del self.conditions[gone]
 
 
+# each rule kind's detector, by the rule model's class
+DETECTORS: dict[type[AnyRule], Callable[[Any, Staff], Detector]] = {
+    KeywordRule: KeywordDetector,
+    FloodRule: FloodDetector,
+    RaidRule: RaidDetector,
+    CrossPlatformRule: CrossPlatformDetector,
+    UnansweredRule: UnansweredDetector,
+    VolumeRule: VolumeDetector,
+    SentimentRule: SentimentDetector,
+    SourceRule: SourceDetector,
+    QuietCoreRule: QuietCoreDetector,
+}
+
+
 def make_detector(rule: AnyRule, staff: Staff) -> Detector:
-    if isinstance(rule, KeywordRule):
-        return KeywordDetector(rule, staff)
-    if isinstance(rule, FloodRule):
-        return FloodDetector(rule, staff)
-    if isinstance(rule, RaidRule):
-        return RaidDetector(rule, staff)
-    if isinstance(rule, CrossPlatformRule):
-        return CrossPlatformDetector(rule, staff)
-    if isinstance(rule, UnansweredRule):
-        return UnansweredDetector(rule, staff)
-    if isinstance(rule, VolumeRule):
-        return VolumeDetector(rule, staff)
-    if isinstance(rule, SentimentRule):
-        return SentimentDetector(rule, staff)
-    if isinstance(rule, SourceRule):
-        return SourceDetector(rule, staff)
-    return QuietCoreDetector(rule, staff)
+    return DETECTORS[type(rule)](rule, staff)

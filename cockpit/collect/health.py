@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from cockpit.timeutil import utcnow
+from cockpit.timeutil import age, to_ms, utcnow
 
 STATES = ("starting", "connected", "lagging", "failing", "stopped")
 
@@ -146,9 +146,7 @@ def summarize(
         return Summary("no sources", "none")
     newest = max(updated for _, updated in rows)
     if now - newest > stale_after:
-        minutes = int((now - newest).total_seconds() // 60)
-        ago = f"{minutes}m" if minutes < 120 else f"{minutes // 60}h"
-        return Summary(f"collector silent {ago}", "stale")
+        return Summary(f"collector silent {age(to_ms(newest), to_ms(now))}", "stale")
     counts = {state: sum(1 for s, _ in rows if s == state) for state in STATES}
     for state in ("failing", "lagging", "stopped"):
         if counts[state]:

@@ -250,6 +250,14 @@ class ScoringStore:
             raise CockpitError(f"no member #{member_id}")
         return int(rows[0][0])
 
+    async def persons_of(self, member_ids: Sequence[int]) -> dict[int, int | None]:
+        """Each member's person (None when linked to nobody)."""
+        rows = await self.store.fetchall(
+            "SELECT id, person_id FROM member WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(member_ids)).decode(),),
+        )
+        return {int(i): (int(p) if p is not None else None) for i, p in rows}
+
     # ------------------------------------------------------------ rankings
 
     async def window_scores(
