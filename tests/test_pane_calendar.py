@@ -23,17 +23,9 @@ from cockpit.calendar.shifts import shift_event
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.textsafe import inert_line
-from cockpit.widgets.calendar import (
-    CalendarInfo,
-    CalendarPane,
-    Choice,
-    DayNightStrips,
-    EventScreen,
-    coverage_text,
-    day_cells,
-    occurrence_text,
-    region_times,
-)
+from cockpit.widgets.calendar import CalendarPane, DayNightStrips
+from cockpit.widgets.calendar_dialogs import CalendarInfo, Choice, EventScreen
+from cockpit.widgets.calendar_text import coverage_text, day_cells, occurrence_text, region_times
 from cockpit.widgets.header import PulseHeader
 from cockpit.widgets.pane import EmptyState
 

@@ -1,6 +1,7 @@
 """The Calendar pane: the coming week across time zones, day and night per region, and the
 planner's three questions as keys: add an event (`n`), when to hold one (`g`), who is on
-duty (`v`).
+duty (`v`); `e` and `d` edit and delete. The text helpers live in `calendar_text`, the
+dialogs in `calendar_dialogs`.
 
 Reads go through `CalendarStore` in a worker every few seconds and whenever the pane is
 shown; the header gets the next event. With no event and no shift stored the pane keeps
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -19,35 +20,40 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.calendar.config import CalendarSettings
-from cockpit.calendar.conflicts import Conflict, find_conflicts
+from cockpit.calendar.conflicts import find_conflicts
 from cockpit.calendar.editing import (
     Checked,
     EventForm,
-    check_form,
-    check_occurrence,
     form_of,
     repeats_text,
     without_occurrence,
 )
-from cockpit.calendar.model import Event, EventKind, Occurrence, TimeKind
+from cockpit.calendar.model import Event, EventKind, Occurrence
 from cockpit.calendar.recurrence import event_zone
-from cockpit.calendar.shifts import coverage, gaps, on_call
+from cockpit.calendar.shifts import on_call
 from cockpit.calendar.slots import Slot, find_slots
-from cockpit.calendar.zones import day_marker, get_zone, resolve
+from cockpit.calendar.zones import get_zone, resolve
 from cockpit.errors import CockpitError
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.textsafe import inert_line
 
-from .common import countdown
-from .header import PulseHeader, short_zone
+from .calendar_dialogs import CalendarInfo, Choice, EventScreen
+from .calendar_text import (
+    conflict_notes,
+    coverage_text,
+    day_cells,
+    floor_to,
+    occurrence_text,
+    slot_text,
+    zone_short,
+)
+from .header import PulseHeader
 from .pane import Pane
 
 if TYPE_CHECKING:
@@ -70,178 +76,6 @@ def calendar_settings(app: CockpitApp) -> CalendarSettings:
 def regions_of(app: CockpitApp) -> list[str]:
     """[calendar] regions, else [cockpit] regions (as `cockpit calendar` does)."""
     return list(calendar_settings(app).regions or app.config.cockpit.regions)
-
-
-def zone_short(name: str) -> str:
-    return short_zone(name)[1]
-
-
-def region_times(
-    utc: datetime, regions: Sequence[str], viewer: tzinfo, width: int | None = None
-) -> Text:
-    """'LA 07:00 · BER 16:00 · JAK 21:00 +1': each region's clock, days against the viewer's.
-
-    Tighter separators when `width` is short, so five regions still fit a tiled pane.
-    """
-    reference = utc.astimezone(viewer).date()
-    parts: list[tuple[str, str, str]] = []
-    for name in regions:
-        local = utc.astimezone(get_zone(name))
-        parts.append((zone_short(name), f"{local:%H:%M}", day_marker(local.date(), reference)))
-    out = Text(end="")
-    for sep in (" · ", " "):
-        out = Text(end="")
-        for i, (label, clock, marker) in enumerate(parts):
-            if i:
-                out.append(sep, "dim")
-            out.append(f"{label} ", "dim")
-            out.append(clock)
-            if marker:
-                out.append(f" {marker}", "bold")
-        if width is None or out.cell_len <= width:
-            break
-    return out
-
-
-def conflict_notes(conflicts: Sequence[Conflict]) -> dict[tuple[str, datetime], list[str]]:
-    """(uid, start) -> 'Other title (same host alice)' for each clash it is part of."""
-    out: dict[tuple[str, datetime], list[str]] = {}
-    for c in conflicts:
-        out.setdefault((c.first.uid, c.first.start), []).append(
-            f"{inert_line(c.second.title)} ({inert_line(c.reason)})"
-        )
-        out.setdefault((c.second.uid, c.second.start), []).append(
-            f"{inert_line(c.first.title)} ({inert_line(c.reason)})"
-        )
-    return out
-
-
-def occurrence_text(
-    occ: Occurrence,
-    now: datetime,
-    viewer: tzinfo,
-    regions: Sequence[str],
-    clashes: Sequence[str] = (),
-    width: int | None = None,
-) -> Text:
-    """Line one: when (viewer's zone), title, countdown; then regions, odd times, clashes.
-
-    With a `width` every line is cut to it (an ellipsis shows the cut) instead of wrapping.
-    """
-    s, e = occ.start.astimezone(viewer), occ.end.astimezone(viewer)
-    head = Text(end="")
-    if clashes:
-        head.append("! ", "bold red")
-    if occ.event.time_kind is TimeKind.ALL_DAY:
-        head.append(f"{s:%a %d} all day ", "bold")
-    else:
-        head.append(f"{s:%a %d %H:%M}", "bold")
-        head.append(f"–{e:%H:%M} ", "dim")
-    head.append(inert_line(occ.title))
-    if occ.start <= now < occ.end:
-        head.append("  now", "bold green")
-    elif now < occ.start <= now + timedelta(days=1):
-        head.append("  " + countdown((occ.start - now).total_seconds()), "green")
-    if occ.host:
-        head.append(f"  host {inert_line(occ.host)}", "dim")
-    lines = [head]
-    zones = list(dict.fromkeys([*occ.event.regions, *regions]))
-    if zones and occ.event.time_kind is TimeKind.ZONED:
-        lines.append(
-            Text("  ", end="")
-            + region_times(occ.start, zones, viewer, None if width is None else width - 2)
-        )
-    if occ.note:
-        lines.append(Text("  note: " + occ.note, "italic", end=""))
-    lines.extend(Text("  ! conflicts with " + clash, "red", end="") for clash in clashes)
-    if width is not None:
-        for line in lines:
-            if line.cell_len > width:
-                line.truncate(max(1, width - 1))
-                line.append("…")
-    return Text("\n", end="").join(lines)
-
-
-def day_cells(
-    name: str, now: datetime, cells: int, step: timedelta, settings: CalendarSettings
-) -> list[bool]:
-    """Whether the region is awake in each cell from the current `step` on."""
-    tz = get_zone(name)
-    first = floor_to(now, step)
-    out = []
-    for i in range(cells):
-        local = (first + step * i).astimezone(tz)
-        out.append(settings.awake(local.hour + local.minute / 60))
-    return out
-
-
-def floor_to(ts: datetime, step: timedelta) -> datetime:
-    seconds = int(step.total_seconds())
-    epoch = int(ts.astimezone(UTC).timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
-
-
-def slot_text(rank: int, slot: Slot, viewer: tzinfo) -> Text:
-    s = slot.start.astimezone(viewer)
-    out = Text(end="")
-    out.append(f"{rank}. {s:%a %d %b %H:%M}", "bold")
-    out.append(f"  {slot.share:.0%}", "bold")
-    out.append(f" of active members usually about ({slot.attendees}/{slot.active})")
-    out.append("\n   ")
-    reference = s.date()
-    for i, r in enumerate(slot.regions):
-        if i:
-            out.append(" · ", "dim")
-        out.append(f"{zone_short(r.region)} ", "dim")
-        out.append(f"{r.local:%H:%M}", "" if r.awake else "red")
-        marker = day_marker(r.local.date(), reference)
-        if marker:
-            out.append(f" {marker}", "bold")
-        if not r.awake:
-            out.append(" asleep", "red")
-    if slot.busy:
-        out.append("\n   busy: " + ", ".join(inert_line(b) for b in slot.busy), "yellow")
-    return out
-
-
-def coverage_text(
-    shifts: Sequence[Occurrence],
-    start: datetime,
-    end: datetime,
-    viewer: tzinfo,
-    presence: dict[int, int],
-    now: datetime,
-) -> Text:
-    """Who is on call now and every stretch of the coming week with no moderator."""
-    out = Text(end="")
-    if not shifts:
-        out.append("No moderator shifts yet.\n", "bold")
-        out.append("Add them with: cockpit calendar shifts add NAME --tz ZONE --hours 09:00-17:00")
-        return out
-    duty = on_call(shifts, now)
-    out.append("On call now: ", "bold")
-    if duty:
-        out.append(
-            ", ".join(
-                f"{inert_line(o.host or '?')} until {o.end.astimezone(viewer):%H:%M}" for o in duty
-            )
-        )
-    else:
-        out.append("nobody", "bold red")
-    holes = gaps(shifts, start, end)
-    hours = int((end - start).total_seconds() // 3600)
-    rows = coverage(shifts, start, hours, presence)
-    out.append("\n\n")
-    if not holes:
-        out.append("Every hour of the coming week has a moderator on duty.", "green")
-        return out
-    out.append(f"{len(holes)} gap{'s' * (len(holes) > 1)} with no moderator:\n", "bold")
-    for s, e in holes:
-        busy = max((r.members for r in rows if s <= r.start < e), default=0)
-        out.append(f"  {s.astimezone(viewer):%a %d %H:%M} – {e.astimezone(viewer):%a %d %H:%M}")
-        out.append(f"  {(e - s).total_seconds() / 3600:.0f} h, ≤{busy} members about\n", "dim")
-    out.rstrip()
-    return out
 
 
 # ---------------------------------------------------------------- widgets
@@ -345,191 +179,6 @@ class DayNightStrips(Widget):
         for i in marks:
             out.stylize(event_style, label_w + i, label_w + i + 1)
         return out
-
-
-class CalendarInfo(ModalScreen[None]):
-    """A read-only answer (slots, coverage, one occurrence) over the cockpit."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
-
-    def __init__(self, title: str, body: Text) -> None:
-        super().__init__()
-        self.heading = title
-        self.body = body
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="cal-info-box") as box:
-            box.border_title = self.heading
-            with VerticalScroll(id="cal-info-scroll"):
-                yield Static(self.body, markup=False, id="cal-info-body")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#cal-info-scroll").focus()
-
-
-class Choice(ModalScreen[str | None]):
-    """A one-key question (which occurrences, really delete?); Escape answers None."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
-
-    def __init__(self, title: str, question: str, answers: Sequence[tuple[str, str, str]]) -> None:
-        super().__init__()
-        self.heading = title
-        self.question = question
-        self.answers = list(answers)  # (key, value, label)
-
-    def compose(self) -> ComposeResult:
-        body = Text(self.question + "\n\n", end="")
-        for key, _, label in self.answers:
-            body.append(f" {key} ", "bold reverse")
-            body.append(f" {label}\n")
-        body.append(" esc ", "bold reverse")
-        body.append(" cancel")
-        with Vertical(id="cal-choice-box") as box:
-            box.border_title = self.heading
-            yield Static(body, markup=False, id="cal-choice-body")
-
-    def on_key(self, event: events.Key) -> None:
-        for key, value, _ in self.answers:
-            if event.key == key:
-                event.stop()
-                self.dismiss(value)
-                return
-
-
-FIELDS: tuple[tuple[str, str], ...] = (
-    ("title", "Title"),
-    ("start", "Start"),
-    ("zone", "Zone"),
-    ("duration", "Minutes"),
-    ("repeats", "Repeats"),
-    ("where", "Where"),
-    ("host", "Host"),
-    ("regions", "Regions"),
-)
-SERIES_ONLY = ("repeats", "where", "regions")
-PLACEHOLDERS = {
-    "title": "Community AMA",
-    "start": "YYYY-MM-DD HH:MM, wall clock in the zone",
-    "zone": "IANA zone (America/New_York), floating or all-day",
-    "duration": "90, or 30m / 2h / 1d",
-    "repeats": "empty, daily, weekdays, weekly, fortnightly, monthly or an RRULE",
-    "where": "discord #ama",
-    "host": "who runs it",
-    "regions": "target zones: Asia/Tokyo Europe/London",
-}
-
-
-class EventScreen(ModalScreen[Checked | None]):
-    """Add or edit an event, or one occurrence of a series; the start may be typed in any zone.
-
-    Where the start falls in each region, and whether the clocks skip or repeat it, shows
-    while typing; a bad field is named in one line and nothing is saved.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
-    ]
-
-    def __init__(
-        self,
-        form: EventForm,
-        *,
-        title: str,
-        community: str,
-        regions: Sequence[str],
-        viewer: tzinfo,
-        base: Event | None = None,
-        recurrence_id: datetime | None = None,
-    ) -> None:
-        super().__init__()
-        self.form = form
-        self.heading = title
-        self.community = community
-        self.regions = list(regions)
-        self.viewer = viewer
-        self.base = base
-        self.recurrence_id = recurrence_id
-
-    def compose(self) -> ComposeResult:
-        one = self.recurrence_id is not None
-        with Vertical(id="cal-add-box") as box:
-            box.border_title = self.heading
-            for name, label in FIELDS:
-                with Horizontal(classes="cal-field"):
-                    yield Label(label)
-                    yield Input(
-                        getattr(self.form, name),
-                        placeholder=PLACEHOLDERS[name],
-                        id=f"add-{name}",
-                        compact=True,
-                        disabled=one and name in SERIES_ONLY,
-                    )
-            yield Static("", markup=False, id="add-note")
-            yield Static("", markup=False, id="add-error")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#add-title", Input).focus()
-        self._preview()
-
-    def values(self) -> EventForm:
-        return EventForm(
-            **{name: self.query_one(f"#add-{name}", Input).value for name, _ in FIELDS}
-        )
-
-    def check(self, form: EventForm) -> Checked:
-        if self.base is not None and self.recurrence_id is not None:
-            return check_occurrence(form, self.base, self.recurrence_id)
-        return check_form(form, self.community, self.base)
-
-    def _preview(self) -> None:
-        note = self.query_one("#add-note", Static)
-        form = self.values()
-        try:
-            checked = self.check(replace(form, title=form.title or "-"))
-        except ValueError:
-            note.update("")
-            return
-        e = checked.event
-        wall = e.start
-        if self.recurrence_id is not None:
-            wall = next(o.start for o in e.overrides if o.recurrence_id == self.recurrence_id)
-        utc = resolve(wall, event_zone(e, self.viewer)[0]).utc
-        text = Text(end="")
-        text.append("You: ", "dim")
-        text.append(f"{utc.astimezone(self.viewer):%a %d %b %H:%M}")
-        if e.rrule and self.recurrence_id is None:
-            text.append(f"  repeats {repeats_text(e.rrule)}", "dim")
-        regions = list(e.regions) or self.regions  # the event's audience, else the cockpit's
-        if regions:
-            text.append("\n")
-            text.append_text(region_times(utc, regions, self.viewer))
-        if checked.note:
-            text.append("\n" + checked.note, "bold yellow")
-        note.update(text)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one("#add-error", Static).update("")
-        if event.input.id != "add-title":
-            self._preview()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
-    def action_save(self) -> None:
-        try:
-            checked = self.check(self.values())
-        except ValueError as exc:
-            self.query_one("#add-error", Static).update(Text(str(exc), "bold red"))
-            return
-        self.dismiss(checked)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 @dataclass(frozen=True, slots=True)
