@@ -27,17 +27,16 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from cockpit.collect.health import BOARD, Expected, merged, summarize
+from cockpit.collect.health import summarize
+from cockpit.collect.repository import HealthRow
 from cockpit.config import Config
 from cockpit.errors import CockpitError
-from cockpit.features import Features
 from cockpit.model import Kind
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
-from cockpit.sources import SourceRunner
+from cockpit.runtime import Runtime
+from cockpit.store import open_store, redact_url
 from cockpit.store.base import ChannelRow, MemberRow, Store, WriteResult
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_collect import HealthRow, load_health, save_health
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import utcnow, zone
 
@@ -70,7 +69,6 @@ WIDE_COLUMNS = 120
 POLL_SECONDS = 0.5
 TICK_SECONDS = 0.25
 PULSE_MINUTES = 30
-HEALTH_SECONDS = 5.0  # how often the sources this cockpit runs store their health
 PALETTE_MEMBERS = 1000
 _STYLES = Path(widgets_pkg.__file__).parent
 PANE_IDS = ("feed", "alerts", "leaderboard", "calendar")
@@ -259,7 +257,7 @@ class CockpitApp(App[int]):
     def __init__(
         self,
         *,
-        store_path: Path,
+        store_path: Path | str,
         config: Config,
         registry: Registry,
         attach: bool,
@@ -268,7 +266,7 @@ class CockpitApp(App[int]):
         live: bool = True,
     ) -> None:
         super().__init__()
-        self.store_path = Path(store_path)
+        self.store_path = store_path
         self.config = config
         self.registry = registry
         self.attach = attach
@@ -277,9 +275,7 @@ class CockpitApp(App[int]):
         self.live = live
         self.tz: tzinfo = zone(config.cockpit.timezone)
         self.store: Store | None = None
-        self.writer: BatchingWriter | None = None
-        self.runner: SourceRunner | None = None
-        self.services: Features | None = None
+        self.runtime: Runtime | None = None  # the sources, writer and features, unless attached
         self.health: list[HealthRow] = []
         self.palette_members: list[MemberRow] = []
         self.palette_channels: list[ChannelRow] = []
@@ -293,7 +289,7 @@ class CockpitApp(App[int]):
         self._stopped = False
         community = config.cockpit.community
         self.title = f"Cockpit · {community}"
-        self.sub_title = str(self.store_path)
+        self.sub_title = redact_url(str(self.store_path))
 
     def get_default_screen(self) -> Screen[None]:
         return CockpitScreen(self)
@@ -304,16 +300,16 @@ class CockpitApp(App[int]):
     async def start(self) -> None:
         """Open the store, start (or attach to) the sources, load the first page."""
         try:
-            store = await SQLiteStore.open(self.store_path, readonly=self.attach)
+            store = await open_store(self.store_path, readonly=self.attach, clock=self.clock)
         except CockpitError as exc:
             self.exit(1, return_code=1, message=str(exc))
             return
         self.store = store
         if not self.attach and self.live:
-            self.writer = BatchingWriter(store)
-            self.writer.listeners.append(self._on_commit)
-            self.runner = SourceRunner(self.config, self.writer, self.registry)
-            self.runner.start()
+            runtime = self.runtime = Runtime(self.config, store, self.registry, clock=self.clock)
+            runtime.writer.listeners.append(self._on_commit)
+            await runtime.start_webhooks()
+            runtime.start_sources()
         top = await store.max_activity_id()
         self._max_seen = self._notified = top
         self.screen_stack[0].query_one(FeedView).bind(store, top)
@@ -323,23 +319,22 @@ class CockpitApp(App[int]):
         if self.attach:
             self.set_interval(self.poll_interval, self._poll)
         self.set_interval(2.0, self._pulse_tick)
-        if self.runner is not None:
-            self._save_health()
-            self.set_interval(HEALTH_SECONDS, self._save_health)
         self.load_palette()
-        if self.writer is not None:
-            self.start_features(store, self.writer)
+        if self.runtime is not None:
+            self.start_features(self.runtime)
+
+    @property
+    def writer(self) -> BatchingWriter | None:
+        return self.runtime.writer if self.runtime is not None else None
 
     @work(exclusive=True, group="features")
-    async def start_features(self, store: SQLiteStore, writer: BatchingWriter) -> None:
-        """Alert rules, rollups and reminders follow the writer, as under `cockpit collect`."""
-        services = Features(store, self.config, self.clock)
+    async def start_features(self, runtime: Runtime) -> None:
+        """Alert rules, rollups and reminders follow the writer, as under `cockpit collect`;
+        started after the first paint so the feed never waits for the alerts' warm-up."""
         try:
-            await services.start(writer)
+            await runtime.start_features()
         except Exception as exc:  # the feed must stay up even if a feature cannot start
             self.notify(f"alerts/rollups not running: {exc}", severity="error", timeout=15)
-            return
-        self.services = services
 
     def _on_commit(self, result: WriteResult) -> None:
         if result.new_ids:
@@ -359,18 +354,6 @@ class CockpitApp(App[int]):
         if self.store is None or self._stopped:
             return
         self._max_seen = max(self._max_seen, await self.store.max_activity_id())
-
-    @work(exclusive=True, group="health")
-    async def _save_health(self) -> None:
-        """The sources this cockpit runs itself, stored as `cockpit collect` stores its own."""
-        if self.runner is None or not isinstance(self.store, SQLiteStore) or self._stopped:
-            return
-        expected = [
-            Expected(sc.name, sc.type, sc.community) for sc in self.config.sources if sc.enabled
-        ]
-        with contextlib.suppress(CockpitError, OSError):
-            await save_health(self.store, merged(expected, BOARD, self.runner.health), self.clock())
-            self._pulse_dirty = True
 
     def _pulse_tick(self) -> None:
         if self._stopped:
@@ -397,9 +380,8 @@ class CockpitApp(App[int]):
         local = now.astimezone(self.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
         active = await self.store.active_members(midnight)
-        if isinstance(self.store, SQLiteStore):
-            with contextlib.suppress(CockpitError, OSError):
-                self.health = await load_health(self.store)
+        with contextlib.suppress(CockpitError, OSError):
+            self.health = await self.store.health.load()
         try:
             header = self.screen_stack[0].query_one(PulseHeader)
         except (IndexError, NoMatches):  # the app is closing while we were reading
@@ -416,7 +398,7 @@ class CockpitApp(App[int]):
     def _mode(self) -> str:
         """Attached or not, and the sources' word: '3 sources', '1 failing', 'collector silent'."""
         prefix = "· attached" if self.attach else ""
-        if not self.health and (self.attach or self.runner is None):
+        if not self.health and (self.attach or self.runtime is None):
             return prefix
         summary = summarize(((h.state, h.updated) for h in self.health), self.clock())
         return f"{prefix} · {summary.text}".strip()
@@ -440,13 +422,9 @@ class CockpitApp(App[int]):
         waits = asyncio.gather(*(w.wait() for w in cancelled), return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waits, 5.0)
-        if self.runner is not None:
-            await self.runner.stop()
-        elif self.writer is not None:
-            await self.writer.close()
-        if self.services is not None:
+        if self.runtime is not None:
             with contextlib.suppress(Exception):
-                await self.services.stop()
+                await self.runtime.stop()
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self.store.close()
@@ -513,8 +491,8 @@ class CockpitApp(App[int]):
         self.screen_stack[0].query_one(LeaderboardPane).action_health()
 
     def action_sources(self) -> None:
-        if isinstance(self.store, SQLiteStore):
-            self.push_screen(SourcesScreen(self.store, self.tz, self.clock))
+        if self.store is not None:
+            self.push_screen(SourcesScreen(self.store.health, self.tz, self.clock))
         else:
             self.notify("The store is still opening; try again in a moment.")
 
@@ -625,7 +603,7 @@ class CockpitApp(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def run_cockpit(*, store_path: Path, config: Config, registry: Registry, attach: bool) -> int:
+def run_cockpit(*, store_path: Path | str, config: Config, registry: Registry, attach: bool) -> int:
     """Run the TUI until the operator quits; returns an exit code."""
     app = CockpitApp(store_path=store_path, config=config, registry=registry, attach=attach)
     result = app.run()

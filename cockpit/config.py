@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from cockpit.errors import ConfigError
 from cockpit.registry import Registry
+from cockpit.store import is_url
 from cockpit.timeutil import zone
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -134,12 +135,15 @@ class Config:
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
-    def store_path(self, override: str | None = None) -> Path:
-        """--db, then COCKPIT_DB, then the config's `cockpit.store`, then the user data dir."""
+    def store_path(self, override: str | None = None) -> Path | str:
+        """--db, then COCKPIT_DB, then the config's `cockpit.store`, then the user data dir.
+        A URL (`postgresql://...`) is returned as it is: it is no file path."""
         chosen = override or os.environ.get("COCKPIT_DB")
         if chosen:
-            return Path(chosen).expanduser()
+            return chosen if is_url(chosen) else Path(chosen).expanduser()
         if self.cockpit.store:
+            if is_url(self.cockpit.store):
+                return self.cockpit.store
             p = Path(self.cockpit.store).expanduser()
             return p if p.is_absolute() else self.base_dir / p
         return Path(platformdirs.user_data_dir("cockpit")) / "cockpit.db"

@@ -5,7 +5,6 @@ TUI in its in-process mode start them through here, so they behave the same."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -14,9 +13,8 @@ from cockpit.alerts.service import AlertService
 from cockpit.calendar.reminders import Reminders
 from cockpit.config import Config
 from cockpit.pipeline import BatchingWriter
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_calendar import CalendarStore
-from cockpit.store.sqlite_scoring import ScoringStore
+from cockpit.store.base import Store
+from cockpit.tasks import cancel_all
 from cockpit.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -24,14 +22,14 @@ log = logging.getLogger(__name__)
 
 class Features:
     def __init__(
-        self, store: SQLiteStore, config: Config, clock: Callable[[], datetime] = utcnow
+        self, store: Store, config: Config, clock: Callable[[], datetime] = utcnow
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.alerts: AlertService | None = None
-        self.calendar = CalendarStore(store)
-        self.scoring = ScoringStore(store, config.section("scoring"), clock)
+        self.calendar = store.calendar
+        self.scoring = store.scoring(config.section("scoring"))
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -52,11 +50,6 @@ class Features:
 
     async def stop(self) -> None:
         self._stop.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         if self.alerts is not None:
             await self.alerts.close()

@@ -15,6 +15,21 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from cockpit.model import Record
+from cockpit.store.base import Store
+
+__all__ = [
+    "ImportContext",
+    "Importer",
+    "Plugin",
+    "PluginLoader",
+    "PreparesStore",
+    "Sink",
+    "Source",
+    "SourceContext",
+    "SourceFactory",
+    "SourceType",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +86,7 @@ class Source(Protocol):
 class PreparesStore(Protocol):
     """A source that puts something in the store before it runs (the demo's calendar)."""
 
-    async def prepare(self, store: Any) -> None: ...
+    async def prepare(self, store: Store) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

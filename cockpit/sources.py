@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from cockpit.model import Activity, Record
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import PreparesStore, Source, SourceContext
 from cockpit.registry import Registry
+from cockpit.tasks import cancel_all
 from cockpit.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,5 @@ class SourceRunner:
                 delay = min(delay * 2, 300.0)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         await self.writer.close()

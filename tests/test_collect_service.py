@@ -13,7 +13,7 @@ from test_connector_telegram import FakeTelegram, msg_update
 
 from cockpit.cli import main
 from cockpit.collect.health import BOARD
-from cockpit.collect.service import Collector
+from cockpit.runtime import Runtime
 from cockpit.collect.webhooks import Request, Response, WebhookRouter
 from cockpit.commands.collect import check_sources
 from cockpit.commands.context import Context
@@ -54,7 +54,7 @@ async def test_collector_stores_activity_and_health_and_stops_cleanly(
         config = load_config(path, registry())
         board = BOARD  # connectors report into the process-wide board
         board.clear()
-        collector = Collector(config, store, registry(), router=WebhookRouter(), board=board)
+        collector = Runtime(config, store, registry(), router=WebhookRouter(), board=board)
         stop = asyncio.Event()
         task = asyncio.create_task(collector.run(stop))
         for _ in range(300):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from cockpit.collect.health import ConnectorHealth
 from cockpit.collect.http import AuthError
-from cockpit.collect.service import Collector
+from cockpit.runtime import Runtime
 from cockpit.collect.webhooks import ROUTER, Request, Response, WebhookRouter
 from cockpit.config import load_config
 from cockpit.model import Activity, Kind, Quarantined, Record
@@ -381,7 +381,7 @@ async def test_cockpit_collect_serves_the_webhook(tmp_path: Path, store: SQLiteS
         f'app_secret = "{SECRET}"\nverify_token = "tok-123"\n',
         encoding="utf-8",
     )
-    collector = Collector(load_config(config_path, registry()), store, registry())
+    collector = Runtime(load_config(config_path, registry()), store, registry())
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
     for _ in range(300):

@@ -36,8 +36,8 @@ def test_the_ama_is_next_thursday_in_london_for_five_regions() -> None:
 async def test_seeded_store_shows_a_conflict_and_a_coverage_gap(tmp_path: Path) -> None:
     store = await SQLiteStore.open(tmp_path / "demo.db")
     try:
-        await seed_calendar(store, ["Demo"], NOW)
-        await seed_calendar(store, ["Demo"], NOW)  # a kept demo store is updated, not doubled
+        await seed_calendar(store.calendar, ["Demo"], NOW)
+        await seed_calendar(store.calendar, ["Demo"], NOW)  # a kept demo store is updated, not doubled
         cal = CalendarStore(store, lambda: NOW)
         assert len(await cal.events()) == len(demo_events(NOW, "Demo"))
         week = await cal.occurrences(NOW, NOW + timedelta(days=7), UTC)

@@ -91,7 +91,7 @@ async def test_link_then_unlink_from_the_member_view(tmp_path: Path) -> None:
         assert (
             min(discord_ada, slack_ada),
             max(discord_ada, slack_ada),
-        ) in await scoring.rejected()
+        ) in await scoring.store.identity.rejected()
 
 
 async def test_attached_operators_cannot_link(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ async def test_a_linked_persons_score_is_the_sum_and_unlinking_restores(store: S
     sc = ScoringStore(store)
     a = (await store.find_members("lena", "c1"))[0].id
     b = (await store.find_members("lena-dc", "c1"))[0].id
-    person = await sc.link(a, b)
+    person = await sc.store.identity.link(a, b)
     linked = await leaderboard(sc, "c1", "7d", NOW, limit=None)
     top = linked[0]
     assert top.who.key == -person and set(top.who.member_ids) == {a, b}
@@ -90,7 +90,7 @@ async def test_a_linked_persons_score_is_the_sum_and_unlinking_restores(store: S
     assert top.score == pytest.approx(apart["lena"] + apart["Lena S"])
     why = await explain(sc, "c1", b, "7d", NOW)
     assert why.score == top.score == total(why.terms)
-    assert await sc.unlink(a)
+    assert await sc.store.identity.unlink(a)
     assert await board(store) == apart
 
 

@@ -94,8 +94,8 @@ async def test_persons_and_staff_rank_from_the_totals(store: SQLiteStore) -> Non
     await ingest(store, sc, community(seed=2))
     ids = {m.handle or m.display_name: m.id for m in await store.members("c1")}
     # a person of two quiet members, and one of a busy and a quiet one
-    await sc.link(ids["p9"], ids["p12"])
-    busy = await sc.link(ids["p1"], ids["p17"])
+    await sc.store.identity.link(ids["p9"], ids["p12"])
+    busy = await sc.store.identity.link(ids["p1"], ids["p17"])
     assert await assert_as_the_scan(sc, NOW)
     top = (await leaderboard(sc, "c1", "90d", NOW, limit=3))[0]
     assert top.who.key == -busy and set(top.who.member_ids) == {ids["p1"], ids["p17"]}
@@ -104,7 +104,7 @@ async def test_persons_and_staff_rank_from_the_totals(store: SQLiteStore) -> Non
     staff = ScoringStore(store, ScoringSettings(staff=["p1"]), clock=lambda: NOW)
     assert await assert_as_the_scan(staff, NOW)
     assert -busy not in {s.who.key for s in await leaderboard(staff, "c1", "90d", NOW, limit=None)}
-    await sc.unlink(ids["p1"])
+    await sc.store.identity.unlink(ids["p1"])
     assert await assert_as_the_scan(sc, NOW)
 
 
@@ -219,6 +219,6 @@ async def test_influence_is_computed_once_per_rollup_state(
     await leaderboard(sc, "c1", "30d", NOW, limit=10)
     assert len(calls) == 3  # new activity
     ids = [m.id for m in await store.members("c1")]
-    await sc.link(ids[0], ids[1])
+    await sc.store.identity.link(ids[0], ids[1])
     await leaderboard(sc, "c1", "30d", NOW, limit=10)
     assert len(calls) == 4  # new links

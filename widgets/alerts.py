@@ -1,6 +1,6 @@
 """The Alerts pane: open alerts by severity, recently resolved ones, and the operator's hands on them.
 
-Everything is read through `AlertStore` on the app's store in workers, every few seconds
+Everything is read through `AlertRepository` on the app's store in workers, every few seconds
 and whenever the pane is shown. Acks, silences and manual resolves go through the store's
 writer; attached to a store another process writes, the pane says it is read-only instead.
 Labels, summaries and activities are untrusted text: rendered as `Text(inert_line(...))`.
@@ -28,9 +28,9 @@ from textual.widgets.option_list import Option
 from cockpit.alerts.display import age, who
 from cockpit.alerts.events import Event
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
+from cockpit.alerts.repository import AlertRepository
 from cockpit.errors import CockpitError
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_alerts import AlertStore
+from cockpit.store.base import Store
 from cockpit.textsafe import inert, inert_line
 from cockpit.timeutil import from_ms, parse_duration, to_ms, utcnow
 
@@ -162,11 +162,11 @@ class AlertsPane(Pane):
     def table(self) -> AlertTable:
         return self.query_one(AlertTable)
 
-    def alert_store(self) -> AlertStore | None:
+    def alert_store(self) -> AlertRepository | None:
         store = getattr(self.app, "store", None)
-        if not getattr(self.app, "ready", False) or not isinstance(store, SQLiteStore):
+        if not getattr(self.app, "ready", False) or not isinstance(store, Store):
             return None
-        return AlertStore(store)
+        return store.alerts
 
     def now(self) -> datetime:
         clock = getattr(self.app, "clock", None)
@@ -188,7 +188,7 @@ class AlertsPane(Pane):
         if getattr(self.app, "attach", False):
             return True
         store = getattr(self.app, "store", None)
-        return isinstance(store, SQLiteStore) and store._w is None
+        return isinstance(store, Store) and not store.writable
 
     def _set_data(self, has_data: bool) -> None:
         """Table and status while there is something to show; the untouched empty state otherwise."""
@@ -385,7 +385,7 @@ class AlertsPane(Pane):
 
     # ------------------------------------------------------------ actions
 
-    def _writable(self) -> AlertStore | None:
+    def _writable(self) -> AlertRepository | None:
         if self.read_only():
             self.notify(READ_ONLY, severity="warning")
             return None
@@ -468,8 +468,8 @@ class AlertsPane(Pane):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         alert = self.current
-        store = self.alert_store()
-        if alert is None or store is None:
+        store = getattr(self.app, "store", None)
+        if alert is None or self.alert_store() is None or not isinstance(store, Store):
             return
 
         def done(action: str | None) -> None:
@@ -493,7 +493,7 @@ class AlertDetail(ModalScreen[str | None]):
         Binding("r", "act('resolve')", "Resolve"),
     ]
 
-    def __init__(self, alert: AlertRow, store: AlertStore, tz: tzinfo, clock: Any) -> None:
+    def __init__(self, alert: AlertRow, store: Store, tz: tzinfo, clock: Any) -> None:
         super().__init__()
         self.alert = alert
         self.store = store
@@ -567,7 +567,7 @@ class AlertDetail(ModalScreen[str | None]):
         try:
             # the ids are store row ids; contiguous runs come back in one query
             for first, last in _runs(ids):
-                found.extend(e for e in await self.store.events_between(first, last) if e.id in ids)
+                found.extend(e for e in await self.store.alerts.events_between(first, last) if e.id in ids)
         except (CockpitError, sqlite3.Error) as exc:
             self._fill([Option(Text(inert_line(f"Cannot read activities: {exc}")), disabled=True)])
             return
@@ -609,11 +609,11 @@ class AlertDetail(ModalScreen[str | None]):
     @work(exclusive=True, group="open")
     async def _open_activity(self, e: Event) -> None:
 
-        row = await self.store.store.activity(e.platform, e.source_id)
+        row = await self.store.activity(e.platform, e.source_id)
         if row is None:
             self.notify("That activity is no longer in the store")
             return
-        self.app.push_screen(ActivityDetail(row, self.store.store, self.tz))
+        self.app.push_screen(ActivityDetail(row, self.store, self.tz))
 
     def action_act(self, action: str) -> None:
         self.dismiss(action)

@@ -3,7 +3,7 @@ planner's three questions as keys: add an event (`n`), when to hold one (`g`), w
 duty (`v`); `e` and `d` edit and delete. The text helpers live in `calendar_text`, the
 dialogs in `calendar_dialogs`.
 
-Reads go through `CalendarStore` in a worker every few seconds and whenever the pane is
+Reads go through `CalendarRepository` in a worker every few seconds and whenever the pane is
 shown; the header gets the next event. With no event and no shift stored the pane keeps
 its empty state. Event titles and hosts come from imported calendars: drawn inert.
 """
@@ -35,12 +35,12 @@ from cockpit.calendar.editing import (
 )
 from cockpit.calendar.model import Event, EventKind, Occurrence
 from cockpit.calendar.recurrence import event_zone
+from cockpit.calendar.repository import CalendarRepository
 from cockpit.calendar.shifts import on_call
 from cockpit.calendar.slots import Slot, find_slots
 from cockpit.calendar.zones import get_zone, resolve
 from cockpit.errors import CockpitError
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_calendar import CalendarStore
+from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 
 from .calendar_dialogs import CalendarInfo, Choice, EventScreen
@@ -235,11 +235,11 @@ class CalendarPane(Pane):
     def cockpit(self) -> CockpitApp:
         return cast("CockpitApp", self.app)
 
-    def _calendar(self) -> CalendarStore | None:
+    def _calendar(self) -> CalendarRepository | None:
         store = getattr(self.app, "store", None)
-        if not getattr(self.app, "ready", False) or not isinstance(store, SQLiteStore):
+        if not getattr(self.app, "ready", False) or not isinstance(store, Store):
             return None
-        return CalendarStore(store, self.cockpit.clock)
+        return store.calendar
 
     def _tick(self) -> None:
         stale = self.week is None or time.monotonic() - self._loaded_at >= REFRESH_SECONDS

@@ -31,8 +31,8 @@ from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.health import health
 from cockpit.scoring.leaderboard import Standing, leaderboard
 from cockpit.scoring.rank import WINDOWS, Term
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_scoring import ScoringStore
+from cockpit.scoring.repository import ScoringRepository
+from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 
 from .common import platform_badge, safe
@@ -263,7 +263,8 @@ class LeaderboardPane(Pane):
         self._loaded_at = 0.0
         self._computed_at = 0.0
         self._loading_timer: Timer | None = None
-        self._scoring: ScoringStore | None = None
+        self._scoring: ScoringRepository | None = None
+        self._scoring_of: Store | None = None  # the store `_scoring` reads
         self._filled: Board | None = None
 
     def compose(self) -> ComposeResult:
@@ -283,16 +284,16 @@ class LeaderboardPane(Pane):
     def cockpit(self) -> CockpitApp:
         return cast("CockpitApp", self.app)
 
-    def _scoring_store(self) -> ScoringStore | None:
+    def _scoring_store(self) -> ScoringRepository | None:
         """The feature's store on the app's, once the app has opened it."""
         store = getattr(self.app, "store", None)
-        if not getattr(self.app, "ready", False) or not isinstance(store, SQLiteStore):
+        if not getattr(self.app, "ready", False) or not isinstance(store, Store):
             return None
         if getattr(self.app, "_stopped", False):  # shutting down: the store is closing
             return None
-        if self._scoring is None or self._scoring.store is not store:
+        if self._scoring is None or self._scoring_of is not store:
             settings: ScoringSettings = self.cockpit.config.section("scoring")
-            self._scoring = ScoringStore(store, settings, self.cockpit.clock)
+            self._scoring, self._scoring_of = store.scoring(settings), store
         return self._scoring
 
     def _tick(self) -> None:
@@ -337,7 +338,7 @@ class LeaderboardPane(Pane):
         self._draw()
         self.reload(force=True)
 
-    async def _community(self, scoring: ScoringStore) -> str | None:
+    async def _community(self, scoring: ScoringRepository) -> str | None:
         """The configured community, else the store's only one; None when it has none."""
         configured = str(self.cockpit.config.cockpit.community)
         known = await scoring.communities()
@@ -364,7 +365,8 @@ class LeaderboardPane(Pane):
             if not app.attach:
                 await scoring.catch_up()
             now = app.clock()
-            signature = (await scoring.store.max_activity_id(), window, now.toordinal())
+            assert self._scoring_of is not None
+            signature = (await self._scoring_of.max_activity_id(), window, now.toordinal())
             fresh = time.monotonic() - self._computed_at < STALE_SECONDS
             if force or not fresh or self.board is None or self.board.signature != signature:
                 self.board = await self._compute(scoring, window, now, signature)
@@ -384,7 +386,7 @@ class LeaderboardPane(Pane):
         self._draw()
 
     async def _compute(
-        self, scoring: ScoringStore, window: str, now: datetime, signature: tuple[int, str, int]
+        self, scoring: ScoringRepository, window: str, now: datetime, signature: tuple[int, str, int]
     ) -> Board | None:
         community = await self._community(scoring)
         if community is None:

@@ -20,9 +20,8 @@ from cockpit.errors import CockpitError
 from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.identity import Identity, Suggestion, suggest
 from cockpit.scoring.leaderboard import Standing, explain
+from cockpit.scoring.repository import IdentityRepository, ScoringRepository
 from cockpit.store.base import FeedQuery, MemberRow, Store
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_scoring import ScoringStore
 from cockpit.textsafe import inert_line
 
 from .common import Clock, platform_badge, sparkline
@@ -60,7 +59,7 @@ def _identity(row: MemberRow, person: int | None) -> Identity:
 
 
 async def known_identities(
-    store: Store, member: MemberRow, scoring: ScoringStore | None
+    store: Store, member: MemberRow, scoring: ScoringRepository | None
 ) -> list[Known]:
     """Linked identities (one person), then links worth suggesting, most likely first.
 
@@ -77,8 +76,8 @@ async def known_identities(
             for mid in who.member_ids if who else ():
                 if mid not in have and (m := await store.member(mid)) is not None:
                     rows.append(m)
-        persons = await scoring.persons_of([r.id for r in rows])
-        rejected = await scoring.rejected()
+        persons = await store.identity.persons_of([r.id for r in rows])
+        rejected = await store.identity.rejected()
     mine = persons.get(member.id)
     out = [Known(member, "this")]
     linked = [
@@ -199,15 +198,15 @@ class MemberScreen(ModalScreen[None]):
         clock = self.clock or getattr(self.app, "clock", None)
         return clock() if callable(clock) else datetime.now(UTC)
 
-    def _scoring(self) -> ScoringStore | None:
+    def _scoring(self) -> ScoringRepository | None:
         """The leaderboard's tables, when the cockpit runs on a SQLite store with them."""
         config: Any = getattr(self.app, "config", None)
-        if not isinstance(self.store, SQLiteStore) or config is None:
+        if config is None:
             return None
         settings = config.section("scoring")
         if not isinstance(settings, ScoringSettings):
             settings = ScoringSettings()
-        return ScoringStore(self.store, settings, self._now)
+        return self.store.scoring(settings)
 
     @work(exclusive=True, group="member-load")
     async def load(self) -> None:
@@ -299,18 +298,15 @@ class MemberScreen(ModalScreen[None]):
         i = listing.highlighted
         return self.known[i] if i is not None and i < len(self.known) else None
 
-    def _writable(self) -> ScoringStore | None:
-        if getattr(self.app, "attach", False):
+    def _writable(self) -> IdentityRepository | None:
+        if getattr(self.app, "attach", False) or not self.store.writable:
             self.notify(
                 "Read-only: attached to a store another process writes; "
                 "link with `cockpit members link`.",
                 severity="warning",
             )
             return None
-        scoring = self._scoring()
-        if scoring is None:
-            self.notify("Linking needs the cockpit's SQLite store.", severity="warning")
-        return scoring
+        return self.store.identity
 
     def action_link(self) -> None:
         k = self._selected()
@@ -338,19 +334,19 @@ class MemberScreen(ModalScreen[None]):
 
     @work(group="member-change")
     async def _change(self, what: str, k: Known) -> None:
-        scoring = self._writable()
-        if scoring is None or self.member is None:
+        identity = self._writable()
+        if identity is None or self.member is None:
             return
         name = f"{k.row.platform}:{inert_line(k.row.display_name)[:30]} (#{k.row.id})"
         try:
             if what == "link":
-                await scoring.link(self.member.id, k.row.id)
+                await identity.link(self.member.id, k.row.id)
                 done = f"Linked {name}: one person now"
             elif what == "reject":
-                await scoring.reject(self.member.id, k.row.id)
+                await identity.reject(self.member.id, k.row.id)
                 done = f"Noted: {name} is someone else"
             else:
-                await scoring.unlink(k.row.id)
+                await identity.unlink(k.row.id)
                 done = f"Unlinked {name}: it stands on its own again"
         except CockpitError as exc:
             self.notify(f"Not changed: {exc}", severity="error")

@@ -23,8 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from cockpit.collect.health import STALE_AFTER, summarize
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_collect import HealthRow, load_health
+from cockpit.collect.repository import HealthRepository, HealthRow
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import age, to_ms
 
@@ -104,9 +103,9 @@ class SourcesScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
 
-    def __init__(self, store: SQLiteStore, tz: tzinfo, clock: Clock) -> None:
+    def __init__(self, health: HealthRepository, tz: tzinfo, clock: Clock) -> None:
         super().__init__()
-        self.store = store
+        self.health = health
         self.tz = tz
         self.clock = clock
         self.rows: list[HealthRow] = []
@@ -126,7 +125,7 @@ class SourcesScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="sources")
     async def load(self) -> None:
-        rows = await load_health(self.store)
+        rows = await self.health.load()
         if not self.is_attached:
             return
         self.rows = rows

@@ -20,11 +20,10 @@ from cockpit.alerts.engine import Alert, Engine
 from cockpit.alerts.events import SourceState
 from cockpit.alerts.records import AlertRow
 from cockpit.alerts.sender import AppriseSender, SendFn
+from cockpit.collect.repository import HealthRow
 from cockpit.pipeline import BatchingWriter
-from cockpit.store.base import WriteResult
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_alerts import AlertStore
-from cockpit.store.sqlite_collect import HealthRow, load_health
+from cockpit.store.base import Store, WriteResult
+from cockpit.tasks import cancel_all
 from cockpit.timeutil import to_ms, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ def _now_ms() -> int:
 class AlertService:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         rules: Sequence[AnyRule],
         receivers: Sequence[Receiver] = (),
         settings: AlertingSettings | None = None,
@@ -49,7 +48,8 @@ class AlertService:
     ) -> None:
         self.settings = settings or AlertingSettings()
         self.clock = clock
-        self.store = AlertStore(store)
+        self.store = store.alerts
+        self.health = store.health
         self.receivers = list(receivers)
         self.engine = Engine(rules, self.settings, clock)
         self.send = send or AppriseSender(self.receivers)
@@ -86,12 +86,7 @@ class AlertService:
     async def close(self) -> None:
         if self._writer is not None and self.on_commit in self._writer.listeners:
             self._writer.listeners.remove(self.on_commit)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await cancel_all(self._tasks)
 
     async def _warm_up(self) -> None:
         """Feed the recent history to the windows (baselines, quiet members, open questions)."""
@@ -149,7 +144,7 @@ class AlertService:
     async def _sync_sources(self) -> None:
         """The sources' health as `cockpit collect` last stored it, for `kind = "source"` rules."""
         if self.engine.watches_sources:
-            rows = await load_health(self.store.store)
+            rows = await self.health.load()
             self.engine.observe_sources([_source(r) for r in rows], self.clock())
 
     async def _evaluate(self) -> None:

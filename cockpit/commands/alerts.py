@@ -9,11 +9,11 @@ from pathlib import Path
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
 from cockpit.alerts.display import age, who
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
+from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
 from cockpit.commands.context import Context, option_zone
 from cockpit.errors import CockpitError
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_alerts import AlertStore
+from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import from_ms, parse_duration, to_ms, utcnow
 
@@ -88,10 +88,9 @@ def format_alert(a: AlertRow, now: int, tz: tzinfo) -> str:
     )
 
 
-async def _open(ctx: Context, readonly: bool) -> tuple[SQLiteStore, AlertStore]:
+async def _open(ctx: Context, readonly: bool) -> tuple[Store, AlertRepository]:
     store = await ctx.open_store(readonly=readonly)
-    assert isinstance(store, SQLiteStore)
-    return store, AlertStore(store)
+    return store, store.alerts
 
 
 async def run_list(ctx: Context) -> int:

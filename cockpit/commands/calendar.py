@@ -14,6 +14,7 @@ from cockpit.calendar.ics import export_ics, import_ics
 from cockpit.calendar.model import Event, EventKind, Override, TimeKind, new_uid
 from cockpit.calendar.recurrence import RecurrenceError, check_rule, occurrences
 from cockpit.calendar.reminders import Reminders
+from cockpit.calendar.repository import CalendarRepository
 from cockpit.calendar.shifts import coverage, gaps, on_call, shift_event
 from cockpit.calendar.slots import find_slots
 from cockpit.calendar.views import (
@@ -27,8 +28,6 @@ from cockpit.calendar.views import (
 from cockpit.calendar.zones import get_zone, resolve
 from cockpit.commands.context import Context, option_zone
 from cockpit.errors import CockpitError
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import iso_z, parse_duration, utcnow
 
@@ -175,14 +174,6 @@ def _viewer(ctx: Context, name: str | None) -> tzinfo:
     )
 
 
-async def _open(ctx: Context, write: bool) -> CalendarStore:
-    store = await ctx.open_store(readonly=not write)
-    if not isinstance(store, SQLiteStore):
-        await store.close()
-        raise CockpitError(f"{ctx.store_path}: the calendar needs the SQLite store")
-    return CalendarStore(store)
-
-
 def _day_start(text: str | None, tz: tzinfo, option: str = "--from") -> datetime:
     if not text:
         return (
@@ -255,7 +246,7 @@ def _regions_arg(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(_zone_name(v, "--region") for v in values)
 
 
-def _report(ctx: Context, cal: CalendarStore, event: Event, status: str) -> None:
+def _report(ctx: Context, cal: CalendarRepository, event: Event, status: str) -> None:
     """What was stored, where it falls in each region, odd times and conflicts."""
     now = utcnow()
     tz = _viewer(ctx, None)
@@ -286,7 +277,7 @@ def _first(event: Event) -> datetime:
     return first_start(event)
 
 
-async def _warn_conflicts(ctx: Context, cal: CalendarStore, event: Event) -> None:
+async def _warn_conflicts(ctx: Context, cal: CalendarRepository, event: Event) -> None:
     start = max(utcnow(), _first(event))
     end = start + timedelta(days=90)
     occs = await cal.occurrences(start, end, _viewer(ctx, None), event.community)
@@ -309,11 +300,12 @@ async def run_list(ctx: Context) -> int:
     tz = _viewer(ctx, a.tz)
     start = _day_start(a.from_, tz)
     end = start + timedelta(days=a.days)
-    cal = await _open(ctx, write=False)
+    store = await ctx.open_store(readonly=True)
+    cal = store.calendar
     try:
         occs = await cal.occurrences(start, end, tz, a.community)
     finally:
-        await cal.store.close()
+        await store.close()
     if not a.shifts:
         occs = [o for o in occs if o.event.kind is EventKind.EVENT]
     clashes = conflicts_by_occurrence(find_conflicts(occs))
@@ -405,12 +397,13 @@ def _notes(ctx: Context, event: Event) -> None:
 async def run_add(ctx: Context) -> int:
     event = _build(ctx, None)
     _notes(ctx, event)
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         status = await cal.save(event)
         await _warn_conflicts(ctx, cal, event)
     finally:
-        await cal.store.close()
+        await store.close()
     _report(ctx, cal, event, status)
     return 0
 
@@ -440,7 +433,8 @@ def _occurrence_key(event: Event, text: str) -> datetime:
 
 async def run_edit(ctx: Context) -> int:
     a = ctx.args
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         base = await cal.find(a.uid)
         if a.occurrence:
@@ -471,14 +465,15 @@ async def run_edit(ctx: Context) -> int:
         status = await cal.save(event)
         await _warn_conflicts(ctx, cal, event)
     finally:
-        await cal.store.close()
+        await store.close()
     _report(ctx, cal, event, status)
     return 0
 
 
 async def run_delete(ctx: Context) -> int:
     a = ctx.args
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         event = await cal.find(a.uid)
         occurrence = getattr(a, "occurrence", None)
@@ -492,17 +487,18 @@ async def run_delete(ctx: Context) -> int:
             await cal.delete(event.uid)
             print(f"deleted {event.uid}", file=ctx.out)
     finally:
-        await cal.store.close()
+        await store.close()
     return 0
 
 
 async def run_export(ctx: Context) -> int:
     a = ctx.args
-    cal = await _open(ctx, write=False)
+    store = await ctx.open_store(readonly=True)
+    cal = store.calendar
     try:
         events = await cal.events(community=a.community)
     finally:
-        await cal.store.close()
+        await store.close()
     data = export_ics(events, utcnow())
     if a.file == "-":
         ctx.out.write(data.decode())
@@ -527,12 +523,13 @@ async def run_import(ctx: Context) -> int:
     for warning in result.warnings:
         ctx.warn(warning)
     counts = {"new": 0, "updated": 0, "unchanged": 0}
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         for event in result.events:
             counts[await cal.save(event)] += 1
     finally:
-        await cal.store.close()
+        await store.close()
     print(
         f"{path}: {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged",
         file=ctx.out,
@@ -551,7 +548,8 @@ async def run_suggest(ctx: Context) -> int:
     start = _day_start(a.from_, tz)
     end = start + timedelta(days=a.days)
     community = a.community or ctx.config.cockpit.community
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         await cal.catch_up_rollup()
         presence = await cal.hour_presence(
@@ -562,7 +560,7 @@ async def run_suggest(ctx: Context) -> int:
             for o in await cal.occurrences(start, end, tz, community, EventKind.EVENT)
         ]
     finally:
-        await cal.store.close()
+        await store.close()
     slots = find_slots(
         presence,
         start,
@@ -589,11 +587,12 @@ async def run_suggest(ctx: Context) -> int:
 
 
 async def run_shifts_list(ctx: Context) -> int:
-    cal = await _open(ctx, write=False)
+    store = await ctx.open_store(readonly=True)
+    cal = store.calendar
     try:
         shifts = await cal.events(kind=EventKind.SHIFT)
     finally:
-        await cal.store.close()
+        await store.close()
     if ctx.args.json:
         ctx.print_json(
             [
@@ -644,11 +643,12 @@ async def run_shift_add(ctx: Context) -> int:
         )
     except ValueError as exc:
         raise CockpitError(str(exc)) from None
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         status = await cal.save(event)
     finally:
-        await cal.store.close()
+        await store.close()
     _report(ctx, cal, event, status)
     return 0
 
@@ -660,7 +660,8 @@ async def run_coverage(ctx: Context) -> int:
     end = start + timedelta(days=7)
     community = a.community or ctx.config.cockpit.community
     settings = _settings(ctx)
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         await cal.catch_up_rollup()
         shifts = await cal.occurrences(start, end, tz, a.community, EventKind.SHIFT)
@@ -668,7 +669,7 @@ async def run_coverage(ctx: Context) -> int:
             community, utcnow() - timedelta(days=settings.lookback_days)
         )
     finally:
-        await cal.store.close()
+        await store.close()
     rows = coverage(shifts, start, 168, presence)
     if a.json:
         ctx.print_json([coverage_json(r) for r in rows])
@@ -688,7 +689,8 @@ async def run_coverage(ctx: Context) -> int:
 
 async def run_on_call(ctx: Context) -> int:
     now = utcnow()
-    cal = await _open(ctx, write=False)
+    store = await ctx.open_store(readonly=True)
+    cal = store.calendar
     try:
         shifts = await cal.occurrences(
             now - timedelta(days=2),
@@ -698,7 +700,7 @@ async def run_on_call(ctx: Context) -> int:
             EventKind.SHIFT,
         )
     finally:
-        await cal.store.close()
+        await store.close()
     duty = on_call(shifts, now)
     if ctx.args.json:
         ctx.print_json(
@@ -724,11 +726,12 @@ async def run_remind(ctx: Context) -> int:
         raise CockpitError(
             f"{ctx.config.path or 'config'}: calendar.receivers is empty: nowhere to send reminders"
         )
-    cal = await _open(ctx, write=True)
+    store = await ctx.open_store(readonly=False)
+    cal = store.calendar
     try:
         sent = await Reminders(cal, settings, ctx.config.cockpit.regions, utcnow).tick()
     finally:
-        await cal.store.close()
+        await store.close()
     for s in sent:
         state = "sent" if s.ok else f"failed: {s.error}"
         print(

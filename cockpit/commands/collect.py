@@ -14,12 +14,11 @@ import signal
 from typing import Any, TextIO
 
 from cockpit.collect.http import ApiError
-from cockpit.collect.service import Collector
 from cockpit.commands.context import Context
 from cockpit.config import SourceConfig
 from cockpit.errors import CockpitError
 from cockpit.plugin_api import SourceContext
-from cockpit.store.sqlite import SQLiteStore
+from cockpit.runtime import Runtime
 
 CHECK_TIMEOUT = 20.0
 
@@ -122,13 +121,13 @@ async def run(ctx: Context) -> int:
     if not any(sc.enabled for sc in config.sources):
         raise CockpitError(f"{config.path or 'config'}: no enabled [[sources]] to collect from")
     setup_logging(ctx.err, _fmt(ctx), ctx.args.verbose)
-    store = await SQLiteStore.open(ctx.store_path)
+    store = await ctx.open_store(readonly=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        collector = Collector(config, store, ctx.registry)
+        collector = Runtime(config, store, ctx.registry)
         try:
             await collector.run(stop)
         except OSError as exc:

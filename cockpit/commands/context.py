@@ -15,8 +15,8 @@ import orjson
 from cockpit.config import Config, default_config_path, load_config
 from cockpit.errors import AmbiguousMember, CockpitError
 from cockpit.registry import Registry, registry
+from cockpit.store import open_store
 from cockpit.store.base import MemberRow, Store
-from cockpit.store.sqlite import SQLiteStore
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import zone
 
@@ -45,11 +45,12 @@ class Context:
         return self._config
 
     @property
-    def store_path(self) -> Path:
+    def store_path(self) -> Path | str:
         return self.config.store_path(self.args.db)
 
     async def open_store(self, readonly: bool = True) -> Store:
-        return await SQLiteStore.open(self.store_path, readonly=readonly)
+        """The one way a command opens the store (by path or URL)."""
+        return await open_store(self.store_path, readonly=readonly)
 
     def warn(self, message: str) -> None:
         print(f"cockpit: warning: {message}", file=self.err)

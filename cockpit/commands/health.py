@@ -67,7 +67,7 @@ def health_lines(h: dict[str, Any]) -> list[str]:
 
 async def run_health(ctx: Context) -> int:
     a = ctx.args
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (_, scoring):
         h = await health(scoring, await community_of(ctx, scoring), a.window, utcnow())
     if a.json:
         ctx.print_json([h])
@@ -80,7 +80,7 @@ async def run_health(ctx: Context) -> int:
 async def run_report(ctx: Context) -> int:
     a = ctx.args
     now = utcnow()
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (_, scoring):
         community = await community_of(ctx, scoring)
         h = await health(scoring, community, a.window, now)
         board = await leaderboard(scoring, community, a.window, now, limit=max(1, a.limit))

@@ -43,11 +43,11 @@ async def _member(store: Store, term: str, community: str) -> MemberRow:
 
 
 async def run_link(ctx: Context) -> int:
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
-        a = await _member(scoring.store, ctx.args.member[0], community)
-        b = await _member(scoring.store, ctx.args.member[1], community)
-        person = await scoring.link(a.id, b.id)
+        a = await _member(store, ctx.args.member[0], community)
+        b = await _member(store, ctx.args.member[1], community)
+        person = await store.identity.link(a.id, b.id)
         who = (await scoring.who([-person]))[-person]
     if ctx.args.json:
         ctx.print_json([{"person": person, "members": list(who.member_ids), "name": who.name}])
@@ -61,10 +61,10 @@ async def run_link(ctx: Context) -> int:
 
 
 async def run_unlink(ctx: Context) -> int:
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
-        m = await _member(scoring.store, ctx.args.member, community)
-        changed = await scoring.unlink(m.id)
+        m = await _member(store, ctx.args.member, community)
+        changed = await store.identity.unlink(m.id)
     if ctx.args.json:
         ctx.print_json([{"member": m.id, "unlinked": changed}])
     elif changed:
@@ -77,11 +77,11 @@ async def run_unlink(ctx: Context) -> int:
 async def run_suggest(ctx: Context) -> int:
     if ctx.args.limit < 1:
         raise CockpitError(f"--limit {ctx.args.limit}: expected a positive number")
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
         cid = await scoring.community_id(community)
-        rows = identities_from_rows(await scoring.identities(cid))
-        found = suggest(rows, await scoring.rejected(), ctx.args.min, ctx.args.limit)
+        rows = identities_from_rows(await store.identity.identities(cid))
+        found = suggest(rows, await store.identity.rejected(), ctx.args.min, ctx.args.limit)
     if ctx.args.json:
         ctx.print_json([s.to_json() for s in found])
         return 0
@@ -102,11 +102,11 @@ async def run_suggest(ctx: Context) -> int:
 
 
 async def run_reject(ctx: Context) -> int:
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
-        a = await _member(scoring.store, ctx.args.member[0], community)
-        b = await _member(scoring.store, ctx.args.member[1], community)
-        await scoring.reject(a.id, b.id)
+        a = await _member(store, ctx.args.member[0], community)
+        b = await _member(store, ctx.args.member[1], community)
+        await store.identity.reject(a.id, b.id)
     if ctx.args.json:
         ctx.print_json([{"a": a.id, "b": b.id, "rejected": True}])
     else:

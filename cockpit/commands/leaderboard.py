@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from cockpit.commands.context import Context, resolve_member
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.leaderboard import Standing, explain, leaderboard
 from cockpit.scoring.rank import WINDOWS
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_scoring import ScoringStore
+from cockpit.scoring.repository import ScoringRepository
+from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import utcnow
 
@@ -41,22 +42,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 @asynccontextmanager
-async def open_scoring(ctx: Context) -> AsyncIterator[ScoringStore]:
+async def open_scoring(ctx: Context) -> AsyncIterator[tuple[Store, ScoringRepository]]:
     """The store with the rollup caught up (so imports since the last run are counted)."""
     path = ctx.store_path
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         raise CockpitError(f"{path}: no store here yet (import an export or run `cockpit collect`)")
     settings: ScoringSettings = ctx.config.section("scoring")
-    store = await SQLiteStore.open(path)
+    store = await ctx.open_store(readonly=False)
     try:
-        scoring = ScoringStore(store, settings)
+        scoring = store.scoring(settings)
         await scoring.catch_up()
-        yield scoring
+        yield store, scoring
     finally:
         await store.close()
 
 
-async def community_of(ctx: Context, scoring: ScoringStore) -> str:
+async def community_of(ctx: Context, scoring: ScoringRepository) -> str:
     """--community, else the configured one, else the store's only community."""
     if ctx.args.community:
         return str(ctx.args.community)
@@ -95,11 +96,11 @@ async def run(ctx: Context) -> int:
     if a.limit < 1:
         raise CockpitError(f"--limit {a.limit}: expected a positive number")
     now = utcnow()
-    async with open_scoring(ctx) as scoring:
+    async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
         if a.explain:
             term = a.explain[1:] if a.explain.startswith("#") else a.explain
-            member = await resolve_member(scoring.store, term, community)
+            member = await resolve_member(store, term, community)
             rows = [await explain(scoring, community, member.id, a.window, now)]
         else:
             rows = await leaderboard(scoring, community, a.window, now, limit=a.limit)

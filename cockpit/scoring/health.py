@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.scoring.leaderboard import window_days
+from cockpit.scoring.repository import DAY_MS, ScoringRepository
 from cockpit.scoring.signals import terms
-from cockpit.store.sqlite_scoring import DAY_MS, ScoringStore
 from cockpit.timeutil import from_ms, iso_z, to_ms
 
 TOPIC_SAMPLE = 20_000  # messages per week read for topic heat (newest first)
@@ -42,16 +42,14 @@ def median_seconds(questions: Sequence[tuple[int, int | None]]) -> float | None:
 
 
 async def health(
-    scoring: ScoringStore, community: str, window: str, now: datetime
+    scoring: ScoringRepository, community: str, window: str, now: datetime
 ) -> dict[str, Any]:
     """Every health figure for the window ending `now`, as plain JSON-ready values."""
     start, end, length = window_days(window, now)
     f = await scoring.filter(community)
     if start is None:
-        first = await scoring.store.fetchall(
-            "SELECT min(day) FROM score_day WHERE community_id = ?", (f.community_id,)
-        )
-        start = int(first[0][0]) if first and first[0][0] is not None else end - 1
+        first = await scoring.first_day(f)
+        start = first if first is not None else end - 1
     start_ms, end_ms = start * DAY_MS, to_ms(now)
     members = await scoring.members_count(f)
     members_before = await scoring.members_count(f, before_ms=start_ms)

@@ -8,7 +8,7 @@ from typing import Any
 
 from cockpit.errors import CockpitError
 from cockpit.scoring.rank import WINDOWS, Term, badges, score_terms, total
-from cockpit.store.sqlite_scoring import DAY_MS, Filter, ScoringStore, Who, end_day
+from cockpit.scoring.repository import DAY_MS, Filter, ScoringRepository, Who, end_day
 from cockpit.timeutil import from_ms, iso_z
 
 
@@ -82,7 +82,7 @@ def window_days(window: str, now: datetime) -> tuple[int | None, int, int | None
 
 
 async def leaderboard(
-    scoring: ScoringStore,
+    scoring: ScoringRepository,
     community: str,
     window: str,
     now: datetime,
@@ -152,7 +152,7 @@ def _day_start(day: int) -> datetime:
 
 
 async def explain(
-    scoring: ScoringStore, community: str, member_id: int, window: str, now: datetime
+    scoring: ScoringRepository, community: str, member_id: int, window: str, now: datetime
 ) -> Standing:
     """One person's standing, term by term (their rank is among everyone)."""
     key = await scoring.key_of(member_id)

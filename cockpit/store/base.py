@@ -6,10 +6,17 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.model import Kind, Record
-from cockpit.timeutil import iso_z
+from cockpit.timeutil import Clock, iso_z
+
+if TYPE_CHECKING:
+    from cockpit.alerts.repository import AlertRepository
+    from cockpit.calendar.repository import CalendarRepository
+    from cockpit.collect.repository import HealthRepository
+    from cockpit.scoring.config import ScoringSettings
+    from cockpit.scoring.repository import IdentityRepository, ScoringRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +168,41 @@ class StoreStats:
 
 
 class Store(abc.ABC):
-    """Everything the cockpit asks of storage. One writer; readers never block it."""
+    """Everything the cockpit asks of storage: the activities here, each feature's data
+    behind its own repository (`store.alerts`, `store.calendar`, ...). One writer; readers
+    never block it. Open one with `cockpit.store.open_store`."""
 
-    path: str
+    path: str  # where it is, as the operator named it (a file path or a URL, secrets hidden)
+    clock: Clock
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def writable(self) -> bool:
+        """False when opened read-only (an attached cockpit): writes go through requests."""
+
+    # each feature's data
+    @property
+    @abc.abstractmethod
+    def alerts(self) -> AlertRepository: ...
+
+    @property
+    @abc.abstractmethod
+    def calendar(self) -> CalendarRepository: ...
+
+    @property
+    @abc.abstractmethod
+    def identity(self) -> IdentityRepository: ...
+
+    @property
+    @abc.abstractmethod
+    def health(self) -> HealthRepository: ...
+
+    @abc.abstractmethod
+    def scoring(self, settings: ScoringSettings | None = None) -> ScoringRepository:
+        """The scoring rollups as `settings` weigh them (one repository per settings)."""
 
     # writes
     @staticmethod

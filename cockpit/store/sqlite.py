@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 import orjson
@@ -30,8 +30,16 @@ from cockpit.store.base import (
     StoreStats,
     WriteResult,
 )
+from cockpit.store.sqlite_alerts import AlertStore
+from cockpit.store.sqlite_calendar import CalendarStore
+from cockpit.store.sqlite_collect import SQLiteHealth
+from cockpit.store.sqlite_identity import SQLiteIdentity
 from cockpit.store.sqlite_schema import FEATURE_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION
-from cockpit.timeutil import from_ms, to_ms
+from cockpit.store.sqlite_scoring import ScoringStore
+from cockpit.timeutil import Clock, from_ms, to_ms, utcnow
+
+if TYPE_CHECKING:
+    from cockpit.scoring.config import ScoringSettings
 
 T = TypeVar("T")
 
@@ -295,11 +303,20 @@ class SQLiteStore(Store):
     """A store in one SQLite file. Open with `await SQLiteStore.open(path)`."""
 
     def __init__(
-        self, path: str, writer: aiosqlite.Connection | None, reader: aiosqlite.Connection
+        self,
+        path: str,
+        writer: aiosqlite.Connection | None,
+        reader: aiosqlite.Connection,
+        clock: Clock = utcnow,
     ):
         self.path = path
+        self.clock = clock
         self._w = writer
         self._r = reader
+        self._alerts: AlertStore | None = None
+        self._calendar: CalendarStore | None = None
+        self._identity: SQLiteIdentity | None = None
+        self._health: SQLiteHealth | None = None
         # what the store already holds, so unchanged communities, channels and members cost
         # nothing per batch: community name -> id; (community, platform, channel id) -> (id,
         # name); (community, platform, author id) -> (id, display name, handle, is_bot)
@@ -310,7 +327,9 @@ class SQLiteStore(Store):
     # ----------------------------------------------------------------- opening
 
     @classmethod
-    async def open(cls, path: str | Path, *, readonly: bool = False) -> SQLiteStore:
+    async def open(
+        cls, path: str | Path, *, readonly: bool = False, clock: Clock = utcnow
+    ) -> SQLiteStore:
         p = Path(path)
         if readonly:
             if not p.exists():
@@ -342,7 +361,7 @@ class SQLiteStore(Store):
                         else ""
                     )
                 )
-        return cls(str(p), writer, reader)
+        return cls(str(p), writer, reader, clock)
 
     @staticmethod
     async def _connect(p: Path, query_only: bool = False) -> aiosqlite.Connection:
@@ -418,6 +437,39 @@ class SQLiteStore(Store):
             finally:
                 await self._w.close()
         await self._r.close()
+
+    # ------------------------------------------------------------ the features
+
+    @property
+    def writable(self) -> bool:
+        return self._w is not None
+
+    @property
+    def alerts(self) -> AlertStore:
+        if self._alerts is None:
+            self._alerts = AlertStore(self)
+        return self._alerts
+
+    @property
+    def calendar(self) -> CalendarStore:
+        if self._calendar is None:
+            self._calendar = CalendarStore(self, self.clock)
+        return self._calendar
+
+    @property
+    def identity(self) -> SQLiteIdentity:
+        if self._identity is None:
+            self._identity = SQLiteIdentity(self, self.clock)
+        return self._identity
+
+    @property
+    def health(self) -> SQLiteHealth:
+        if self._health is None:
+            self._health = SQLiteHealth(self)
+        return self._health
+
+    def scoring(self, settings: ScoringSettings | None = None) -> ScoringStore:
+        return ScoringStore(self, settings, self.clock)
 
     def _writer(self) -> aiosqlite.Connection:
         if self._w is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -20,7 +20,9 @@ from cockpit.alerts.grouping import LogEntry, Outgoing, plan
 from cockpit.alerts.records import AlertRow, Matcher, OutboxRow, SilenceRow
 from cockpit.errors import CockpitError
 from cockpit.model import Kind
-from cockpit.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from cockpit.store.sqlite import SQLiteStore
 
 _ALERT_COLUMNS = (
     "id, fingerprint, rule, community, severity, state, labels, annotations, notify, summary, "

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,8 +18,10 @@ from cockpit.calendar.model import Event, EventKind, Occurrence, Override, TimeK
 from cockpit.calendar.recurrence import first_start, last_end, occurrences
 from cockpit.errors import CockpitError
 from cockpit.store.base import WriteResult
-from cockpit.store.sqlite import SQLiteStore
 from cockpit.timeutil import from_ms, to_ms, utcnow
+
+if TYPE_CHECKING:
+    from cockpit.store.sqlite import SQLiteStore
 
 HOUR_MS = 3_600_000
 PERIOD_MS = 28 * 86_400_000  # rollup buckets are four weeks long

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.collect.health import ConnectorHealth
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.timeutil import from_ms, iso_z, to_ms, utcnow
+from cockpit.collect.repository import HealthRow
+from cockpit.timeutil import from_ms, to_ms, utcnow
+
+if TYPE_CHECKING:
+    from cockpit.store.sqlite import SQLiteStore
 
 _UPSERT = """
 INSERT INTO source_health (name, type, community, state, detail, last_event, last_ok,
@@ -22,40 +24,6 @@ ON CONFLICT (name) DO UPDATE SET
     rate_limit_waits = excluded.rate_limit_waits, rate_limit_wait_ms = excluded.rate_limit_wait_ms,
     errors = excluded.errors, events = excluded.events, updated = excluded.updated
 """
-
-
-@dataclass(frozen=True, slots=True)
-class HealthRow:
-    """One source's health as stored (counters are since the collector started)."""
-
-    name: str
-    type: str
-    community: str
-    state: str
-    detail: str | None
-    last_event: datetime | None
-    last_ok: datetime | None
-    rate_limit_waits: int
-    rate_limit_wait_s: float
-    errors: int
-    events: int
-    updated: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "community": self.community,
-            "state": self.state,
-            "detail": self.detail,
-            "last_event": iso_z(self.last_event) if self.last_event else None,
-            "last_ok": iso_z(self.last_ok) if self.last_ok else None,
-            "rate_limit_waits": self.rate_limit_waits,
-            "rate_limit_wait_s": self.rate_limit_wait_s,
-            "errors": self.errors,
-            "events": self.events,
-            "updated": iso_z(self.updated),
-        }
 
 
 def _ms(value: datetime | None) -> int | None:
@@ -120,3 +88,16 @@ async def load_health(store: SQLiteStore, community: str | None = None) -> list[
         )
         for r in rows
     ]
+
+
+class SQLiteHealth:
+    """The health repository of a `SQLiteStore`."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    async def save(self, entries: Iterable[ConnectorHealth], now: datetime | None = None) -> None:
+        await save_health(self.store, entries, now)
+
+    async def load(self, community: str | None = None) -> list[HealthRow]:
+        return await load_health(self.store, community)

@@ -18,21 +18,23 @@ import hashlib
 import math
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import TERMS, ScoringSettings
 from cockpit.scoring.rank import WINDOWS, pagerank
+from cockpit.scoring.repository import DAY_MS, Filter, Who, end_day
 from cockpit.scoring.signals import is_question, substantive
 from cockpit.store.base import WriteResult
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.timeutil import to_ms, utcnow
+from cockpit.timeutil import utcnow
 
-DAY_MS = 86_400_000
+if TYPE_CHECKING:
+    from cockpit.store.sqlite import SQLiteStore
+
 WHO = "coalesce(-m.person_id, m.id)"  # a linked person (negative id) or the member alone
 # The members `m` behind leaderboard keys (one JSON array, given three times): found through
 # their ids and the person index, then held to exactly those keys.
@@ -81,36 +83,13 @@ def _order(row: tuple[int, float]) -> tuple[float, int]:
     return (-row[1], row[0])
 
 
-def end_day(now: datetime) -> int:
-    """The day after the one `now` falls on (days since the epoch): where windows end."""
-    return to_ms(now) // DAY_MS + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Who:
-    """Who a leaderboard row is: a member, or a person linking several members."""
-
-    key: int  # member id, or -person id
-    name: str
-    handle: str | None
-    platforms: tuple[str, ...]
-    member_ids: tuple[int, ...]
-
-
-@dataclass(slots=True)
-class Filter:
-    """Whom a read counts: a community, and bots and staff left out (by default)."""
-
-    community_id: int
-    excluded: list[int] = field(default_factory=list)  # member ids
-    exclude_bots: bool = True
-
-    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
-        where = f" AND {alias}.id NOT IN (SELECT value FROM json_each(?))"
-        params: list[Any] = [orjson.dumps(self.excluded).decode()]
-        if self.exclude_bots:
-            where += f" AND {alias}.is_bot = 0"
-        return where, params
+def _filter_sql(f: Filter, alias: str = "m") -> tuple[str, list[Any]]:
+    """The WHERE fragment that leaves out what `f` excludes."""
+    where = f" AND {alias}.id NOT IN (SELECT value FROM json_each(?))"
+    params: list[Any] = [orjson.dumps(f.excluded).decode()]
+    if f.exclude_bots:
+        where += f" AND {alias}.is_bot = 0"
+    return where, params
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +221,13 @@ class ScoringStore:
             out[key] = Who(key, name, handle, platforms, tuple(p[0] for p in members))
         return out
 
+    async def first_day(self, f: Filter) -> int | None:
+        """The first day with any rollup row for the filter's community."""
+        rows = await self.store.fetchall(
+            "SELECT min(day) FROM score_day WHERE community_id = ?", (f.community_id,)
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     async def key_of(self, member_id: int) -> int:
         rows = await self.store.fetchall(
             "SELECT coalesce(-person_id, id) FROM member WHERE id = ?", (member_id,)
@@ -313,7 +299,7 @@ class ScoringStore:
     ) -> dict[int, int]:
         """Ranks from the totals: persons (few) are summed over their members; everyone else
         is read from the rank index, best first, `limit` rows or down to the lowest key."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         solo = (  # walked in rank order; each row's member looked up by id
             "FROM score_total t CROSS JOIN member m ON m.id = t.member_id "
             f"WHERE t.community_id = ? AND t.win = ? AND +m.person_id IS NULL{where}"
@@ -385,7 +371,7 @@ class ScoringStore:
     ) -> list[tuple[int, int, dict[str, int], dict[str, float]]]:
         """`window_scores` by summing the daily rollup (of `members` only, when given: then
         the ranks are among them alone)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         if members is not None:
             where += " AND d.member_id IN (SELECT value FROM json_each(?))"
             params.append(orjson.dumps(list(members)).decode())
@@ -434,7 +420,7 @@ class ScoringStore:
 
     async def plain_scores(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[Any]:
         """The baseline the bench compares with: the same ranking from a scan of activity."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         return await self.store.fetchall(
             f"SELECT {WHO} AS who, count(*) FILTER (WHERE a.kind = 'message') + "
             "2 * count(a.reply_to) FILTER (WHERE a.kind = 'message') AS score "
@@ -448,8 +434,8 @@ class ScoringStore:
         self, f: Filter, start_day: int | None, end_day: int
     ) -> tuple[dict[int, int], list[tuple[int, int, float]]]:
         """Distinct people who replied or reacted to each person, and the weighted graph."""
-        where_s, params_s = f.sql("ms")
-        where_d, params_d = f.sql("md")
+        where_s, params_s = _filter_sql(f, "ms")
+        where_d, params_d = _filter_sql(f, "md")
         rows = await self.store.fetchall(
             "SELECT coalesce(-ms.person_id, ms.id) AS s, coalesce(-md.person_id, md.id) AS t, "
             "sum(e.n) FROM score_edge e JOIN member ms ON ms.id = e.src "
@@ -525,7 +511,7 @@ class ScoringStore:
         unseen. Only people last seen within a year are watched.
         """
         s = self.settings
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             f"WITH last AS (SELECT {WHO} AS who, max(d.day) AS last_day FROM score_day d "
             f"JOIN member m ON m.id = d.member_id WHERE d.community_id = ? AND d.day >= ?{where} "
@@ -546,7 +532,7 @@ class ScoringStore:
 
     async def day_posts(self, f: Filter, key: int, start_day: int, end_day: int) -> dict[int, int]:
         """Messages per day of one person (the member view's sparkline)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             f"SELECT d.day, sum(d.posts) FROM score_day d JOIN member m ON m.id = d.member_id "
             f"WHERE {WHO} = ? AND d.day >= ? AND d.day < ?{where} GROUP BY d.day",
@@ -558,7 +544,7 @@ class ScoringStore:
 
     async def active(self, f: Filter, start_day: int, end_day: int) -> tuple[int, int]:
         """(people active, people who spoke) in [start_day, end_day)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             f"SELECT count(DISTINCT {WHO}), count(DISTINCT CASE WHEN d.posts > 0 THEN {WHO} END) "
             "FROM score_day d JOIN member m ON m.id = d.member_id "
@@ -569,7 +555,7 @@ class ScoringStore:
 
     async def daily(self, f: Filter, start_day: int, end_day: int) -> dict[int, tuple[int, int]]:
         """Per day: (people active, messages)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             f"SELECT d.day, count(DISTINCT {WHO}), sum(d.posts) FROM score_day d "
             "JOIN member m ON m.id = d.member_id "
@@ -580,7 +566,7 @@ class ScoringStore:
 
     async def members_count(self, f: Filter, before_ms: int | None = None) -> int:
         """People known (first seen before `before_ms` when given)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         sql = f"SELECT count(DISTINCT {WHO}) FROM member m WHERE m.community_id = ?{where}"
         args: list[Any] = [f.community_id, *params]
         if before_ms is not None:
@@ -600,7 +586,7 @@ class ScoringStore:
         self, f: Filter, start_ms: int, end_ms: int
     ) -> list[tuple[int, int | None]]:
         """(asked, first answered) times of the questions asked in [start, end)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             "SELECT q.ts, q.answered_ts FROM score_question q JOIN member m ON m.id = q.member_id "
             f"WHERE q.community_id = ? AND q.ts >= ? AND q.ts < ?{where}",
@@ -609,7 +595,7 @@ class ScoringStore:
         return [(int(a), int(b) if b is not None else None) for a, b in rows]
 
     async def unanswered(self, f: Filter, start_ms: int, limit: int) -> list[dict[str, Any]]:
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             "SELECT a.platform, a.source_id, a.ts, ch.name, m.display_name, a.text "
             "FROM score_question q JOIN activity a ON a.id = q.activity_id "
@@ -623,7 +609,7 @@ class ScoringStore:
 
     async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[str]:
         """Message texts in [start, end), newest first, at most `limit` (for topic heat)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         rows = await self.store.fetchall(
             "SELECT a.text FROM activity a JOIN member m ON m.id = a.member_id "
             "WHERE a.ts >= ? AND a.ts < ? AND a.community_id = ? AND a.kind = 'message' "
@@ -635,7 +621,7 @@ class ScoringStore:
     async def newcomers(self, f: Filter, start_ms: int, end_ms: int, gone_ms: int) -> list[Any]:
         """(id, name, first seen, last seen) of people first seen in [start, end), and whether
         they were never seen again a day after their first visit (by `gone_ms`)."""
-        where, params = f.sql()
+        where, params = _filter_sql(f)
         return await self.store.fetchall(
             "SELECT m.id, m.display_name, m.platform, m.first_seen, m.last_seen, "
             "(m.last_seen - m.first_seen < ? AND m.last_seen < ?) AS gone "
@@ -643,94 +629,6 @@ class ScoringStore:
             f"AND m.first_seen >= ? AND m.first_seen < ?{where} ORDER BY m.first_seen",
             (DAY_MS, gone_ms, f.community_id, start_ms, end_ms, *params),
         )
-
-    # ---------------------------------------------------------------- persons
-
-    async def link(self, a: int, b: int) -> int:
-        """Link two members into one person (merging persons they belong to); the person id."""
-        if a == b:
-            raise CockpitError(f"#{a} and #{b} are the same member")
-        now = to_ms(self.clock())
-
-        def run(conn: sqlite3.Connection) -> int:
-            rows = {
-                r[0]: r
-                for r in conn.execute(
-                    "SELECT id, community_id, person_id, display_name FROM member WHERE id IN (?, ?)",
-                    (a, b),
-                )
-            }
-            for m in (a, b):
-                if m not in rows:
-                    raise CockpitError(f"no member #{m}")
-            if rows[a][1] != rows[b][1]:
-                raise CockpitError(f"#{a} and #{b} are in different communities")
-            pa, pb = rows[a][2], rows[b][2]
-            if pa is not None and pa == pb:
-                return int(pa)
-            if pa is None and pb is None:
-                pa = conn.execute(
-                    "INSERT INTO person (community_id, name, created) VALUES (?, ?, ?) RETURNING id",
-                    (rows[a][1], rows[a][3], now),
-                ).fetchone()[0]
-                conn.execute("UPDATE member SET person_id = ? WHERE id = ?", (pa, a))
-            elif pa is None:
-                pa, pb = pb, None
-                conn.execute("UPDATE member SET person_id = ? WHERE id = ?", (pa, a))
-            if pb is not None:
-                conn.execute("UPDATE member SET person_id = ? WHERE person_id = ?", (pa, pb))
-                conn.execute("DELETE FROM person WHERE id = ?", (pb,))
-            conn.execute("UPDATE member SET person_id = ? WHERE id = ?", (pa, b))
-            conn.execute(
-                "DELETE FROM person_rejected WHERE (a, b) IN (VALUES (?, ?), (?, ?))",
-                (a, b, b, a),
-            )
-            _links_changed(conn)
-            return int(pa)
-
-        return await self.store.transaction(run)
-
-    async def unlink(self, member_id: int) -> bool:
-        """Take one member out of their person; a person left with one identity dissolves."""
-
-        def run(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT person_id FROM member WHERE id = ?", (member_id,)).fetchone()
-            if row is None:
-                raise CockpitError(f"no member #{member_id}")
-            if row[0] is None:
-                return False
-            conn.execute("UPDATE member SET person_id = NULL WHERE id = ?", (member_id,))
-            left = conn.execute("SELECT count(*) FROM member WHERE person_id = ?", (row[0],))
-            if int(left.fetchone()[0]) <= 1:
-                conn.execute("UPDATE member SET person_id = NULL WHERE person_id = ?", (row[0],))
-                conn.execute("DELETE FROM person WHERE id = ?", (row[0],))
-            _links_changed(conn)
-            return True
-
-        return await self.store.transaction(run)
-
-    async def reject(self, a: int, b: int) -> None:
-        """Remember that an operator said these two are not one person."""
-        lo, hi = min(a, b), max(a, b)
-        await self.store.transaction(
-            lambda conn: conn.execute(
-                "INSERT OR IGNORE INTO person_rejected (a, b) VALUES (?, ?)", (lo, hi)
-            )
-        )
-
-    async def identities(self, community_id: int) -> list[Any]:
-        """Members that may be linked: (id, platform, handle, display, person id, activities)."""
-        return await self.store.fetchall(
-            "SELECT id, platform, handle, display_name, person_id, activity_count FROM member "
-            "WHERE community_id = ? AND is_bot = 0",
-            (community_id,),
-        )
-
-    async def rejected(self) -> set[tuple[int, int]]:
-        return {
-            (int(a), int(b))
-            for a, b in await self.store.fetchall("SELECT a, b FROM person_rejected")
-        }
 
 
 # ---------------------------------------------------------------- the fold
@@ -805,7 +703,7 @@ def _settle(
         _set_state(conn, total_end=end)
 
 
-def _links_changed(conn: sqlite3.Connection) -> None:
+def links_changed(conn: sqlite3.Connection) -> None:
     """Who is whom changed: results cached per rollup state are stale (see `centrality`)."""
     conn.execute(
         "INSERT INTO score_state (key, value) VALUES ('links', 1) "

@@ -12,9 +12,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cockpit.calendar.model import Event
+from cockpit.calendar.repository import CalendarRepository
 from cockpit.calendar.shifts import shift_event
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_calendar import CalendarStore
 
 REGIONS = (
     "America/Los_Angeles",
@@ -106,9 +105,8 @@ def demo_events(now: datetime, community: str) -> list[Event]:
     return events
 
 
-async def seed_calendar(store: SQLiteStore, communities: list[str], now: datetime) -> None:
+async def seed_calendar(cal: CalendarRepository, communities: list[str], now: datetime) -> None:
     """Write the demo's events for each community (saved by UID: a restart changes nothing)."""
-    cal = CalendarStore(store)
     for community in communities:
         for event in demo_events(now, community):
             await cal.save(event)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from cockpit.model import Activity
-from cockpit.plugin_api import Sink, SourceContext
-from cockpit.store.sqlite import SQLiteStore
+from cockpit.plugin_api import Sink, SourceContext, Store
 from cockpit.timeutil import utcnow
 
 from .calendar import seed_calendar
@@ -44,10 +42,10 @@ class DemoSource:
         self._batch = batch
         self.engine: Engine | None = None
 
-    async def prepare(self, store: Any) -> None:
+    async def prepare(self, store: Store) -> None:
         """The demo's calendar (an AMA, hangouts, shifts), so every pane has something true."""
-        if isinstance(store, SQLiteStore) and self.settings.calendar:
-            await seed_calendar(store, self.communities, self._clock())
+        if self.settings.calendar and store.writable:
+            await seed_calendar(store.calendar, self.communities, self._clock())
 
     async def run(self, sink: Sink) -> None:
         now = self._clock()

@@ -1,4 +1,6 @@
-"""The collector: every configured source, the webhook server, rules and reminders, one writer.
+"""The runtime of a process that holds the sources: every configured source, the webhook
+server, rules, rollups and reminders, connector health, one writer. `cockpit collect` runs
+it headless; the TUI runs the same one in-process (unless attached).
 
 Sources run under the core's `SourceRunner` (restart with backoff); a source that fails
 with an `AuthError` (bad token, missing permission) is not restarted: its health says
@@ -10,7 +12,6 @@ then the sources, then flushes the writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -26,8 +27,8 @@ from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import Sink, Source
 from cockpit.registry import Registry
 from cockpit.sources import SourceRunner
-from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_collect import save_health
+from cockpit.store.base import Store
+from cockpit.tasks import cancel_all
 from cockpit.timeutil import utcnow
 
 log = logging.getLogger("cockpit.collect")
@@ -74,13 +75,13 @@ class _Runner(SourceRunner):
         return _Guarded(super().build(sc), self.board)
 
 
-class Collector:
+class Runtime:
     """Runs until `stop` is set; then everything held is flushed."""
 
     def __init__(
         self,
         config: Config,
-        store: SQLiteStore,
+        store: Store,
         registry: Registry,
         *,
         router: WebhookRouter = ROUTER,
@@ -99,6 +100,7 @@ class Collector:
         self.runner = _Runner(config, self.writer, registry, board)
         self.server: WebhookServer | None = None
         self.features = Features(store, config, clock)
+        self.features_started = False
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -106,28 +108,41 @@ class Collector:
         return [sc for sc in self.config.sources if sc.enabled]
 
     async def start(self) -> None:
+        """Everything, features first: `cockpit collect` evaluates rules from the first row."""
+        await self.start_webhooks()
+        await self.start_features()
+        self.start_sources()
+
+    async def start_webhooks(self) -> None:
         for sc in self.enabled:
             entry = self.board.get(sc.name)
             entry.type, entry.community = sc.type, sc.community
-        if any(wants_webhooks(sc.settings) for sc in self.enabled):
+        if self.server is None and any(wants_webhooks(sc.settings) for sc in self.enabled):
             self.server = WebhookServer(self.router, self.settings.host, self.settings.port)
             await self.server.start()
             log.info("webhooks listening on %s:%d", self.settings.host, self.server.port)
+
+    async def start_features(self) -> None:
+        """Rules, rollups and reminders, following the writer."""
         await self.features.start(self.writer)
+        self.features_started = True
+
+    def start_sources(self) -> None:
+        """The sources and the health they keep in the store."""
         self.runner.start()
         self._tasks.append(asyncio.create_task(self._keep_health(), name="collect-health"))
         log.info("collecting: sources=%s", ",".join(sc.name for sc in self.enabled) or "none")
 
     async def _keep_health(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.health_every)
             await self.save_health()
+            await asyncio.sleep(self.settings.health_every)
 
     async def save_health(self) -> None:
         expected = [Expected(sc.name, sc.type, sc.community) for sc in self.enabled]
         try:
-            await save_health(
-                self.store, merged(expected, self.board, self.runner.health), self.clock()
+            await self.store.health.save(
+                merged(expected, self.board, self.runner.health), self.clock()
             )
         except Exception as exc:  # health must never take collection down
             log.warning("cannot store source health: %s", exc)
@@ -135,12 +150,7 @@ class Collector:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         await self.runner.stop()  # cancels the sources, flushes the writer
         for sc in self.enabled:
             self.board.get(sc.name).stopped()
