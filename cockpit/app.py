@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
@@ -25,6 +25,7 @@ from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from cockpit.collect.health import summarize
@@ -42,25 +43,27 @@ from cockpit.timeutil import utcnow, zone
 
 if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit.widgets
     import widgets as widgets_pkg
-    from widgets.alerts import AlertsPane
-    from widgets.calendar import CalendarPane
+    from widgets.context import PaneContext
     from widgets.detail import ActivityDetail
     from widgets.feed import FeedPane, FeedView, Filters
     from widgets.header import Pulse, PulseHeader
     from widgets.leaderboard import LeaderboardPane
     from widgets.member import MemberScreen
-    from widgets.pane import Pane, PaneBar
+    from widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
+    from widgets.pane import PaneBar
+    from widgets.panes import PANES
     from widgets.sources import SourcesScreen
 else:
     import cockpit.widgets as widgets_pkg
-    from cockpit.widgets.alerts import AlertsPane
-    from cockpit.widgets.calendar import CalendarPane
+    from cockpit.widgets.context import PaneContext
     from cockpit.widgets.detail import ActivityDetail
     from cockpit.widgets.feed import FeedPane, FeedView, Filters
     from cockpit.widgets.header import Pulse, PulseHeader
     from cockpit.widgets.leaderboard import LeaderboardPane
     from cockpit.widgets.member import MemberScreen
-    from cockpit.widgets.pane import Pane, PaneBar
+    from cockpit.widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
+    from cockpit.widgets.pane import PaneBar
+    from cockpit.widgets.panes import PANES
     from cockpit.widgets.sources import SourcesScreen
 
 Clock = Callable[[], datetime]
@@ -71,8 +74,8 @@ TICK_SECONDS = 0.25
 PULSE_MINUTES = 30
 PALETTE_MEMBERS = 1000
 _STYLES = Path(widgets_pkg.__file__).parent
-PANE_IDS = ("feed", "alerts", "leaderboard", "calendar")
-PANE_TITLES = ("Feed", "Alerts", "Leaderboard", "Calendar")
+PANE_IDS = tuple(p.pane_id for p in PANES)
+PANE_TITLES = tuple(p.title for p in PANES)
 _PANES = Binding.Group("Panes", compact=True)
 
 
@@ -96,12 +99,8 @@ class CockpitScreen(Screen[None]):
         )
         yield PaneBar(list(PANE_TITLES), id="panebar")
         with Container(id="panes", classes="-narrow"):
-            feed = FeedPane(clock=c.clock, tz=c.tz, id="feed", classes="pane -active")
-            feed.border_title = "1 Feed"
-            yield feed
-            yield AlertsPane(id="alerts")
-            yield LeaderboardPane(id="leaderboard")
-            yield CalendarPane(id="calendar")
+            for i, pane in enumerate(PANES):
+                yield pane(c.pane_context, number=i + 1, classes="-active" if i == 0 else "")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -231,10 +230,7 @@ class CockpitApp(App[int]):
     CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = [
         _STYLES / "cockpit.tcss",
         _STYLES / "header.tcss",
-        _STYLES / "feed.tcss",
-        _STYLES / "alerts.tcss",
-        _STYLES / "leaderboard.tcss",
-        _STYLES / "calendar.tcss",
+        *(_STYLES / f"{p.pane_id}.tcss" for p in PANES),
         _STYLES / "detail.tcss",
         _STYLES / "member.tcss",
         _STYLES / "sources.tcss",
@@ -245,10 +241,10 @@ class CockpitApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "toggle_keys", "Keys"),
-        Binding("1", "show_pane(0)", "Feed", group=_PANES),
-        Binding("2", "show_pane(1)", "Alerts", group=_PANES),
-        Binding("3", "show_pane(2)", "Leaderboard", group=_PANES),
-        Binding("4", "show_pane(3)", "Calendar", group=_PANES),
+        *(
+            Binding(str(i + 1), f"show_pane({i})", p.title, group=_PANES)
+            for i, p in enumerate(PANES)
+        ),
         Binding("S", "sources", "Sources", show=False),
         Binding("tab", "cycle(1)", "Next pane", show=False, priority=True),
         Binding("shift+tab", "cycle(-1)", "Previous pane", show=False, priority=True),
@@ -274,6 +270,7 @@ class CockpitApp(App[int]):
         self.poll_interval = poll_interval
         self.live = live
         self.tz: tzinfo = zone(config.cockpit.timezone)
+        self.pane_context = PaneContext(config, self.clock, self.tz, attached=attach)
         self.store: Store | None = None
         self.runtime: Runtime | None = None  # the sources, writer and features, unless attached
         self.health: list[HealthRow] = []
@@ -304,7 +301,7 @@ class CockpitApp(App[int]):
         except CockpitError as exc:
             self.exit(1, return_code=1, message=str(exc))
             return
-        self.store = store
+        self.store = self.pane_context.store = store
         if not self.attach and self.live:
             runtime = self.runtime = Runtime(self.config, store, self.registry, clock=self.clock)
             runtime.writer.listeners.append(self._on_commit)
@@ -414,7 +411,7 @@ class CockpitApp(App[int]):
         """Stop sources, flush the writer, close the store; safe to call twice."""
         if self._stopped:
             return
-        self._stopped = True
+        self._stopped = self.pane_context.closing = True
         cancelled = [w for w in self.workers if w.name != "shutdown"]
         for worker in cancelled:
             worker.cancel()
@@ -442,11 +439,9 @@ class CockpitApp(App[int]):
     def feed_pane(self) -> FeedPane:
         return self.screen_stack[0].query_one(FeedPane)
 
-    def _panes(self) -> list[FeedPane | Pane]:
+    def _panes(self) -> list[Widget]:
         main = self.screen_stack[0]
-        panes: list[FeedPane | Pane] = [main.query_one("#feed", FeedPane)]
-        panes.extend(main.query_one(f"#{pid}", Pane) for pid in PANE_IDS[1:])
-        return panes
+        return [main.query_one(f"#{pid}") for pid in PANE_IDS]
 
     def action_show_pane(self, index: int) -> None:
         if self.screen is not self.screen_stack[0]:
@@ -490,6 +485,37 @@ class CockpitApp(App[int]):
     def action_health(self) -> None:
         self.screen_stack[0].query_one(LeaderboardPane).action_health()
 
+    # ------------------------------------------------------------ what panes ask for
+
+    @on(OpenMember)
+    def _open_member_asked(self, message: OpenMember) -> None:
+        self.open_member(message.member_id)
+
+    @on(ShowPane)
+    def _show_pane_asked(self, message: ShowPane) -> None:
+        if message.pane_id in PANE_IDS:
+            self.action_show_pane(PANE_IDS.index(message.pane_id))
+
+    @on(PaneBar.Clicked)
+    def _tab_clicked(self, message: PaneBar.Clicked) -> None:
+        self.action_show_pane(message.index)
+
+    @on(AlertCounts)
+    def _alert_counts(self, message: AlertCounts) -> None:
+        with contextlib.suppress(IndexError, NoMatches):
+            header = self.screen_stack[0].query_one(PulseHeader)
+            if message.counts or header.pulse.alerts:
+                header.set_alerts(message.counts)
+
+    @on(NextEvent)
+    def _next_event(self, message: NextEvent) -> None:
+        with contextlib.suppress(IndexError, NoMatches):
+            header = self.screen_stack[0].query_one(PulseHeader)
+            if message.title is not None and message.start is not None:
+                header.set_next_event(message.title, message.start)
+            else:
+                header.clear_next_event()
+
     def action_sources(self) -> None:
         if self.store is not None:
             self.push_screen(SourcesScreen(self.store.health, self.tz, self.clock))
@@ -524,7 +550,7 @@ class CockpitApp(App[int]):
 
     def open_member(self, member_id: int) -> None:
         if self.store is not None:
-            self.push_screen(MemberScreen(member_id, self.store, self.tz, self.clock))
+            self.push_screen(MemberScreen(member_id, self.pane_context))
 
     def action_jump_member(self) -> None:
         self.push_screen(

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -22,6 +22,12 @@ from cockpit.errors import ConfigError
 from cockpit.registry import Registry
 from cockpit.store import is_url
 from cockpit.timeutil import zone
+
+if TYPE_CHECKING:  # the feature modules load their sections on demand (FEATURE_CONFIG_MODULES)
+    from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
+    from cockpit.calendar.config import CalendarSettings
+    from cockpit.collect.config import CollectSettings
+    from cockpit.scoring.config import ScoringSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 KeyPath = tuple[str | int, ...]
@@ -130,6 +136,31 @@ class Config:
         if adapter is None:
             raise KeyError(key)
         return adapter.validate_python({} if _wants_mapping(adapter) else [])
+
+    # typed sections: what each feature reads, so no caller handles an `Any`
+    @property
+    def rules(self) -> list[AnyRule]:
+        return cast("list[AnyRule]", self.section("rules"))
+
+    @property
+    def receivers(self) -> list[Receiver]:
+        return cast("list[Receiver]", self.section("receivers"))
+
+    @property
+    def alerting(self) -> AlertingSettings:
+        return cast("AlertingSettings", self.section("alerting"))
+
+    @property
+    def scoring(self) -> ScoringSettings:
+        return cast("ScoringSettings", self.section("scoring"))
+
+    @property
+    def calendar(self) -> CalendarSettings:
+        return cast("CalendarSettings", self.section("calendar"))
+
+    @property
+    def collect(self) -> CollectSettings:
+        return cast("CollectSettings", self.section("collect"))
 
     @property
     def base_dir(self) -> Path:

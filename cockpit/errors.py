@@ -7,6 +7,11 @@ class CockpitError(Exception):
     """A failure the user can act on: the message says what and where."""
 
 
+class StoreError(CockpitError):
+    """The store could not do what was asked (locked, full, corrupt, gone): whichever
+    database is behind it, callers catch this and never the driver's own errors."""
+
+
 class ConfigError(CockpitError):
     """The configuration file is invalid."""
 

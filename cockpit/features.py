@@ -29,21 +29,21 @@ class Features:
         self.clock = clock
         self.alerts: AlertService | None = None
         self.calendar = store.calendar
-        self.scoring = store.scoring(config.section("scoring"))
+        self.scoring = store.scoring(config.scoring)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, writer: BatchingWriter) -> None:
-        rules = self.config.section("rules")
+        rules = self.config.rules
         if rules:
             self.alerts = AlertService(
-                self.store, rules, self.config.section("receivers"), self.config.section("alerting")
+                self.store, rules, self.config.receivers, self.config.alerting
             )
             await self.alerts.start(writer)
-            log.info("rules=%d receivers=%d", len(rules), len(self.config.section("receivers")))
+            log.info("rules=%d receivers=%d", len(rules), len(self.config.receivers))
         writer.listeners.append(self.calendar.listener())
         writer.listeners.append(self.scoring.listener())
-        calendar = self.config.section("calendar")
+        calendar = self.config.calendar
         if calendar.receivers:
             reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
             self._tasks.append(asyncio.create_task(reminders.run(self._stop), name="reminders"))

@@ -94,7 +94,7 @@ class Runtime:
         self.router = router
         self.board = board
         self.clock = clock
-        self.settings: CollectSettings = config.section("collect")
+        self.settings: CollectSettings = config.collect
         self.router.max_body = self.settings.max_body
         self.writer = BatchingWriter(store)
         self.runner = _Runner(config, self.writer, registry, board)

@@ -13,12 +13,12 @@ from test_connector_telegram import FakeTelegram, msg_update
 
 from cockpit.cli import main
 from cockpit.collect.health import BOARD
-from cockpit.runtime import Runtime
 from cockpit.collect.webhooks import Request, Response, WebhookRouter
 from cockpit.commands.collect import check_sources
 from cockpit.commands.context import Context
 from cockpit.config import load_config
 from cockpit.registry import registry
+from cockpit.runtime import Runtime
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_collect import load_health
 

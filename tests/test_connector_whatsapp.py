@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from cockpit.collect.health import ConnectorHealth
 from cockpit.collect.http import AuthError
-from cockpit.runtime import Runtime
 from cockpit.collect.webhooks import ROUTER, Request, Response, WebhookRouter
 from cockpit.config import load_config
 from cockpit.model import Activity, Kind, Quarantined, Record
@@ -33,6 +32,7 @@ from cockpit.plugins.whatsapp_cloud import (
     verify,
 )
 from cockpit.registry import registry
+from cockpit.runtime import Runtime
 from cockpit.store.sqlite import SQLiteStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp_cloud"

@@ -57,7 +57,7 @@ async def test_link_then_unlink_from_the_member_view(tmp_path: Path) -> None:
     app = make_app(path, attach=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.ready)
-        screen = MemberScreen(discord_ada, app.store, app.tz, app.clock)  # type: ignore[arg-type]
+        screen = MemberScreen(discord_ada, app.pane_context)
         app.push_screen(screen)
         await until(pilot, lambda: len(rows(screen)) == 2)
         this, other = rows(screen)
@@ -101,7 +101,7 @@ async def test_attached_operators_cannot_link(tmp_path: Path) -> None:
     app = make_app(path, attach=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.ready)
-        screen = MemberScreen(discord_ada, app.store, app.tz, app.clock)  # type: ignore[arg-type]
+        screen = MemberScreen(discord_ada, app.pane_context)
         app.push_screen(screen)
         await until(pilot, lambda: len(rows(screen)) == 2)
         screen.query_one("#member-ids", OptionList).highlighted = 1

@@ -253,7 +253,7 @@ async def test_lists_by_state_and_severity_with_inert_text(seeded: tuple[Path, l
             "⚠ notifications: 1 failed, 0 retrying · discord: 401 Unauthorized\\x1b[2J"
         )
         header = app.query_one(PulseHeader)
-        assert header.pulse.alerts == {"critical": 1, "warning": 0, "info": 1}
+        await until(pilot, lambda: header.pulse.alerts == {"critical": 1, "warning": 0, "info": 1})
         assert "alerts 1C 1I" in header.render().plain
         assert app.focused is pane.table
 
@@ -297,7 +297,12 @@ async def test_ack_and_resolve_write_through_the_store(
             "Alert #2 resolved",
             "Alert #2 is already resolved",
         ]
-        assert app.query_one(PulseHeader).pulse.alerts == {"critical": 1, "warning": 0, "info": 1}
+        await until(
+            pilot,
+            lambda: (
+                app.query_one(PulseHeader).pulse.alerts == {"critical": 1, "warning": 0, "info": 1}
+            ),
+        )
     acked = await read_alert(path, 1)
     assert (acked.acked_by, acked.acked_at, acked.state) == ("kim", T, "firing")
     resolved = await read_alert(path, 2)
@@ -446,7 +451,12 @@ async def test_rules_but_no_alerts_says_all_quiet(
             "All quiet · 3 rules watching · read-only"
         )
         assert pane.table.row_count == 0
-        assert app.query_one(PulseHeader).pulse.alerts == {"critical": 0, "warning": 0, "info": 0}
+        await until(
+            pilot,
+            lambda: (
+                app.query_one(PulseHeader).pulse.alerts == {"critical": 0, "warning": 0, "info": 0}
+            ),
+        )
         assert "alerts 0" in app.query_one(PulseHeader).render().plain
 
 

@@ -9,11 +9,10 @@ Labels, summaries and activities are untrusted text: rendered as `Text(inert_lin
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -32,11 +31,12 @@ from cockpit.alerts.repository import AlertRepository
 from cockpit.errors import CockpitError
 from cockpit.store.base import Store
 from cockpit.textsafe import inert, inert_line
-from cockpit.timeutil import from_ms, parse_duration, to_ms, utcnow
+from cockpit.timeutil import from_ms, parse_duration, to_ms
 
 from .common import fit, platform_badge
+from .context import PaneContext
 from .detail import ActivityDetail
-from .header import PulseHeader
+from .messages import AlertCounts
 from .pane import Pane
 
 REFRESH_SECONDS = 5.0
@@ -110,7 +110,7 @@ class AlertTable(DataTable[Text]):
 
 
 class AlertsPane(Pane):
-    number = 2
+    pane_id = "alerts"
     title = "Alerts"
     headline = "No alert rules configured yet"
     detail = (
@@ -134,8 +134,8 @@ class AlertsPane(Pane):
         Binding("v", "silences", "Silences"),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
+        super().__init__(ctx, number=number, classes=classes)
         self.snapshot: Snapshot | None = None
         self.error: str | None = None
         self._loaded_at = 0.0
@@ -163,32 +163,20 @@ class AlertsPane(Pane):
         return self.query_one(AlertTable)
 
     def alert_store(self) -> AlertRepository | None:
-        store = getattr(self.app, "store", None)
-        if not getattr(self.app, "ready", False) or not isinstance(store, Store):
-            return None
-        return store.alerts
+        store = self.ctx.store
+        return store.alerts if store is not None and self.ctx.ready else None
 
     def now(self) -> datetime:
-        clock = getattr(self.app, "clock", None)
-        return clock() if callable(clock) else utcnow()
+        return self.ctx.clock()
 
     def tz(self) -> tzinfo:
-        tz = getattr(self.app, "tz", None)
-        return tz if isinstance(tz, tzinfo) else UTC
+        return self.ctx.tz
 
     def rule_count(self) -> int:
-        config = getattr(self.app, "config", None)
-        try:
-            rules = config.section("rules") if config is not None else []
-        except Exception:  # a config without the alerts feature
-            return 0
-        return len([r for r in rules if getattr(r, "enabled", True)])
+        return len([r for r in self.ctx.rules if getattr(r, "enabled", True)])
 
     def read_only(self) -> bool:
-        if getattr(self.app, "attach", False):
-            return True
-        store = getattr(self.app, "store", None)
-        return isinstance(store, Store) and not store.writable
+        return self.ctx.read_only
 
     def _set_data(self, has_data: bool) -> None:
         """Table and status while there is something to show; the untouched empty state otherwise."""
@@ -252,7 +240,7 @@ class AlertsPane(Pane):
                 await store.outbox_problems(),
                 now,
             )
-        except (CockpitError, sqlite3.Error) as exc:
+        except CockpitError as exc:
             if self.gone:
                 return
             self.error = f"Cannot read alerts: {exc}"
@@ -266,11 +254,7 @@ class AlertsPane(Pane):
         self._update_header(snap)
 
     def _update_header(self, snap: Snapshot) -> None:
-        with contextlib.suppress(Exception):
-            header = self.app.screen_stack[0].query_one(PulseHeader)
-            counts = header_counts(snap.counts, self.rule_count())
-            if counts or header.pulse.alerts:
-                header.set_alerts(counts)
+        self.post_message(AlertCounts(header_counts(snap.counts, self.rule_count())))
 
     def _show_error(self) -> None:
         self._set_data(True)
@@ -424,7 +408,7 @@ class AlertsPane(Pane):
             else:
                 await store.resolve(alert_id, who(), now)
                 self.notify(f"Alert #{alert_id} resolved")
-        except (CockpitError, sqlite3.Error) as exc:
+        except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
         self.reload()
 
@@ -450,7 +434,7 @@ class AlertsPane(Pane):
         ends = now + int(request.duration.total_seconds() * 1000)
         try:
             row = await store.add_silence(request.matchers, now, ends, request.comment, who(), now)
-        except (CockpitError, sqlite3.Error) as exc:
+        except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
             return
         until = from_ms(row.ends).astimezone(self.tz()).strftime("%H:%M")
@@ -468,8 +452,8 @@ class AlertsPane(Pane):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         alert = self.current
-        store = getattr(self.app, "store", None)
-        if alert is None or self.alert_store() is None or not isinstance(store, Store):
+        store = self.ctx.store
+        if alert is None or self.alert_store() is None or store is None:
             return
 
         def done(action: str | None) -> None:
@@ -567,8 +551,10 @@ class AlertDetail(ModalScreen[str | None]):
         try:
             # the ids are store row ids; contiguous runs come back in one query
             for first, last in _runs(ids):
-                found.extend(e for e in await self.store.alerts.events_between(first, last) if e.id in ids)
-        except (CockpitError, sqlite3.Error) as exc:
+                found.extend(
+                    e for e in await self.store.alerts.events_between(first, last) if e.id in ids
+                )
+        except CockpitError as exc:
             self._fill([Option(Text(inert_line(f"Cannot read activities: {exc}")), disabled=True)])
             return
         found.sort(key=lambda e: (e.ts, e.id))
@@ -778,7 +764,7 @@ class SilencesScreen(ModalScreen[None]):
             return
         try:
             await store.expire_silence(silence_id, to_ms(self.pane.now()))
-        except (CockpitError, sqlite3.Error) as exc:
+        except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
             return
         self.notify(f"Silence #{silence_id} expired")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, work
@@ -40,7 +40,6 @@ from cockpit.calendar.shifts import on_call
 from cockpit.calendar.slots import Slot, find_slots
 from cockpit.calendar.zones import get_zone, resolve
 from cockpit.errors import CockpitError
-from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 
 from .calendar_dialogs import CalendarInfo, Choice, EventScreen
@@ -53,11 +52,9 @@ from .calendar_text import (
     slot_text,
     zone_short,
 )
-from .header import PulseHeader
+from .context import PaneContext
+from .messages import NextEvent
 from .pane import Pane
-
-if TYPE_CHECKING:
-    from cockpit.app import CockpitApp
 
 REFRESH_SECONDS = 5.0
 WEEK = timedelta(days=7)
@@ -68,14 +65,13 @@ MAX_LISTED = 200  # bounded list whatever a recurrence expands to
 # ---------------------------------------------------------------- pure helpers
 
 
-def calendar_settings(app: CockpitApp) -> CalendarSettings:
-    value = app.config.section("calendar")
-    return value if isinstance(value, CalendarSettings) else CalendarSettings()
+def calendar_settings(ctx: PaneContext) -> CalendarSettings:
+    return ctx.calendar
 
 
-def regions_of(app: CockpitApp) -> list[str]:
+def regions_of(ctx: PaneContext) -> list[str]:
     """[calendar] regions, else [cockpit] regions (as `cockpit calendar` does)."""
-    return list(calendar_settings(app).regions or app.config.cockpit.regions)
+    return ctx.regions
 
 
 # ---------------------------------------------------------------- widgets
@@ -192,7 +188,7 @@ class Week:
 
 
 class CalendarPane(Pane):
-    number = 4
+    pane_id = "calendar"
     title = "Calendar"
     headline = "No calendar connected yet"
     detail = (
@@ -208,8 +204,8 @@ class CalendarPane(Pane):
         Binding("v", "coverage", "Coverage"),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
+        super().__init__(ctx, number=number, classes=classes)
         self.week: Week | None = None
         self._signature: object = None
         self._loaded_at = 0.0
@@ -231,15 +227,9 @@ class CalendarPane(Pane):
         for selector in ("#cal-summary", "#cal-list", "#cal-strips"):
             self.query_one(selector).display = not empty
 
-    @property
-    def cockpit(self) -> CockpitApp:
-        return cast("CockpitApp", self.app)
-
     def _calendar(self) -> CalendarRepository | None:
-        store = getattr(self.app, "store", None)
-        if not getattr(self.app, "ready", False) or not isinstance(store, Store):
-            return None
-        return store.calendar
+        store = self.ctx.store
+        return store.calendar if store is not None and self.ctx.ready else None
 
     def _tick(self) -> None:
         stale = self.week is None or time.monotonic() - self._loaded_at >= REFRESH_SECONDS
@@ -259,7 +249,7 @@ class CalendarPane(Pane):
         cal = self._calendar()
         if cal is None:
             return
-        app = self.cockpit
+        app = self.ctx
         now = app.clock()
         try:
             found = await cal.occurrences(now, now + WEEK, app.tz)
@@ -286,7 +276,7 @@ class CalendarPane(Pane):
         self._draw(week, now)
 
     def _draw(self, week: Week, now: datetime) -> None:
-        app = self.cockpit
+        app = self.ctx
         self._set_header(week.next_event)
         has_data = bool(week.events or week.shifts or week.next_event)
         self.show_empty(not has_data)
@@ -359,7 +349,7 @@ class CalendarPane(Pane):
 
     def _redraw(self) -> None:
         if self.week is not None:
-            self._draw(self.week, self.cockpit.clock())
+            self._draw(self.week, self.ctx.clock())
 
     def _focus_list(self) -> None:
         """The list takes the arrow keys once it has rows (the pane's own keys still apply)."""
@@ -368,14 +358,11 @@ class CalendarPane(Pane):
             listing.focus()
 
     def _set_header(self, occ: Occurrence | None) -> None:
-        header = self.screen.query(PulseHeader)
-        if not header:
-            return
         if occ is not None:
-            header.first().set_next_event(occ.title, occ.start)
+            self.post_message(NextEvent(occ.title, occ.start))
             self._header_set = True
         elif self._header_set:
-            header.first().clear_next_event()
+            self.post_message(NextEvent(None, None))
             self._header_set = False
 
     def _occurrence(self, option_id: str | None) -> Occurrence | None:
@@ -389,7 +376,7 @@ class CalendarPane(Pane):
         occ = self._occurrence(event.option.id)
         if occ is None or self.week is None:
             return
-        app = self.cockpit
+        app = self.ctx
         body = occurrence_text(
             occ,
             app.clock(),
@@ -413,13 +400,13 @@ class CalendarPane(Pane):
         if occ.description:
             body.append("\n" + inert_line(occ.description))
         body.rstrip()
-        app.push_screen(CalendarInfo(inert_line(occ.title)[:60], body))
+        self.app.push_screen(CalendarInfo(inert_line(occ.title)[:60], body))
 
     # ------------------------------------------------------------ actions
 
     def _writable(self, verb: str) -> bool:
         """Attached operators read only; the store may still be opening."""
-        if self.cockpit.attach:
+        if self.ctx.attached:
             self.notify(
                 "Read-only: attached to a store another process writes; "
                 f"{verb} events with `cockpit calendar {verb}`.",
@@ -446,7 +433,7 @@ class CalendarPane(Pane):
         base: Event | None = None,
         recurrence_id: datetime | None = None,
     ) -> None:
-        app = self.cockpit
+        app = self.ctx
         screen = EventScreen(
             form,
             title=title,
@@ -462,12 +449,12 @@ class CalendarPane(Pane):
             if checked is not None:
                 self.save(checked, verb, recurrence_id)
 
-        app.push_screen(screen, done)
+        self.app.push_screen(screen, done)
 
     def action_add(self) -> None:
         if not self._writable("add"):
             return
-        app = self.cockpit
+        app = self.ctx
         zone = app.config.cockpit.timezone
         start = (app.clock().astimezone(get_zone(zone)) + timedelta(hours=1)).replace(
             minute=0, second=0, microsecond=0
@@ -494,7 +481,7 @@ class CalendarPane(Pane):
 
         def chosen(scope: str | None) -> None:
             if scope == "one":
-                when = occ.start.astimezone(self.cockpit.tz)
+                when = occ.start.astimezone(self.ctx.tz)
                 self._open_form(
                     form_of(e, occ),
                     f"Edit the {when:%a %d %b} occurrence",
@@ -507,7 +494,7 @@ class CalendarPane(Pane):
         self.app.push_screen(self._scope(occ, "Edit"), chosen)
 
     def _scope(self, occ: Occurrence, verb: str) -> Choice:
-        when = occ.start.astimezone(self.cockpit.tz)
+        when = occ.start.astimezone(self.ctx.tz)
         return Choice(
             f"{verb} {inert_line(occ.title)[:40]}",
             f"It repeats ({repeats_text(occ.event.rrule)}). {verb}:",
@@ -547,7 +534,7 @@ class CalendarPane(Pane):
         try:
             if scope == "one":
                 await cal.save(without_occurrence(occ.event, occ.recurrence_id))
-                when = occ.start.astimezone(self.cockpit.tz)
+                when = occ.start.astimezone(self.ctx.tz)
                 done = f"Deleted the {when:%a %d %b %H:%M} occurrence of {title}"
             else:
                 await cal.delete(occ.uid)
@@ -565,7 +552,7 @@ class CalendarPane(Pane):
         cal = self._calendar()
         if cal is None:
             return
-        app = self.cockpit
+        app = self.ctx
         e = checked.event
         wall = e.start
         if recurrence_id is not None:
@@ -607,7 +594,7 @@ class CalendarPane(Pane):
         cal = self._calendar()
         if cal is None:
             return
-        app = self.cockpit
+        app = self.ctx
         settings = calendar_settings(app)
         regions = regions_of(app)
         community = app.config.cockpit.community
@@ -615,7 +602,7 @@ class CalendarPane(Pane):
         start = floor_to(now, timedelta(minutes=30)) + timedelta(minutes=30)
         end = start + WEEK
         try:
-            if not app.attach:
+            if not app.attached:
                 await cal.catch_up_rollup()
             presence = await cal.hour_presence(
                 community, now - timedelta(days=settings.lookback_days)
@@ -661,7 +648,7 @@ class CalendarPane(Pane):
             body.append_text(slot_text(i, slot, app.tz))
             body.append("\n")
         body.append("\nAdd one with n.", "dim")
-        app.push_screen(CalendarInfo("Suggested slots", body))
+        self.app.push_screen(CalendarInfo("Suggested slots", body))
 
     def action_coverage(self) -> None:
         if self._calendar() is None:
@@ -674,7 +661,7 @@ class CalendarPane(Pane):
         cal = self._calendar()
         if cal is None:
             return
-        app = self.cockpit
+        app = self.ctx
         settings = calendar_settings(app)
         now = app.clock()
         start = floor_to(now, timedelta(hours=1))
@@ -688,4 +675,4 @@ class CalendarPane(Pane):
             self.notify(f"No coverage: {exc}", severity="error")
             return
         body = coverage_text(shifts, start, end, app.tz, presence, now)
-        app.push_screen(CalendarInfo("Moderator coverage, next 7 days", body))
+        self.app.push_screen(CalendarInfo("Moderator coverage, next 7 days", body))

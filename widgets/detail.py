@@ -18,6 +18,7 @@ from cockpit.store.base import ActivityRow, FeedQuery, Store
 from cockpit.textsafe import inert, inert_line
 
 from .common import platform_badge
+from .messages import OpenMember
 
 CONTEXT_ROWS = 5
 
@@ -135,6 +136,4 @@ class ActivityDetail(ModalScreen[None]):
         self.query_one("#detail-context", Static).update(joined)
 
     def action_member(self) -> None:
-        from .member import MemberScreen
-
-        self.app.push_screen(MemberScreen(self.row.member_id, self.store, self.tz))
+        self.app.post_message(OpenMember(self.row.member_id))

@@ -41,6 +41,7 @@ from .common import (
     platform_class,
     safe,
 )
+from .context import PaneContext
 
 PAGE = 200
 WINDOW = 1000
@@ -706,6 +707,9 @@ class SearchBar(Input):
 class FeedPane(Vertical):
     """Status line with chips, the activity list, and the search bar."""
 
+    pane_id: ClassVar[str] = "feed"
+    title: ClassVar[str] = "Feed"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
         Binding("x", "clear_filters", "Clear filters", show=False),
@@ -717,11 +721,12 @@ class FeedPane(Vertical):
             super().__init__()
             self.filters = filters
 
-    def __init__(
-        self, *, clock: Clock, tz: tzinfo, id: str | None = None, classes: str = ""
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.view = FeedView(clock=clock, tz=tz, id="feed-view")
+    def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
+        super().__init__(id=self.pane_id, classes=f"pane {classes}".strip())
+        self.ctx = ctx
+        self.number = number
+        self.border_title = f"{number} {self.title}"
+        self.view = FeedView(clock=ctx.clock, tz=ctx.tz, id="feed-view")
         self.filters = Filters()
 
     def compose(self) -> ComposeResult:

@@ -8,11 +8,10 @@ being shown. With no ranked activity the pane keeps its empty state exactly as i
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -26,7 +25,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from cockpit.commands.leaderboard import TERM_LABELS
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, StoreError
 from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.health import health
 from cockpit.scoring.leaderboard import Standing, leaderboard
@@ -36,11 +35,10 @@ from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 
 from .common import platform_badge, safe
+from .context import PaneContext
 from .health import HealthScreen
+from .messages import OpenMember
 from .pane import Pane
-
-if TYPE_CHECKING:
-    from cockpit.app import CockpitApp
 
 WINDOW_CYCLE = tuple(WINDOWS)  # 7d, 30d, 90d, all
 DEFAULT_WINDOW = "30d"
@@ -202,7 +200,7 @@ class ExplainScreen(ModalScreen[None]):
         ids = self.standing.who.member_ids
         self.dismiss()
         if ids:
-            cast("CockpitApp", self.app).open_member(ids[0])
+            self.app.post_message(OpenMember(ids[0]))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -238,7 +236,7 @@ class Board:
 
 
 class LeaderboardPane(Pane):
-    number = 3
+    pane_id = "leaderboard"
     title = "Leaderboard"
     headline = "No leaderboard yet"
     detail = (
@@ -252,8 +250,8 @@ class LeaderboardPane(Pane):
         Binding("r", "refresh", "Recompute", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
+        super().__init__(ctx, number=number, classes=classes)
         self.window = DEFAULT_WINDOW
         self.board: Board | None = None
         self.message: str | None = None  # why there is no ranking (misconfiguration)
@@ -280,20 +278,13 @@ class LeaderboardPane(Pane):
 
     # ------------------------------------------------------------ data
 
-    @property
-    def cockpit(self) -> CockpitApp:
-        return cast("CockpitApp", self.app)
-
     def _scoring_store(self) -> ScoringRepository | None:
-        """The feature's store on the app's, once the app has opened it."""
-        store = getattr(self.app, "store", None)
-        if not getattr(self.app, "ready", False) or not isinstance(store, Store):
-            return None
-        if getattr(self.app, "_stopped", False):  # shutting down: the store is closing
+        """The feature's repository on the cockpit's store, once it is open (not closing)."""
+        store = self.ctx.store
+        if store is None or not self.ctx.ready:
             return None
         if self._scoring is None or self._scoring_of is not store:
-            settings: ScoringSettings = self.cockpit.config.section("scoring")
-            self._scoring, self._scoring_of = store.scoring(settings), store
+            self._scoring, self._scoring_of = store.scoring(self.ctx.scoring), store
         return self._scoring
 
     def _tick(self) -> None:
@@ -320,17 +311,17 @@ class LeaderboardPane(Pane):
         if scoring is None:
             self.notify("The store is still opening; try again in a moment.", severity="warning")
             return
-        app = self.cockpit
+        ctx = self.ctx
 
         async def compute(window: str) -> dict[str, Any]:
-            if not app.attach:
+            if not ctx.read_only:
                 await scoring.catch_up()
             community = await self._community(scoring)
             if community is None:
                 raise CockpitError("no activity stored yet: nothing to measure")
-            return await health(scoring, community, window, app.clock())
+            return await health(scoring, community, window, ctx.clock())
 
-        app.push_screen(HealthScreen(compute, self.window))
+        self.app.push_screen(HealthScreen(compute, self.window))
 
     def action_cycle_window(self) -> None:
         i = WINDOW_CYCLE.index(self.window)
@@ -340,7 +331,7 @@ class LeaderboardPane(Pane):
 
     async def _community(self, scoring: ScoringRepository) -> str | None:
         """The configured community, else the store's only one; None when it has none."""
-        configured = str(self.cockpit.config.cockpit.community)
+        configured = self.ctx.community
         known = await scoring.communities()
         if configured in known:
             return configured
@@ -358,13 +349,12 @@ class LeaderboardPane(Pane):
         scoring = self._scoring_store()
         if scoring is None:
             return
-        app = self.cockpit
         window = self.window
         generation = self._start_loading()
         try:
-            if not app.attach:
+            if not self.ctx.read_only:
                 await scoring.catch_up()
-            now = app.clock()
+            now = self.ctx.clock()
             assert self._scoring_of is not None
             signature = (await self._scoring_of.max_activity_id(), window, now.toordinal())
             fresh = time.monotonic() - self._computed_at < STALE_SECONDS
@@ -373,12 +363,13 @@ class LeaderboardPane(Pane):
                 self._computed_at = time.monotonic()
             self.message = None
         except CockpitError as exc:
-            self.message = str(exc)
-            self.board = None
-        except sqlite3.Error as exc:
-            if getattr(self.app, "_stopped", False):
+            if self.ctx.closing:
                 return  # the store closed under us while quitting
-            self.message = f"leaderboard unavailable: {inert_line(str(exc))}"
+            self.message = (
+                f"leaderboard unavailable: {inert_line(str(exc))}"
+                if isinstance(exc, StoreError)
+                else str(exc)
+            )
             self.board = None
         finally:
             self._stop_loading(generation)
@@ -386,7 +377,11 @@ class LeaderboardPane(Pane):
         self._draw()
 
     async def _compute(
-        self, scoring: ScoringRepository, window: str, now: datetime, signature: tuple[int, str, int]
+        self,
+        scoring: ScoringRepository,
+        window: str,
+        now: datetime,
+        signature: tuple[int, str, int],
     ) -> Board | None:
         community = await self._community(scoring)
         if community is None:
@@ -427,6 +422,8 @@ class LeaderboardPane(Pane):
 
     def _draw(self) -> None:
         """Status line, title, table; a window change keeps the old rows until the new ones."""
+        if self.gone:
+            return  # the cockpit is closing: the children may be gone already
         board = self.board
         has_data = board is not None and board.anyone
         current = board is not None and board.window == self.window
@@ -497,12 +494,12 @@ class LeaderboardPane(Pane):
         s = self.standing_at_cursor()
         if s is not None:
             settings = self._scoring.settings if self._scoring else ScoringSettings()
-            self.app.push_screen(ExplainScreen(s, self.window, settings, self.cockpit.tz))
+            self.app.push_screen(ExplainScreen(s, self.window, settings, self.ctx.tz))
 
     def open_member_at_cursor(self) -> None:
         s = self.standing_at_cursor()
         if s is not None and s.who.member_ids:
-            self.cockpit.open_member(s.who.member_ids[0])
+            self.post_message(OpenMember(s.who.member_ids[0]))
 
 
 __all__ = ["ExplainScreen", "LeaderboardPane", "shown_points"]

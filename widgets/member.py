@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -17,14 +17,14 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.errors import CockpitError
-from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.identity import Identity, Suggestion, suggest
 from cockpit.scoring.leaderboard import Standing, explain
 from cockpit.scoring.repository import IdentityRepository, ScoringRepository
 from cockpit.store.base import FeedQuery, MemberRow, Store
 from cockpit.textsafe import inert_line
 
-from .common import Clock, platform_badge, sparkline
+from .common import platform_badge, sparkline
+from .context import PaneContext
 
 DAYS = 30
 RECENT = 15
@@ -167,14 +167,14 @@ class MemberScreen(ModalScreen[None]):
             self.member_id = member_id
             self.name = name
 
-    def __init__(
-        self, member_id: int, store: Store, tz: tzinfo, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, member_id: int, ctx: PaneContext) -> None:
         super().__init__()
+        if ctx.store is None:
+            raise CockpitError("the store is still opening")
         self.member_id = member_id
-        self.store = store
-        self.tz = tz
-        self.clock = clock
+        self.ctx = ctx
+        self.store: Store = ctx.store
+        self.tz = ctx.tz
         self.member: MemberRow | None = None
         self.known: list[Known] = []
 
@@ -195,18 +195,10 @@ class MemberScreen(ModalScreen[None]):
         self.load()
 
     def _now(self) -> datetime:
-        clock = self.clock or getattr(self.app, "clock", None)
-        return clock() if callable(clock) else datetime.now(UTC)
+        return self.ctx.clock()
 
-    def _scoring(self) -> ScoringRepository | None:
-        """The leaderboard's tables, when the cockpit runs on a SQLite store with them."""
-        config: Any = getattr(self.app, "config", None)
-        if config is None:
-            return None
-        settings = config.section("scoring")
-        if not isinstance(settings, ScoringSettings):
-            settings = ScoringSettings()
-        return self.store.scoring(settings)
+    def _scoring(self) -> ScoringRepository:
+        return self.store.scoring(self.ctx.scoring)
 
     @work(exclusive=True, group="member-load")
     async def load(self) -> None:
@@ -227,7 +219,7 @@ class MemberScreen(ModalScreen[None]):
         try:
             self.known = await known_identities(self.store, member, scoring)
             if scoring is not None:
-                if not getattr(self.app, "attach", True):
+                if not self.ctx.read_only:
                     await scoring.catch_up()  # imports and live rows since the last fold
                 standing = await explain(scoring, member.community, member.id, WINDOW, now)
         except CockpitError as exc:
@@ -299,7 +291,7 @@ class MemberScreen(ModalScreen[None]):
         return self.known[i] if i is not None and i < len(self.known) else None
 
     def _writable(self) -> IdentityRepository | None:
-        if getattr(self.app, "attach", False) or not self.store.writable:
+        if self.ctx.read_only:
             self.notify(
                 "Read-only: attached to a store another process writes; "
                 "link with `cockpit members link`.",

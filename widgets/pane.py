@@ -1,7 +1,6 @@
-"""What every cockpit pane shares: a focusable container with a title and an empty state.
-
-The Alerts, Leaderboard and Calendar issues fill their pane by mounting content into it
-and calling `show_empty(False)`; the layout, keys and focus handling stay as they are.
+"""What every cockpit pane shares: a focusable container with a title, an empty state and
+the `PaneContext` it was handed. Panes fill themselves by mounting content and calling
+`show_empty(False)`; the cockpit lays them out from the registry in `widgets/panes.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,10 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
+
+from .context import PaneContext
 
 
 class EmptyState(Static):
@@ -27,15 +29,17 @@ class EmptyState(Static):
 
 
 class Pane(Vertical, can_focus=True):
-    """A titled pane; its number is the key that switches to it."""
+    """A titled pane; its number (its place in the registry) is the key that shows it."""
 
-    number: ClassVar[int] = 0
+    pane_id: ClassVar[str] = ""  # its widget id, and the stem of its .tcss file
     title: ClassVar[str] = ""
     headline: ClassVar[str] = ""
     detail: ClassVar[str] = ""
 
-    def __init__(self, *, id: str | None = None, classes: str = "") -> None:
-        super().__init__(id=id, classes=f"pane {classes}".strip())
+    def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
+        super().__init__(id=self.pane_id, classes=f"pane {classes}".strip())
+        self.ctx = ctx
+        self.number = number
         self.border_title = f"{self.number} {self.title}"
 
     def compose(self) -> ComposeResult:
@@ -46,7 +50,7 @@ class Pane(Vertical, can_focus=True):
         """True once the cockpit is closing: a worker that was reading must not draw."""
         return (
             not self.is_attached
-            or getattr(self.app, "_stopped", False)
+            or self.ctx.closing
             or not self.query(EmptyState)  # composed with the pane; missing only in teardown
         )
 
@@ -58,6 +62,13 @@ class PaneBar(Static):
     """One-line tabs for small terminals: `1 Feed  2 Alerts  3 Leaderboard  4 Calendar`."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"panebar--active", "panebar--key"}
+
+    class Clicked(Message):
+        """A tab was clicked: show pane `index`."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
 
     def __init__(self, titles: list[str], *, id: str | None = None) -> None:
         super().__init__("", markup=False, id=id)
@@ -87,5 +98,5 @@ class PaneBar(Static):
     async def on_click(self, event: events.Click) -> None:
         for i, (start, end) in enumerate(self._spans):
             if start <= event.x < end:
-                await self.app.run_action(f"show_pane({i})")
+                self.post_message(self.Clicked(i))
                 return

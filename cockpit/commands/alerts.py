@@ -217,9 +217,9 @@ async def run_silence_expire(ctx: Context) -> int:
 def configured(ctx: Context) -> tuple[list[AnyRule], list[Receiver], AlertingSettings]:
     config = ctx.config
     return (
-        list(config.section("rules")),
-        list(config.section("receivers")),
-        config.section("alerting"),
+        list(config.rules),
+        list(config.receivers),
+        config.alerting,
     )
 
 

@@ -159,7 +159,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _settings(ctx: Context) -> CalendarSettings:
-    value = ctx.config.section("calendar")
+    value = ctx.config.calendar
     assert isinstance(value, CalendarSettings)
     return value
 

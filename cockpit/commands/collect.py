@@ -140,5 +140,5 @@ async def run(ctx: Context) -> int:
 
 
 def _fmt(ctx: Context) -> str:
-    fmt: str = ctx.config.section("collect").log_format
+    fmt: str = ctx.config.collect.log_format
     return fmt

@@ -47,7 +47,7 @@ async def open_scoring(ctx: Context) -> AsyncIterator[tuple[Store, ScoringReposi
     path = ctx.store_path
     if isinstance(path, Path) and not path.exists():
         raise CockpitError(f"{path}: no store here yet (import an export or run `cockpit collect`)")
-    settings: ScoringSettings = ctx.config.section("scoring")
+    settings: ScoringSettings = ctx.config.scoring
     store = await ctx.open_store(readonly=False)
     try:
         scoring = store.scoring(settings)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiosqlite
 import orjson
 
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, StoreError
 from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.store.base import (
     ActivityRow,
@@ -495,11 +495,17 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK")
                 raise
 
-        return await self._in_writer_thread(run)
+        try:
+            return await self._in_writer_thread(run)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Rows of a read query on the reader connection (never blocks the writer)."""
-        return await self._fetchall(sql, params)
+        try:
+            return await self._fetchall(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
 
     async def _in_writer_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a whole transaction in the writer's own thread: one hop, no per-statement ping-pong."""
@@ -774,7 +780,10 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK")
                 raise
 
-        return await self._in_writer_thread(run)
+        try:
+            return await self._in_writer_thread(run)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
 
     async def finish_import(self, import_id: int, counts: WriteResult) -> None:
         w = self._writer()
