@@ -163,3 +163,21 @@ def test_rules_check_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFix
     )
     assert main(["--config", str(cfg), "rules", "check"]) == 1
     assert "escalate_to 'b' is not a receiver" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["alertname=raid", "--for", "800d", "--comment", "x"], "at most 366 days"),
+        (["alertname=raid", "--for", "1h", "--comment", "   "], "needs a comment"),
+    ],
+)
+def test_silence_refusals_are_one_line_and_store_nothing(
+    db: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """The same checks as the pane's silence dialog (cockpit.alerts.operations)."""
+    assert main(["--db", str(db), "silences", "add", *args]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert main(["--db", str(db), "silences", "--json"]) == 0
+    assert out_json(capsys) == []

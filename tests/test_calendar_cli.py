@@ -319,3 +319,32 @@ def test_help_lists_the_subcommands(run, capsys: pytest.CaptureFixture[str]) -> 
         "--json",
     ):
         assert word in out
+
+
+def test_a_series_edit_keeps_or_drops_occurrence_edits_as_the_tui_does(run) -> None:  # type: ignore[no-untyped-def]
+    """One rule for CLI and TUI (cockpit.calendar.editing.assemble): the same rule and start
+    keep one-occurrence edits and skipped dates; a new rule drops them."""
+    uid = _add_ama(run)
+    run("calendar", "edit", uid, "--occurrence", "2030-03-14 10:00", "--title", "Special AMA")
+    run("calendar", "delete", uid, "--occurrence", "2030-03-21 10:00")
+
+    def titles() -> list[tuple[str, str]]:
+        code, out, _ = run("calendar", "--from", "2030-03-01", "--days", "30", "--json")
+        assert code == 0
+        return [(i["title"], i["start"][:10]) for i in json.loads(out)]
+
+    edited = [
+        ("Weekly AMA", "2030-03-07"),
+        ("Special AMA", "2030-03-14"),
+        ("Weekly AMA", "2030-03-28"),
+    ]
+    assert titles() == edited
+    assert run("calendar", "edit", uid, "--host", "bob")[0] == 0  # not the rule: kept
+    assert run("calendar", "edit", uid, "--rrule", "FREQ=WEEKLY;COUNT=4")[0] == 0  # same rule
+    assert titles() == edited
+    assert run("calendar", "edit", uid, "--rrule", "FREQ=WEEKLY;COUNT=3")[0] == 0  # a new rule
+    assert titles() == [
+        ("Weekly AMA", "2030-03-07"),
+        ("Weekly AMA", "2030-03-14"),
+        ("Weekly AMA", "2030-03-21"),
+    ]

@@ -11,6 +11,7 @@ from conftest_app import HOSTILE, NOW, config, make_store, registry, seed_store,
 from rich.text import Text
 from textual.widgets import Checkbox, DataTable, Input, OptionList, Static
 
+from cockpit.alerts import operations
 from cockpit.alerts.engine import Alert
 from cockpit.alerts.records import AlertRow, Matcher
 from cockpit.app import CockpitApp
@@ -277,7 +278,7 @@ async def test_ack_and_resolve_write_through_the_store(
     seeded: tuple[Path, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, _ = seeded
-    monkeypatch.setattr(alerts_mod, "who", lambda: "kim")
+    monkeypatch.setattr(operations, "who", lambda: "kim")
     app = make_app(path, attach=False)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await _open(pilot, app)
@@ -313,7 +314,7 @@ async def test_silence_dialog(
     seeded: tuple[Path, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, _ = seeded
-    monkeypatch.setattr(alerts_mod, "who", lambda: "kim")
+    monkeypatch.setattr(operations, "who", lambda: "kim")
     app = make_app(path, attach=False)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await _open(pilot, app)

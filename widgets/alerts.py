@@ -24,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.alerts.display import age, who
+from cockpit.alerts import operations
+from cockpit.alerts.display import age
 from cockpit.alerts.events import Event
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
@@ -403,10 +404,10 @@ class AlertsPane(Pane):
         now = to_ms(self.now())
         try:
             if action == "ack":
-                await store.ack(alert_id, who(), now)
+                await operations.acknowledge(store, alert_id, now)
                 self.notify(f"Alert #{alert_id} acknowledged")
             else:
-                await store.resolve(alert_id, who(), now)
+                await operations.resolve(store, alert_id, now)
                 self.notify(f"Alert #{alert_id} resolved")
         except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
@@ -431,9 +432,10 @@ class AlertsPane(Pane):
         if store is None:
             return
         now = to_ms(self.now())
-        ends = now + int(request.duration.total_seconds() * 1000)
         try:
-            row = await store.add_silence(request.matchers, now, ends, request.comment, who(), now)
+            row = await operations.silence(
+                store, request.matchers, request.duration, request.comment, now
+            )
         except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
             return
@@ -763,7 +765,7 @@ class SilencesScreen(ModalScreen[None]):
         if store is None:
             return
         try:
-            await store.expire_silence(silence_id, to_ms(self.pane.now()))
+            await operations.expire(store, silence_id, to_ms(self.pane.now()))
         except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
             return

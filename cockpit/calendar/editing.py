@@ -33,6 +33,14 @@ REPEAT_WORDS: dict[str, str] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Keep:
+    """Keep what the event had (for fields where None is a value of its own)."""
+
+
+KEEP = Keep()
+
+
+@dataclass(frozen=True, slots=True)
 class EventForm:
     """The dialog's fields, verbatim."""
 
@@ -150,30 +158,70 @@ def check_form(form: EventForm, community: str, base: Event | None = None) -> Ch
     duration = _duration(form.duration, kind)
     rule = _repeats(form.repeats)
     platform, channel = _where(form.where)
-    keep_series = base is not None and rule is not None and rule == base.rrule
-    event = Event(
-        uid=base.uid if base else new_uid(),
+    event = assemble(
+        base,
+        community,
         title=title,
         start=start,
         duration=duration,
         tz=tz_name,
         time_kind=kind,
-        kind=base.kind if base else EventKind.EVENT,
         rrule=rule,
-        # one-occurrence edits and skipped dates belong to a series; a new rule or start drops them
-        exdates=base.exdates if base and keep_series and base.start == start else frozenset(),
-        overrides=base.overrides if base and keep_series and base.start == start else (),
-        community=base.community if base else community,
         platform=platform,
         channel=channel,
         host=_one_line(form.host, "host") or None,
         regions=_regions(form.regions),
-        description=base.description if base else "",
-        reminders=base.reminders if base else None,
-        sequence=base.sequence if base else 0,
     )
     note = resolve(start, get_zone(tz_name), tz_name).note if tz_name else None
     return Checked(event, note)
+
+
+def assemble(
+    base: Event | None,
+    community: str,
+    *,
+    title: str,
+    start: datetime,
+    duration: timedelta,
+    tz: str | None,
+    time_kind: TimeKind,
+    rrule: str | None,
+    platform: str | None,
+    channel: str | None,
+    host: str | None,
+    regions: tuple[str, ...],
+    description: str | None = None,
+    reminders: tuple[timedelta, ...] | Keep | None = KEEP,
+) -> Event:
+    """A new event, or `base` changed: the one rule for the TUI's form and the CLI alike.
+
+    A series keeps its one-occurrence edits and skipped dates only while its rule and its
+    start stay the same (a new rule or start makes other occurrences, so they would point
+    at dates that no longer occur); what is not given is kept from `base`.
+    """
+    keep_series = (
+        base is not None and rrule is not None and rrule == base.rrule and base.start == start
+    )
+    return Event(
+        uid=base.uid if base else new_uid(),
+        title=title,
+        start=start,
+        duration=duration,
+        tz=tz,
+        time_kind=time_kind,
+        kind=base.kind if base else EventKind.EVENT,
+        rrule=rrule,
+        exdates=base.exdates if base and keep_series else frozenset(),
+        overrides=base.overrides if base and keep_series else (),
+        community=base.community if base else community,
+        platform=platform,
+        channel=channel,
+        host=host,
+        regions=regions,
+        description=description if description is not None else (base.description if base else ""),
+        reminders=(base.reminders if base else None) if isinstance(reminders, Keep) else reminders,
+        sequence=base.sequence if base else 0,
+    )
 
 
 def check_occurrence(form: EventForm, base: Event, recurrence_id: datetime) -> Checked:

@@ -6,8 +6,9 @@ import argparse
 from datetime import tzinfo
 from pathlib import Path
 
+from cockpit.alerts import operations
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
-from cockpit.alerts.display import age, who
+from cockpit.alerts.display import age
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
@@ -126,9 +127,9 @@ async def _operator(ctx: Context, action: str) -> int:
     store, alerts = await _open(ctx, readonly=False)
     try:
         if action == "ack":
-            row = await alerts.ack(alert_id, who(), now)
+            row = await operations.acknowledge(alerts, alert_id, now)
         else:
-            row = await alerts.resolve(alert_id, who(), now)
+            row = await operations.resolve(alerts, alert_id, now)
     finally:
         await store.close()
     if ctx.args.json:
@@ -180,12 +181,11 @@ async def run_silence_add(ctx: Context) -> int:
         raise CockpitError(str(exc)) from None
     if duration.total_seconds() <= 0:
         raise CockpitError(f"--for {a.duration}: expected a positive duration")
+    operations.check_silence(matchers, duration, a.comment)  # before the store opens
     now = to_ms(utcnow())
     store, alerts = await _open(ctx, readonly=False)
     try:
-        row = await alerts.add_silence(
-            matchers, now, now + int(duration.total_seconds() * 1000), a.comment, who(), now
-        )
+        row = await operations.silence(alerts, matchers, duration, a.comment, now)
     finally:
         await store.close()
     if a.json:
@@ -203,7 +203,7 @@ async def run_silence_expire(ctx: Context) -> int:
     now = to_ms(utcnow())
     store, alerts = await _open(ctx, readonly=False)
     try:
-        await alerts.expire_silence(silence_id, now)
+        await operations.expire(alerts, silence_id, now)
         rows = [s for s in await alerts.silences() if s.id == silence_id]
     finally:
         await store.close()

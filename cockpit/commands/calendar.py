@@ -9,9 +9,9 @@ from pathlib import Path
 
 from cockpit.calendar.config import CalendarSettings
 from cockpit.calendar.conflicts import find_conflicts
-from cockpit.calendar.editing import with_override, without_occurrence
+from cockpit.calendar.editing import KEEP, assemble, with_override, without_occurrence
 from cockpit.calendar.ics import export_ics, import_ics
-from cockpit.calendar.model import Event, EventKind, Override, TimeKind, new_uid
+from cockpit.calendar.model import Event, EventKind, Override, TimeKind
 from cockpit.calendar.recurrence import RecurrenceError, check_rule, occurrences
 from cockpit.calendar.reminders import Reminders
 from cockpit.calendar.repository import CalendarRepository
@@ -359,29 +359,21 @@ def _build(ctx: Context, base: Event | None) -> Event:
     if not title.strip():
         raise CockpitError("the title is empty")
     try:
-        return Event(
-            uid=base.uid if base else new_uid(),
+        return assemble(
+            base,
+            a.community or ctx.config.cockpit.community,
             title=title,
             start=start,
             duration=duration,
             tz=zone_used,
             time_kind=kind,
-            kind=base.kind if base else EventKind.EVENT,
             rrule=rule,
-            exdates=base.exdates if base and rule else frozenset(),
-            overrides=base.overrides if base and rule else (),
-            community=base.community if base else (a.community or ctx.config.cockpit.community),
             platform=a.platform if a.platform is not None else (base.platform if base else None),
             channel=a.channel if a.channel is not None else (base.channel if base else None),
             host=a.host if a.host is not None else (base.host if base else None),
             regions=_regions_arg(a.region) or (base.regions if base else ()),
-            description=a.description
-            if a.description is not None
-            else (base.description if base else ""),
-            reminders=_reminders(a.reminder)
-            if a.reminder is not None
-            else (base.reminders if base else None),
-            sequence=base.sequence if base else 0,
+            description=a.description,
+            reminders=_reminders(a.reminder) if a.reminder is not None else KEEP,
         )
     except ValueError as exc:
         raise CockpitError(str(exc)) from None
