@@ -252,3 +252,13 @@ def test_forget_clears_evidence_after_manual_resolve() -> None:
     assert e.evaluate(1 * S) == []
     e.observe(ev(2, 2 * S, "scam again"))
     assert [x.state for x in e.evaluate(2 * S)] == ["firing"]
+
+
+def test_every_rule_kind_has_a_detector() -> None:
+    """The rule union in cockpit.alerts.config is the one list of kinds; a kind without a
+    detector (or a detector for no kind) is caught here, not by a user's config."""
+    from cockpit.alerts.config import RULE_CLASSES, RULE_KINDS
+    from cockpit.alerts.detectors import DETECTORS
+
+    assert set(DETECTORS) == set(RULE_CLASSES)
+    assert len(set(RULE_KINDS)) == len(RULE_CLASSES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import time as dtime
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -236,16 +236,10 @@ Rule = Annotated[
     | SourceRule,
     Field(discriminator="kind"),
 ]
-RULE_KINDS = (
-    "keyword",
-    "flood",
-    "raid",
-    "cross_platform",
-    "unanswered",
-    "volume",
-    "sentiment",
-    "quiet_core",
-    "source",
+# the union above is the one list of rule kinds: everything else is derived from it
+RULE_CLASSES: tuple[type[BaseModel], ...] = get_args(get_args(Rule)[0])
+RULE_KINDS: tuple[str, ...] = tuple(
+    get_args(cls.model_fields["kind"].annotation)[0] for cls in RULE_CLASSES
 )
 
 

@@ -13,6 +13,7 @@ from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
 from cockpit.commands.context import Context, option_zone
+from cockpit.commands.options import community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
@@ -24,9 +25,9 @@ STATES = ("firing", "pending", "resolved")
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("alerts", help="alerts", description="Open alerts, then recently resolved.")
     p.add_argument("--state", action="append", choices=STATES, default=[], help="only this state")
-    p.add_argument("--community", help="only this community")
+    community_filter(p)
     p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(p)
     p.set_defaults(run=run_list)
     asub = p.add_subparsers(dest="alerts_command", metavar="[ack ID | resolve ID]")
     for name, helptext in (
@@ -35,11 +36,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ):
         a = asub.add_parser(name, help=helptext)
         a.add_argument("id", help="the alert id (as listed)")
-        a.add_argument("--json", action="store_true", help="print one JSON array")
+        json_output(a)
         a.set_defaults(run=run_ack if name == "ack" else run_resolve)
 
     s = sub.add_parser("silences", help="silences", description="Silences, newest first.")
-    s.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(s)
     s.set_defaults(run=run_silences)
     ssub = s.add_subparsers(dest="silences_command", metavar="[add MATCHER... | expire ID]")
     add = ssub.add_parser("add", help="silence alerts whose labels match every MATCHER")
@@ -48,11 +49,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add.add_argument("--for", dest="duration", default="1h", help="how long (default 1h)")
     add.add_argument("--comment", required=True, help="why (shown to every operator)")
-    add.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(add)
     add.set_defaults(run=run_silence_add)
     exp = ssub.add_parser("expire", help="end a silence now")
     exp.add_argument("id", help="the silence id")
-    exp.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(exp)
     exp.set_defaults(run=run_silence_expire)
 
     r = sub.add_parser("rules", help="check the rules, or run rule tests")

@@ -27,6 +27,7 @@ from cockpit.calendar.views import (
 )
 from cockpit.calendar.zones import get_zone, resolve
 from cockpit.commands.context import Context, option_zone
+from cockpit.commands.options import community_choice, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import iso_z, parse_duration, utcnow
@@ -56,7 +57,7 @@ def _event_options(p: argparse.ArgumentParser, adding: bool) -> None:
     p.add_argument(
         "--reminder", action="append", default=None, help="an offset before start (repeatable)"
     )
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(p)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,9 +69,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--from", dest="from_", help="first day (YYYY-MM-DD, default today)")
     p.add_argument("--days", type=int, default=7, help="how many days (default 7)")
     p.add_argument("--tz", help="show times in this IANA zone (default: cockpit.timezone)")
-    p.add_argument("--community", help="only this community")
+    community_filter(p)
     p.add_argument("--shifts", action="store_true", help="list moderator shifts too")
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(p)
     p.set_defaults(run=run_list)
     cs = p.add_subparsers(
         dest="calendar_command",
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = cs.add_parser("add", help="add an event", description="Add an event.")
     add.add_argument("title", help="the title")
     _event_options(add, adding=True)
-    add.add_argument("--community", help="its community (default: cockpit.community)")
+    community_choice(add, "its community (default: cockpit.community)")
     add.set_defaults(run=run_add)
 
     edit = cs.add_parser("edit", help="change an event, or one occurrence of it")
@@ -99,12 +100,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     export = cs.add_parser("export", help="write events and shifts to an .ics file")
     export.add_argument("file", help="the .ics file to write ('-' for stdout)")
-    export.add_argument("--community", help="only this community")
+    community_filter(export)
     export.set_defaults(run=run_export)
 
     imp = cs.add_parser("import", help="read events from an .ics file (ours or another calendar's)")
     imp.add_argument("file", help="the .ics file")
-    imp.add_argument("--community", help="their community (default: cockpit.community)")
+    community_choice(imp, "their community (default: cockpit.community)")
     imp.set_defaults(run=run_import)
 
     sug = cs.add_parser(
@@ -120,12 +121,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sug.add_argument("--limit", type=int, default=5, help="how many slots (default 5)")
     sug.add_argument("--include-night", action="store_true", help="also slots at night somewhere")
     sug.add_argument("--tz", dest="show_tz", help="show times in this zone")
-    sug.add_argument("--community", help="whose members (default: cockpit.community)")
-    sug.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(sug, "whose members (default: cockpit.community)")
+    json_output(sug)
     sug.set_defaults(run=run_suggest)
 
     sh = cs.add_parser("shifts", help="moderator shifts: list, add, delete, coverage, now")
-    sh.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(sh)
     sh.set_defaults(run=run_shifts_list)
     shs = sh.add_subparsers(dest="shifts_command", metavar="[add | delete | coverage | now]")
     sa = shs.add_parser("add", help="a weekly shift: --hours 09:00-17:00 --days weekdays")
@@ -134,8 +135,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sa.add_argument("--hours", required=True, help="local hours, e.g. 09:00-17:00")
     sa.add_argument("--days", default="weekdays", help="weekdays, weekends, daily or MO,WE,FR")
     sa.add_argument("--since", help="first day (default today)")
-    sa.add_argument("--community", help="its community (default: cockpit.community)")
-    sa.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(sa, "its community (default: cockpit.community)")
+    json_output(sa)
     sa.set_defaults(run=run_shift_add)
     sd = shs.add_parser("delete", help="delete a shift")
     sd.add_argument("uid", help="the shift's UID (or a unique prefix)")
@@ -143,12 +144,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sc = shs.add_parser("coverage", help="hours of the week with no moderator, vs member activity")
     sc.add_argument("--from", dest="from_", help="first day (default today)")
     sc.add_argument("--tz", dest="show_tz", help="show times in this zone")
-    sc.add_argument("--community", help="only this community")
-    sc.add_argument("--json", action="store_true", help="print one JSON array")
+    community_filter(sc)
+    json_output(sc)
     sc.set_defaults(run=run_coverage)
     sn = shs.add_parser("now", help="who is on call now")
-    sn.add_argument("--community", help="only this community")
-    sn.add_argument("--json", action="store_true", help="print one JSON array")
+    community_filter(sn)
+    json_output(sn)
     sn.set_defaults(run=run_on_call)
 
     rem = cs.add_parser("remind", help="send the reminders that are due now, once each")

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from cockpit.collect.http import ApiError
 from cockpit.commands.context import Context
+from cockpit.commands.options import json_output
 from cockpit.config import SourceConfig
 from cockpit.errors import CockpitError
 from cockpit.plugin_api import SourceContext
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--check", action="store_true", help="validate each source's token and permissions"
     )
-    p.add_argument("--json", action="store_true", help="with --check: print one JSON array")
+    json_output(p, "with --check: print one JSON array")
     p.add_argument(
         "--timeout",
         type=float,

@@ -6,6 +6,7 @@ import argparse
 from datetime import tzinfo
 
 from cockpit.commands.context import Context, option_zone, resolve_member
+from cockpit.commands.options import community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.model import Kind
 from cockpit.store.base import ActivityRow, FeedQuery
@@ -31,10 +32,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="only this kind",
     )
     p.add_argument("--search", help="full-text search over message text (all words must occur)")
-    p.add_argument("--community", help="only this community")
+    community_filter(p)
     p.add_argument("--limit", type=int, default=50, help="how many activities (default 50)")
     p.add_argument("--tz", help="show times in this IANA zone (default: the configured one)")
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(p)
     p.set_defaults(run=run)
 
 

@@ -9,6 +9,7 @@ import orjson
 
 from cockpit.commands.context import Context
 from cockpit.commands.leaderboard import community_of, open_scoring
+from cockpit.commands.options import community_choice, json_output
 from cockpit.scoring import report as reports
 from cockpit.scoring.health import health
 from cockpit.scoring.leaderboard import leaderboard
@@ -20,13 +21,13 @@ from cockpit.timeutil import utcnow
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("health", help="community health metrics")
     p.add_argument("--window", default="7d", choices=list(WINDOWS), help="default 7d")
-    p.add_argument("--community", help="the community (default: cockpit.community)")
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(p)
+    json_output(p)
     p.set_defaults(run=run_health)
     r = sub.add_parser("report", help="the weekly report")
     r.add_argument("--window", default="7d", choices=list(WINDOWS), help="default 7d")
     r.add_argument("--format", default="markdown", choices=("markdown", "json", "html"))
-    r.add_argument("--community", help="the community (default: cockpit.community)")
+    community_choice(r)
     r.add_argument("--limit", type=int, default=15, help="people on the leaderboard (default 15)")
     r.set_defaults(run=run_report)
 

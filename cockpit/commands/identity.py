@@ -6,6 +6,7 @@ import argparse
 
 from cockpit.commands.context import Context, resolve_member
 from cockpit.commands.leaderboard import community_of, open_scoring
+from cockpit.commands.options import community_choice, json_output
 from cockpit.errors import CockpitError
 from cockpit.scoring.identity import identities_from_rows, suggest
 from cockpit.store.base import MemberRow, Store
@@ -16,24 +17,24 @@ def register(msub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the identity subcommands to `cockpit members`."""
     link = msub.add_parser("link", help="link two identities into one person")
     link.add_argument("member", nargs=2, help="two members: handle, display name or id")
-    link.add_argument("--community", help="the community (default: cockpit.community)")
-    link.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(link)
+    json_output(link)
     link.set_defaults(run=run_link)
     unlink = msub.add_parser("unlink", help="take an identity out of its person")
     unlink.add_argument("member", help="a handle, a display name or an id")
-    unlink.add_argument("--community", help="the community (default: cockpit.community)")
-    unlink.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(unlink)
+    json_output(unlink)
     unlink.set_defaults(run=run_unlink)
     sug = msub.add_parser("suggest", help="identities that may be one person, with a confidence")
     sug.add_argument("--min", type=float, default=0.5, help="lowest confidence (default 0.5)")
     sug.add_argument("--limit", type=int, default=30, help="how many (default 30)")
-    sug.add_argument("--community", help="the community (default: cockpit.community)")
-    sug.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(sug)
+    json_output(sug)
     sug.set_defaults(run=run_suggest)
     rej = msub.add_parser("reject", help="say two identities are not one person (no suggestion)")
     rej.add_argument("member", nargs=2, help="two members: handle, display name or id")
-    rej.add_argument("--community", help="the community (default: cockpit.community)")
-    rej.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(rej)
+    json_output(rej)
     rej.set_defaults(run=run_reject)
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cockpit.commands.context import Context, option_zone
+from cockpit.commands.options import community_choice
 from cockpit.importing import FileReport, import_paths
 
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--tz",
         help="IANA zone for exports whose times carry no zone (WhatsApp; old Telegram exports)",
     )
-    p.add_argument("--community", help="the community these records belong to (default: config)")
+    community_choice(p, "the community these records belong to (default: config)")
     p.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from cockpit.commands.context import Context, resolve_member
+from cockpit.commands.options import community_choice, json_output
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.leaderboard import Standing, explain, leaderboard
@@ -36,8 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--window", default="30d", choices=list(WINDOWS), help="default 30d")
     p.add_argument("--limit", type=int, default=20, help="how many people (default 20)")
     p.add_argument("--explain", metavar="MEMBER", help="one person's score, term by term")
-    p.add_argument("--community", help="the community (default: cockpit.community)")
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    community_choice(p)
+    json_output(p)
     p.set_defaults(run=run)
 
 

@@ -7,6 +7,7 @@ import argparse
 from cockpit.commands import identity
 from cockpit.commands.context import Context, option_zone, resolve_member
 from cockpit.commands.feed import format_row
+from cockpit.commands.options import community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.store.base import FeedQuery, MemberRow
 from cockpit.textsafe import inert_line
@@ -15,11 +16,11 @@ from cockpit.textsafe import inert_line
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("members", help="members and their identities")
     p.add_argument("--platform", help="only members on this platform")
-    p.add_argument("--community", help="only this community")
+    community_filter(p)
     p.add_argument(
         "--limit", type=int, default=100, help="how many (default 100, most active first)"
     )
-    p.add_argument("--json", action="store_true", help="print one JSON array")
+    json_output(p)
     p.set_defaults(run=run_list)
     msub = p.add_subparsers(
         dest="members_command",
@@ -27,8 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     show = msub.add_parser("show", help="one member: identities, first/last seen, recent activity")
     show.add_argument("member", help="a handle, a display name or an id (#12 or 12)")
-    show.add_argument("--json", action="store_true", help="print one JSON array")
-    show.add_argument("--community", help="only this community")
+    json_output(show)
+    community_filter(show)
     show.set_defaults(run=run_show)
     identity.register(msub)
 
