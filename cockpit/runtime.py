@@ -24,7 +24,7 @@ from cockpit.collect.webhooks import ROUTER, WebhookRouter, WebhookServer
 from cockpit.config import Config, SourceConfig
 from cockpit.features import Features
 from cockpit.pipeline import BatchingWriter
-from cockpit.plugin_api import Sink, Source
+from cockpit.plugin_api import PreparesStore, Sink, Source
 from cockpit.registry import Registry
 from cockpit.sources import SourceRunner
 from cockpit.store.base import Store
@@ -46,6 +46,11 @@ class _Guarded:
         self.inner = inner
         self.name = inner.name
         self.board = board
+
+    async def prepare(self, store: Store) -> None:
+        """The inner source's own set-up of the store (the demo's calendar), if it has one."""
+        if isinstance(self.inner, PreparesStore):
+            await self.inner.prepare(store)
 
     async def run(self, sink: Sink) -> None:
         health = self.board.get(self.name)

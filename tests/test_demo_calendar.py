@@ -10,11 +10,12 @@ from pathlib import Path
 from cockpit.calendar.conflicts import find_conflicts
 from cockpit.calendar.model import EventKind
 from cockpit.calendar.shifts import gaps
+from cockpit.collect.health import HealthBoard
+from cockpit.collect.webhooks import WebhookRouter
 from cockpit.config import Config, load_config
-from cockpit.pipeline import BatchingWriter
 from cockpit.plugins.demo.calendar import demo_events, seed_calendar
 from cockpit.registry import load_registry
-from cockpit.sources import SourceRunner
+from cockpit.runtime import Runtime
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_calendar import CalendarStore
 
@@ -37,7 +38,9 @@ async def test_seeded_store_shows_a_conflict_and_a_coverage_gap(tmp_path: Path) 
     store = await SQLiteStore.open(tmp_path / "demo.db")
     try:
         await seed_calendar(store.calendar, ["Demo"], NOW)
-        await seed_calendar(store.calendar, ["Demo"], NOW)  # a kept demo store is updated, not doubled
+        await seed_calendar(
+            store.calendar, ["Demo"], NOW
+        )  # a kept demo store is updated, not doubled
         cal = CalendarStore(store, lambda: NOW)
         assert len(await cal.events()) == len(demo_events(NOW, "Demo"))
         week = await cal.occurrences(NOW, NOW + timedelta(days=7), UTC)
@@ -63,15 +66,15 @@ async def test_seeded_store_shows_a_conflict_and_a_coverage_gap(tmp_path: Path) 
 
 
 async def test_the_demo_source_seeds_its_calendar_when_it_starts(tmp_path: Path) -> None:
-    """Through the same runner the TUI and `cockpit collect` use."""
+    """Through the runtime the TUI and `cockpit collect` both run (its guard around each
+    source once hid the hook, so the demo showed an empty calendar)."""
     config = load_config_text(
         tmp_path, '[[sources]]\ntype = "demo"\nname = "demo"\nrate = 1\nhistory_days = 0\n'
     )
     store = await SQLiteStore.open(tmp_path / "s.db")
-    writer = BatchingWriter(store)
-    runner = SourceRunner(config, writer, load_registry())  # starts the writer too
+    runtime = Runtime(config, store, load_registry(), router=WebhookRouter(), board=HealthBoard())
     try:
-        runner.start()
+        runtime.start_sources()
         cal = CalendarStore(store)
         for _ in range(200):
             if len(await cal.events()) == len(demo_events(NOW, "x")):
@@ -80,6 +83,5 @@ async def test_the_demo_source_seeds_its_calendar_when_it_starts(tmp_path: Path)
         assert {e.community for e in await cal.events()} == {config.cockpit.community}
         assert len(await cal.events()) == len(demo_events(NOW, "x"))
     finally:
-        await runner.stop()
-        await writer.close()
+        await runtime.stop()
         await store.close()

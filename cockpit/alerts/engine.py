@@ -112,6 +112,11 @@ class Engine:
             detector.observe_many(batch)
 
     @property
+    def time_based(self) -> bool:
+        """Whether some rule changes with time alone (unanswered, volume, quiet members)."""
+        return bool(self._timed)
+
+    @property
     def watches_sources(self) -> bool:
         """Whether a rule needs the sources' health (`observe_sources` before evaluating)."""
         return bool(self._sources)

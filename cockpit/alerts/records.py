@@ -163,3 +163,35 @@ class OutboxRow:
             "sent_at": _iso(self.sent_at),
             "last_error": self.last_error,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStats:
+    """How one rule has behaved, from the stored alerts: for the Rules view."""
+
+    rule: str
+    open_state: str | None  # "firing", "pending", or None when nothing is open
+    silenced: bool  # an open alert of it is silenced now
+    last_fired: int | None  # ms
+    fires_24h: int
+    fires_7d: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    """Who changed a rule (enabled, disabled, a threshold), when, and how."""
+
+    id: int
+    rule: str
+    change: str  # e.g. "disabled", "joins: 10 -> 15"
+    by: str
+    at: int  # ms
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "change": self.change,
+            "by": self.by,
+            "at": iso_z(from_ms(self.at)),
+        }

@@ -11,7 +11,7 @@ from cockpit.alerts.config import AlertingSettings, Receiver
 from cockpit.alerts.engine import Alert
 from cockpit.alerts.events import Event
 from cockpit.alerts.grouping import Outgoing
-from cockpit.alerts.records import AlertRow, Matcher, OutboxRow, SilenceRow
+from cockpit.alerts.records import AlertRow, Matcher, OutboxRow, RuleChange, RuleStats, SilenceRow
 
 
 class AlertRepository(Protocol):
@@ -23,6 +23,13 @@ class AlertRepository(Protocol):
 
     async def events_since(self, since: int, after_id: int, limit: int = 5000) -> list[Event]:
         """Recent history to warm the windows up, paged by row id."""
+        ...
+
+    async def events_in(
+        self, start: int, end: int, after: tuple[int, int] | None = None, limit: int = 20_000
+    ) -> list[Event]:
+        """Stored activities with start <= ts < end in time order, paged by (ts, row id)
+        after `after`: the history a backtest replays."""
         ...
 
     async def save(self, changes: Sequence[Alert], now: int) -> list[str]:
@@ -83,4 +90,16 @@ class AlertRepository(Protocol):
 
     async def outbox_problems(self) -> tuple[int, int, str | None]:
         """(failed for good, waiting to retry, the latest error): shown, never swallowed."""
+        ...
+
+    async def rule_stats(self, now: int) -> dict[str, RuleStats]:
+        """Per rule: open state, silenced, last fired, fires in the last 24 h and 7 days."""
+        ...
+
+    async def record_rule_change(self, rule: str, change: str, by: str, now: int) -> RuleChange:
+        """Remember who changed a rule and how (shown in the Rules view)."""
+        ...
+
+    async def rule_changes(self, rule: str | None = None, limit: int = 50) -> list[RuleChange]:
+        """The latest rule changes, newest first."""
         ...

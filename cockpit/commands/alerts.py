@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import tzinfo
 from pathlib import Path
 
@@ -12,8 +11,9 @@ from cockpit.alerts.display import age
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
+from cockpit.commands import rules
 from cockpit.commands.context import Context, option_zone
-from cockpit.commands.options import community_filter, json_output
+from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
@@ -22,7 +22,7 @@ from cockpit.timeutil import from_ms, parse_duration, to_ms, utcnow
 STATES = ("firing", "pending", "resolved")
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("alerts", help="alerts", description="Open alerts, then recently resolved.")
     p.add_argument("--state", action="append", choices=STATES, default=[], help="only this state")
     community_filter(p)
@@ -56,13 +56,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     json_output(exp)
     exp.set_defaults(run=run_silence_expire)
 
-    r = sub.add_parser("rules", help="check the rules, or run rule tests")
-    rsub = r.add_subparsers(dest="rules_command", metavar="check | test FILE...", required=True)
+    r = sub.add_parser("rules", help="check, test, backtest and tune the alert rules")
+    rsub = r.add_subparsers(
+        dest="rules_command",
+        metavar="check | test FILE... | backtest NAME|FILE | enable|disable NAME | set NAME K=V",
+        required=True,
+    )
     check = rsub.add_parser("check", help="validate the rules and receivers in the config")
     check.set_defaults(run=run_check)
     test = rsub.add_parser("test", help="run rule test files (promtool style)")
     test.add_argument("files", nargs="+", metavar="FILE")
     test.set_defaults(run=run_test)
+    rules.register(rsub)
 
 
 def _id(value: str, what: str) -> int:

@@ -27,7 +27,7 @@ from cockpit.calendar.views import (
 )
 from cockpit.calendar.zones import get_zone, resolve
 from cockpit.commands.context import Context, option_zone
-from cockpit.commands.options import community_choice, community_filter, json_output
+from cockpit.commands.options import Subparsers, community_choice, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import iso_z, parse_duration, utcnow
@@ -60,7 +60,7 @@ def _event_options(p: argparse.ArgumentParser, adding: bool) -> None:
     json_output(p)
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "calendar",
         help="upcoming events and shifts across time zones",

@@ -6,7 +6,6 @@ reports one line per source (exit 1 if any fails). SIGTERM and SIGINT stop clean
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -15,7 +14,7 @@ from typing import Any, TextIO
 
 from cockpit.collect.http import ApiError
 from cockpit.commands.context import Context
-from cockpit.commands.options import json_output
+from cockpit.commands.options import Subparsers, json_output
 from cockpit.config import SourceConfig
 from cockpit.errors import CockpitError
 from cockpit.plugin_api import SourceContext
@@ -24,7 +23,7 @@ from cockpit.runtime import Runtime
 CHECK_TIMEOUT = 20.0
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "collect",
         help="connectors + rules + notifications, headless",

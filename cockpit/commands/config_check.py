@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-
 from cockpit.commands.context import Context
+from cockpit.commands.options import Subparsers
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("config", help="configuration")
     csub = p.add_subparsers(dest="config_command", metavar="check", required=True)
     check = csub.add_parser("check", help="validate the config file")

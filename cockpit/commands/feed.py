@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import tzinfo
 
 from cockpit.commands.context import Context, option_zone, resolve_member
-from cockpit.commands.options import community_filter, json_output
+from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.model import Kind
 from cockpit.store.base import ActivityRow, FeedQuery
@@ -14,7 +13,7 @@ from cockpit.textsafe import inert_line
 from cockpit.timeutil import parse_since
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("feed", help="recent activity", description="Recent activity, oldest first.")
     p.add_argument("--since", help="a duration back from now (15m, 2h, 7d) or a date/time")
     p.add_argument(

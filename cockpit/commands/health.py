@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import orjson
 
 from cockpit.commands.context import Context
 from cockpit.commands.leaderboard import community_of, open_scoring
-from cockpit.commands.options import community_choice, json_output
+from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.scoring import report as reports
 from cockpit.scoring.health import health
 from cockpit.scoring.leaderboard import leaderboard
@@ -18,7 +17,7 @@ from cockpit.textsafe import inert_line
 from cockpit.timeutil import utcnow
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("health", help="community health metrics")
     p.add_argument("--window", default="7d", choices=list(WINDOWS), help="default 7d")
     community_choice(p)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
 from cockpit.commands.context import Context, resolve_member
 from cockpit.commands.leaderboard import community_of, open_scoring
-from cockpit.commands.options import community_choice, json_output
+from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
 from cockpit.scoring.identity import identities_from_rows, suggest
 from cockpit.store.base import MemberRow, Store
 from cockpit.textsafe import inert_line
 
 
-def register(msub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(msub: Subparsers) -> None:
     """Add the identity subcommands to `cockpit members`."""
     link = msub.add_parser("link", help="link two identities into one person")
     link.add_argument("member", nargs=2, help="two members: handle, display name or id")

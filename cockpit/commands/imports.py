@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from cockpit.commands.context import Context, option_zone
-from cockpit.commands.options import community_choice
+from cockpit.commands.options import Subparsers, community_choice
 from cockpit.importing import FileReport, import_paths
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "import",
         help="import chat exports (format detected)",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from cockpit.commands.context import Context, resolve_member
-from cockpit.commands.options import community_choice, json_output
+from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.leaderboard import Standing, explain, leaderboard
@@ -28,7 +27,7 @@ TERM_LABELS = {
 }
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "leaderboard",
         help="the KOC ranking",

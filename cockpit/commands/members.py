@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
 from cockpit.commands import identity
 from cockpit.commands.context import Context, option_zone, resolve_member
 from cockpit.commands.feed import format_row
-from cockpit.commands.options import community_filter, json_output
+from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.store.base import FeedQuery, MemberRow
 from cockpit.textsafe import inert_line
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("members", help="members and their identities")
     p.add_argument("--platform", help="only members on this platform")
     community_filter(p)

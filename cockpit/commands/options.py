@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypeAlias
+
+# argparse names the type of `add_subparsers()` privately; this is the one place that does
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 JSON_HELP = "print one JSON array (and nothing else on stdout)"
 

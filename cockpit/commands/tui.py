@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import tomllib
@@ -14,11 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from cockpit.commands.context import Context
+from cockpit.commands.options import Subparsers
 from cockpit.config import SourceConfig, feature_sections
 from cockpit.errors import CockpitError
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "demo",
         help="the cockpit on a simulated community, no set-up needed",

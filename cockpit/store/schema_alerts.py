@@ -78,4 +78,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_due ON outbox (state, next_attempt);
     """,
+    # 2: who changed which rule, how, and when (the Rules view and `cockpit rules set`)
+    """
+    CREATE TABLE rule_change (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        change TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX rule_change_rule ON rule_change (rule, at);
+    CREATE INDEX alert_rule_fired ON alert (rule, fired_at);
+    """,
 ]
