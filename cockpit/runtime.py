@@ -104,7 +104,7 @@ class Runtime:
         self.writer = BatchingWriter(store)
         self.runner = _Runner(config, self.writer, registry, board)
         self.server: WebhookServer | None = None
-        self.features = Features(store, config, clock)
+        self.features = Features(store, config, clock, registry)
         self.features_started = False
         self._tasks: list[asyncio.Task[None]] = []
 

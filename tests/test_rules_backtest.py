@@ -194,3 +194,54 @@ def test_set_enable_disable_keep_comments_and_are_recorded(
     assert all(c["by"] for c in changes)
     assert main(cli(setup, "rules", "enable", "words")) == 0
     assert "enabled = true" in config.read_text(encoding="utf-8")
+
+
+async def test_a_running_collector_picks_up_a_rule_change_without_a_restart(
+    setup: tuple[Path, Path],
+) -> None:
+    """`rules set/disable` write cockpit.toml; the runtime's watcher swaps the rules in,
+    and the alerts of a rule that was disabled resolve."""
+    from cockpit.alerts.rule_edit import Edit, apply_edit
+    from cockpit.collect.health import HealthBoard
+    from cockpit.collect.webhooks import WebhookRouter
+    from cockpit.config import load_config
+    from cockpit.registry import registry as load_registry
+    from cockpit.runtime import Runtime
+
+    config_path, db = setup
+    registry = load_registry()
+    store = await SQLiteStore.open(db)
+    runtime = Runtime(
+        load_config(config_path, registry),
+        store,
+        registry,
+        router=WebhookRouter(),
+        board=HealthBoard(),
+    )
+    runtime.features.watch_every = 0.05
+    await runtime.start()
+    try:
+        alerts = runtime.features.alerts
+        assert alerts is not None
+        assert {r.name for r in alerts.engine.rules} == {"raid", "words"}
+        apply_edit(config_path, Edit("raid", values=(("joins", 50),)), registry)
+        for _ in range(200):
+            if [r for r in alerts.engine.rules if r.name == "raid" and r.joins == 50]:
+                break
+            await asyncio.sleep(0.05)
+        assert [r.joins for r in alerts.engine.rules if r.name == "raid"] == [50]  # type: ignore[union-attr]
+        apply_edit(config_path, Edit("words", enabled=False), registry)
+        for _ in range(200):
+            if {r.name for r in alerts.engine.rules} == {"raid"}:
+                break
+            await asyncio.sleep(0.05)
+        assert {r.name for r in alerts.engine.rules} == {"raid"}
+        assert runtime.features.rules_loaded == 2
+        config_path.write_text(
+            CONFIG + "\n[[rules]]\nname = 'x'\nkind = 'nope'\n", encoding="utf-8"
+        )
+        await asyncio.sleep(0.3)  # a broken file is ignored: the rules running stay
+        assert {r.name for r in alerts.engine.rules} == {"raid"}
+    finally:
+        await runtime.stop()
+        await store.close()

@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 _TICK = object()
 
 
+class _Reload:
+    """A new rule set, applied by the worker between batches (never under a batch)."""
+
+    def __init__(self, rules: Sequence[AnyRule]) -> None:
+        self.rules = list(rules)
+
+
 def _now_ms() -> int:
     return to_ms(utcnow())
 
@@ -61,6 +68,7 @@ class AlertService:
         self._tasks: list[asyncio.Task[None]] = []
         self._writer: BatchingWriter | None = None
         self._synced = 0
+        self._warmed_to = 0  # the last row id the warm-up fed to the engine
         self.last_error: str | None = None
         self.evaluations = 0
 
@@ -98,6 +106,7 @@ class AlertService:
                 break
             await asyncio.to_thread(self.engine.observe_many, events)
             after = events[-1].id
+        self._warmed_to = max(self._warmed_to, after)
         await self._evaluate()
 
     # -------------------------------------------------------------------- input
@@ -119,6 +128,8 @@ class AlertService:
             try:
                 if isinstance(item, tuple):
                     await self.process(item[0], item[1])
+                elif isinstance(item, _Reload):
+                    await self._apply_rules(item.rules)
                 else:
                     await self._sync_operators()
                     await self._sync_sources()
@@ -127,7 +138,34 @@ class AlertService:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("alert evaluation failed")
 
+    def reload(self, rules: Sequence[AnyRule]) -> None:
+        """Use these rules from now on (cockpit.toml changed): applied by the worker."""
+        self._queue.put_nowait(_Reload(rules))
+
+    async def _apply_rules(self, rules: Sequence[AnyRule]) -> None:
+        """A fresh engine for the new rules, warmed up on the recent history; alerts of
+        rules that stay keep their identity, alerts of rules gone or disabled resolve."""
+        engine = Engine(rules, self.settings, self.clock)
+        kept = {r.name for r in engine.rules}
+        now = self.clock()
+        for row in await self.store.alerts(states=("pending", "firing"), limit=10_000):
+            if row.rule in kept:
+                engine.restore(_from_row(row))
+            else:
+                with contextlib.suppress(Exception):
+                    await self.store.resolve(row.id, "config: rule removed or disabled", now)
+        old, self.engine = self.engine, engine
+        try:
+            await self._warm_up()
+        except BaseException:
+            self.engine = old
+            raise
+        log.info("rules reloaded: %d enabled", len(engine.rules))
+
     async def process(self, first: int, last: int) -> None:
+        first = max(first, self._warmed_to + 1)  # what a warm-up after a reload saw already
+        if first > last:
+            return
         events = await self.store.events_between(first, last)
         if events:
             await asyncio.to_thread(self.engine.observe_many, events)
