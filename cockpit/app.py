@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit
     from widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
     from widgets.pane import PaneBar
     from widgets.panes import PANES
+    from widgets.rules import RulesScreen
     from widgets.sources import SourcesScreen
 else:
     import cockpit.widgets as widgets_pkg
@@ -64,6 +65,7 @@ else:
     from cockpit.widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
     from cockpit.widgets.pane import PaneBar
     from cockpit.widgets.panes import PANES
+    from cockpit.widgets.rules import RulesScreen
     from cockpit.widgets.sources import SourcesScreen
 
 Clock = Callable[[], datetime]
@@ -234,6 +236,7 @@ class CockpitApp(App[int]):
         _STYLES / "detail.tcss",
         _STYLES / "member.tcss",
         _STYLES / "sources.tcss",
+        _STYLES / "rules.tcss",
     ]
     COMMANDS = App.COMMANDS | {ExactMemberProvider}
     ENABLE_COMMAND_PALETTE = True
@@ -246,6 +249,7 @@ class CockpitApp(App[int]):
             for i, p in enumerate(PANES)
         ),
         Binding("S", "sources", "Sources", show=False),
+        Binding("R", "rules", "Rules", show=False),
         Binding("tab", "cycle(1)", "Next pane", show=False, priority=True),
         Binding("shift+tab", "cycle(-1)", "Previous pane", show=False, priority=True),
     ]
@@ -522,6 +526,12 @@ class CockpitApp(App[int]):
         else:
             self.notify("The store is still opening; try again in a moment.")
 
+    def action_rules(self) -> None:
+        if self.store is not None:
+            self.push_screen(RulesScreen(self.pane_context, self.registry))
+        else:
+            self.notify("The store is still opening; try again in a moment.")
+
     def action_search(self) -> None:
         self.action_show_pane(0)
         self.feed_pane.action_search()
@@ -588,6 +598,11 @@ class CockpitApp(App[int]):
         yield SystemCommand("Clear filters", "Show all activity again (key x)", self.clear_filters)
         yield SystemCommand(
             "Sources", "Connector health: connected, lagging, failing (key S)", self.action_sources
+        )
+        yield SystemCommand(
+            "Alert rules",
+            "Every rule, its state and fires; turn on/off, tune, backtest (key R)",
+            self.action_rules,
         )
         yield SystemCommand(
             "Community health",

@@ -8,6 +8,7 @@ A running collector watches the file and picks the change up without a restart
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -18,8 +19,12 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
+from pydantic import ValidationError
 from tomlkit.items import AoT, Table
 
+from cockpit.alerts.config import AnyRule, parse_rules
+from cockpit.alerts.display import who
+from cockpit.alerts.repository import AlertRepository
 from cockpit.config import load_config
 from cockpit.errors import CockpitError, ConfigError
 from cockpit.registry import Registry
@@ -51,6 +56,47 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word: 10m, critical, ...
     return key, value
+
+
+def edited_rule(rule: AnyRule, values: tuple[tuple[str, Any], ...]) -> AnyRule:
+    """The rule with settings changed, validated as the config validates it (a backtest of
+    a change before it is saved)."""
+    data = rule.model_dump(by_alias=True, exclude_unset=True)
+    data["name"], data["kind"] = rule.name, rule.kind
+    data.update(dict(values))
+    try:
+        (out,) = parse_rules([data])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"][1:]) or "?"
+        raise CockpitError(f"rule {rule.name}: {where}: {err['msg']}") from None
+    return out
+
+
+def split_assignments(text: str) -> list[str]:
+    """`joins=15 keywords=["free nitro", "airdrop"]` into its KEY=VALUE parts: spaces
+    inside quotes or brackets belong to the value."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        elif ch.isspace() and depth == 0:
+            if current:
+                parts.append("".join(current))
+                current = []
+            continue
+        current.append(ch)
+    if current:
+        parts.append("".join(current))
+    return parts
 
 
 def _rules(doc: tomlkit.TOMLDocument, path: Path) -> AoT:
@@ -102,6 +148,17 @@ def apply_edit(path: Path, edit: Edit, registry: Registry) -> list[str]:
     new_text = tomlkit.dumps(doc)
     _validate(path, new_text, registry)
     _replace(path, new_text)
+    return changes
+
+
+async def change_rule(
+    path: Path, edit: Edit, registry: Registry, alerts: AlertRepository, now: int
+) -> list[str]:
+    """The one way a rule is changed (CLI and Rules view): the file first, then who did it."""
+    changes = await asyncio.to_thread(apply_edit, path, edit, registry)
+    by = who()
+    for change in changes:
+        await alerts.record_rule_change(edit.rule, change, by, now)
     return changes
 
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 import tomllib
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
 
 from cockpit.alerts.backtest import Backtest, RuleReport, backtest
 from cockpit.alerts.config import AnyRule, parse_rules
-from cockpit.alerts.display import who
-from cockpit.alerts.rule_edit import Edit, apply_edit, parse_assignment
+from cockpit.alerts.rule_edit import Edit, change_rule, edited_rule, parse_assignment
 from cockpit.commands.context import Context
 from cockpit.commands.options import Subparsers, json_output
 from cockpit.errors import CockpitError
@@ -66,17 +64,14 @@ def _config_path(ctx: Context) -> Path:
 
 async def _edit(ctx: Context, edit: Edit) -> int:
     path = _config_path(ctx)
-    changes = apply_edit(path, edit, ctx.registry)
+    store = await ctx.open_store(readonly=False)
+    try:
+        changes = await change_rule(path, edit, ctx.registry, store.alerts, to_ms(utcnow()))
+    finally:
+        await store.close()
     if not changes:
         print(f"{edit.rule}: unchanged", file=ctx.out)
         return 0
-    now = to_ms(utcnow())
-    store = await ctx.open_store(readonly=False)
-    try:
-        for change in changes:
-            await store.alerts.record_rule_change(edit.rule, change, who(), now)
-    finally:
-        await store.close()
     for change in changes:
         print(f"{edit.rule}: {change} (saved to {path})", file=ctx.out)
     return 0
@@ -119,20 +114,6 @@ async def run_changes(ctx: Context) -> int:
 # ------------------------------------------------------------------ backtest
 
 
-def edited(rule: AnyRule, values: tuple[tuple[str, Any], ...]) -> AnyRule:
-    """The rule with settings changed, validated as the config would validate it."""
-    data = rule.model_dump(by_alias=True, exclude_unset=True)
-    data["name"], data["kind"] = rule.name, rule.kind
-    data.update(dict(values))
-    try:
-        (out,) = parse_rules([data])
-    except Exception as exc:  # pydantic's error, told in one line
-        first = str(exc).splitlines()
-        detail = " ".join(first[1:3]).strip() if len(first) > 1 else str(exc)
-        raise CockpitError(f"rule {rule.name}: {detail}") from None
-    return out
-
-
 def _rules_of_file(path: Path) -> list[AnyRule]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -156,12 +137,12 @@ def plan(ctx: Context) -> tuple[list[AnyRule], list[AnyRule]]:
     values = tuple(parse_assignment(v) for v in ctx.args.values)
     if target in configured:
         current = configured[target]
-        return [current], [edited(current, values) if values else current]
+        return [current], [edited_rule(current, values) if values else current]
     path = Path(target)
     if not path.exists():
         known = ", ".join(configured) or "none"
         raise CockpitError(f"{target!r}: neither a configured rule (rules: {known}) nor a file")
-    proposed = [edited(r, values) if values else r for r in _rules_of_file(path)]
+    proposed = [edited_rule(r, values) if values else r for r in _rules_of_file(path)]
     return [configured[r.name] for r in proposed if r.name in configured], proposed
 
 

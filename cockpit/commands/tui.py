@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import tomllib
@@ -42,6 +43,19 @@ def demo_sections(sections: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def demo_rules_file(ctx: Context, tmp: Path) -> Path:
+    """A throwaway cockpit.toml holding the rules the demo runs, so the Rules view can
+    turn them on and off and tune them without touching the operator's own config."""
+    own = ctx.config.path
+    text = resources.files("cockpit").joinpath("demo.toml").read_text("utf-8")
+    if own is not None and ctx.config.sections.get("rules"):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            text = own.read_text(encoding="utf-8")
+    path = tmp / "cockpit.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def run_default(ctx: Context) -> int:
     from cockpit.app import run_cockpit  # Textual is imported only when a TUI starts
 
@@ -74,6 +88,7 @@ def run_demo(ctx: Context) -> int:
         sections=demo_sections(ctx.config.sections),
     )
     tmp = Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
+    config = replace(config, path=demo_rules_file(ctx, tmp))
     store_path = a.keep or tmp / "demo.db"
     try:
         return run_cockpit(
