@@ -12,21 +12,27 @@ replayable instead of as "never fired".
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cockpit.alerts.config import AlertingSettings, AnyRule, SourceRule
+from cockpit.alerts import sentiment
+from cockpit.alerts.config import AlertingSettings, AnyRule, SentimentRule, SourceRule
 from cockpit.alerts.engine import Alert, Engine
 from cockpit.alerts.events import Event
 from cockpit.alerts.repository import AlertRepository
 from cockpit.timeutil import from_ms, iso_z
 
-STEP_MS = 60_000
+STEP_MS = 120_000  # the shortest default hold (flood): a condition lasts at least one step
 PAGE = 20_000
 EXAMPLES = 3
+WORKERS = min(4, os.cpu_count() or 1)  # processes scoring sentiment ahead of the engine
 AUTHOR_MEMORY_MS = 2 * 86_400_000  # how long an activity's author is remembered for a fire
 
 
@@ -184,15 +190,51 @@ async def backtest(
     end: int,
     step: int = STEP_MS,
 ) -> Backtest:
-    """Replay [start, end) of the stored history through `rules`; nothing is sent."""
+    """Replay [start, end) of the stored history through `rules`; nothing is sent.
+
+    Reading the next page and scoring its sentiment (VADER, in worker processes, when a
+    sentiment rule is on) overlap with the engine working through the current page."""
     replay = Replay(rules, settings, start, end, step)
-    after: tuple[int, int] | None = None
-    while True:
-        page = await alerts.events_in(start, end, after, PAGE)
-        if not page:
-            break
-        replay.feed(page)
-        after = (page[-1].ts, page[-1].id)
-        if len(page) < PAGE:
-            break
+    wants_sentiment = any(isinstance(r, SentimentRule) and r.enabled for r in rules)
+    pool = (
+        ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        if wants_sentiment and WORKERS > 1
+        else None
+    )  # spawned, not forked: the parent runs threads (the store's, Textual's)
+    try:
+        page = await alerts.events_in(start, end, None, PAGE)
+        scoring = _score(page, pool)
+        while page:
+            following = (
+                asyncio.ensure_future(
+                    alerts.events_in(start, end, (page[-1].ts, page[-1].id), PAGE)
+                )
+                if len(page) == PAGE
+                else None
+            )
+            await scoring
+            replay.feed(page)
+            page = await following if following is not None else []
+            scoring = _score(page, pool)
+        await scoring
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     return replay.finish()
+
+
+async def _score(page: Sequence[Event], pool: ProcessPoolExecutor | None) -> None:
+    """Score the page's texts that need VADER in the worker processes, ahead of the engine."""
+    if pool is None or not page:
+        return
+    texts = sentiment.unscored([ev.text for ev in page if ev.text])
+    if not texts:
+        return
+    loop = asyncio.get_running_loop()
+    size = max(1, -(-len(texts) // WORKERS))
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+    results = await asyncio.gather(
+        *(loop.run_in_executor(pool, sentiment.score_many, chunk) for chunk in chunks)
+    )
+    for chunk, scores in zip(chunks, results, strict=True):
+        sentiment.remember(chunk, scores)

@@ -24,14 +24,47 @@ def _analyzer() -> tuple[SentimentIntensityAnalyzer, frozenset[str]]:
     return analyzer, frozenset(triggers)
 
 
+# scores by text: chat repeats itself ("thanks!", "+1", a spam wave), and a backtest may
+# fill it ahead from other processes (`score_many`, `remember`)
+_SCORES: dict[str, float] = {}
+_SCORES_MAX = 200_000
+
+
 def compound(text: str) -> float:
+    score = _SCORES.get(text)
+    if score is None:
+        analyzer, _ = _analyzer()
+        score = float(analyzer.polarity_scores(text)["compound"])
+        if len(_SCORES) >= _SCORES_MAX:
+            _SCORES.clear()  # bounded: a cheap reset beats an LRU's bookkeeping per message
+        _SCORES[text] = score
+    return score
+
+
+def may_be_negative(text: str) -> bool:
+    """The cheap pre-check: a word of negative valence or a negation in it."""
+    _, triggers = _analyzer()
+    return any(tok in triggers for tok in _WORD.findall(text.lower()))
+
+
+def unscored(texts: list[str]) -> list[str]:
+    """Of these texts, the distinct ones that would need the analyser and are not scored."""
+    return [t for t in dict.fromkeys(texts) if t not in _SCORES and may_be_negative(t)]
+
+
+def score_many(texts: list[str]) -> list[float]:
+    """Scores of many texts (run in a worker process by a backtest)."""
     analyzer, _ = _analyzer()
-    return float(analyzer.polarity_scores(text)["compound"])
+    return [float(analyzer.polarity_scores(t)["compound"]) for t in texts]
+
+
+def remember(texts: list[str], scores: list[float]) -> None:
+    if len(_SCORES) + len(texts) > _SCORES_MAX:
+        _SCORES.clear()
+    _SCORES.update(zip(texts, scores, strict=True))
 
 
 def is_negative(text: str, below: float) -> bool:
-    analyzer, triggers = _analyzer()
-    lowered = text.lower()
-    if not any(tok in triggers for tok in _WORD.findall(lowered)):
+    if not may_be_negative(text):
         return False
-    return float(analyzer.polarity_scores(text)["compound"]) <= below
+    return compound(text) <= below

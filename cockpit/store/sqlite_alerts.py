@@ -145,9 +145,10 @@ class AlertStore:
         else:
             ts, row_id = after
             rows = await self.store.fetchall(
-                EVENT_SELECT + " WHERE a.ts < ? AND (a.ts > ? OR (a.ts = ? AND a.id > ?)) "
+                # `a.ts >= ?` alone bounds the index range (an OR around it would not)
+                EVENT_SELECT + " WHERE a.ts >= ? AND a.ts < ? AND (a.ts > ? OR a.id > ?) "
                 "ORDER BY a.ts, a.id LIMIT ?",
-                (end, ts, ts, row_id, limit),
+                (ts, end, ts, row_id, limit),
             )
         return [event_from_row(r) for r in rows]
 
