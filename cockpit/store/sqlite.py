@@ -6,8 +6,10 @@ All SQLite-specific SQL lives in this module and `sqlite_schema.py`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -331,15 +333,15 @@ class SQLiteStore(Store):
         cls, path: str | Path, *, readonly: bool = False, clock: Clock = utcnow
     ) -> SQLiteStore:
         p = Path(path)
+        _check_store_path(p, readonly)
         if readonly:
-            if not p.exists():
-                raise CockpitError(
-                    f"{p}: no store here yet (import an export or run `cockpit collect` first)"
-                )
             writer = None
         else:
             if not p.exists():
-                _create_private(p)
+                try:
+                    _create_private(p)
+                except OSError as exc:
+                    raise CockpitError(f"{p}: cannot create the store ({exc.strerror})") from None
             writer = await cls._connect(p)
             try:
                 await cls._migrate(writer, p)
@@ -350,7 +352,17 @@ class SQLiteStore(Store):
                 raise
         reader = await cls._connect(p, query_only=True)
         if readonly:
-            version = (await (await reader.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+            try:
+                version = (await (await reader.execute("PRAGMA user_version")).fetchone() or (0,))[
+                    0
+                ]
+                foreign = await _foreign_tables(reader) if version == 0 else []
+            except sqlite3.DatabaseError as exc:
+                await reader.close()
+                raise CockpitError(f"{p}: not a cockpit store ({exc})") from None
+            if foreign:
+                await reader.close()
+                raise CockpitError(_foreign_message(p, foreign))
             if version != SCHEMA_VERSION:
                 await reader.close()
                 raise CockpitError(
@@ -369,7 +381,10 @@ class SQLiteStore(Store):
         # A store left open by a crashing command must not keep the process alive at exit;
         # commits are synchronous, so nothing acknowledged is lost when the thread dies.
         pending._thread.daemon = True
-        conn = await pending
+        try:
+            conn = await pending
+        except sqlite3.DatabaseError as exc:
+            raise CockpitError(f"{p}: cannot open the store ({exc})") from None
         try:
             await conn.execute("PRAGMA busy_timeout = 10000")
             if not query_only:
@@ -392,6 +407,11 @@ class SQLiteStore(Store):
     async def _migrate(conn: aiosqlite.Connection, p: Path) -> None:
         row = await (await conn.execute("PRAGMA user_version")).fetchone()
         version = int(row[0]) if row else 0
+        if version == 0:
+            # never add our schema beside another application's tables
+            foreign = await _foreign_tables(conn)
+            if foreign:
+                raise CockpitError(_foreign_message(p, foreign))
         if version > SCHEMA_VERSION:
             raise CockpitError(
                 f"{p}: store schema v{version} was written by a newer cockpit (this one knows v{SCHEMA_VERSION})"
@@ -1010,6 +1030,69 @@ class SQLiteStore(Store):
     async def integrity_check(self) -> str:
         rows = await self._fetchall("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
+
+
+def _check_store_path(p: Path, readonly: bool) -> None:
+    """Refuse, with the real cause, a path SQLite would fail on obscurely (or silently)."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if readonly:
+            raise CockpitError(
+                f"{p}: no store here yet (import an export or run `cockpit collect` first)"
+            ) from None
+        return
+    except OSError as exc:  # a parent that is a file, a path too long, no permission
+        raise CockpitError(f"{p}: cannot use this path as a store ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CockpitError(f"{p}: is a directory, not a store file (name a file inside it)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file"
+        )
+        raise CockpitError(f"{p}: is {kind}, not a store file")
+    # A writer needs the file and its directory (for the -wal and -shm files) writable;
+    # SQLite would otherwise open read-only and fail at the first write.
+    try:
+        os.close(os.open(p, os.O_RDWR if not readonly else os.O_RDONLY))
+    except OSError as exc:
+        why = (
+            "read-only or immutable file"
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            else "cannot open it"
+        )
+        raise CockpitError(
+            f"{p}: cannot {'read' if readonly else 'write'} the store ({exc.strerror}: {why})"
+        ) from None
+    if not os.access(p.parent, os.W_OK | os.X_OK) and not readonly:
+        raise CockpitError(
+            f"{p}: the directory {p.parent} is not writable (the store needs its -wal and -shm files there)"
+        )
+
+
+async def _foreign_tables(conn: aiosqlite.Connection) -> list[str]:
+    """Tables in an unversioned database: another application's if there are any."""
+    rows = await (
+        await conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name LIMIT 6"
+        )
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _foreign_message(p: Path, tables: list[str]) -> str:
+    listed = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+    return (
+        f"{p}: not a cockpit store: an SQLite database of another application "
+        f"(tables {listed}); choose another --db path"
+    )
 
 
 async def _switch_to_wal(conn: aiosqlite.Connection) -> Any:
