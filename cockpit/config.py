@@ -184,6 +184,22 @@ def _wants_mapping(adapter: TypeAdapter[Any]) -> bool:
     return adapter.json_schema().get("type") != "array"
 
 
+def parse_toml(text: str) -> dict[str, Any]:
+    """`tomllib.loads`, with nesting deeper than Python's recursion refused as invalid TOML.
+
+    tomllib recurses once per nested array or inline table, so a file nested thousands
+    deep would otherwise end in a RecursionError traceback.
+    """
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise TomlTooDeep("nested too deeply (arrays or inline tables inside each other)") from None
+
+
+class TomlTooDeep(ValueError):
+    """A TOML document nested past what the parser can follow."""
+
+
 def default_config_path() -> Path | None:
     local = Path("cockpit.toml")
     if local.is_file():
@@ -281,8 +297,8 @@ def load_config(path: Path | None, registry: Registry) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        raw = parse_toml(text)
+    except (tomllib.TOMLDecodeError, TomlTooDeep) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     lines = key_lines(text)
 
