@@ -235,7 +235,8 @@ def run_check(ctx: Context) -> int:
         note = (
             "" if routed or not receivers else f"  ! no receiver has tag {', '.join(rule.notify)}"
         )
-        print(f"{rule.name:<24} {rule.kind:<15} {rule.severity:<8}{state}{note}", file=ctx.out)
+        line = f"{rule.name:<24} {rule.kind:<15} {rule.severity:<8}{state}{note}"
+        print(ctx.config.redact(line), file=ctx.out)
     print(f"{where}: {len(rules)} rules, {len(receivers)} receivers ok", file=ctx.out)
     return 0
 
