@@ -6,6 +6,7 @@ All SQLite-specific SQL lives in this module and `sqlite_schema.py`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import sqlite3
@@ -29,6 +30,7 @@ from cockpit.store.base import (
     ImportRecord,
     MemberRow,
     Store,
+    StoreFull,
     StoreStats,
     WriteResult,
 )
@@ -453,7 +455,9 @@ class SQLiteStore(Store):
     async def close(self) -> None:
         if self._w is not None:
             try:
-                await self._w.execute("PRAGMA optimize")
+                # only an optimisation: on a full disk it fails, and that must not be a crash
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self._w.execute("PRAGMA optimize")
             finally:
                 await self._w.close()
         await self._r.close()
@@ -558,12 +562,22 @@ class SQLiteStore(Store):
 
         def run(conn: sqlite3.Connection) -> WriteResult:
             try:
-                return self._write_sync(conn, batch, cursors, import_id, import_position)
-            except BaseException:
+                result = self._write_sync(conn, batch, cursors, import_id, import_position)
+                if import_id is not None:
+                    # An import's committed pages go into the main file at once: were the
+                    # disk to fill, taking the import back must not first need room to
+                    # checkpoint a WAL of uncheckpointed batches.
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                return result
+            except BaseException as exc:
                 # what the rolled-back transaction added is not in the store after all
                 self._communities.clear()
                 self._channels.clear()
                 self._members.clear()
+                if import_id is not None and _is_full(exc):
+                    raise StoreFull(
+                        f"{self.path}: the disk is full ({exc})", _free_bytes(self.path)
+                    ) from None
                 raise
 
         return await self._in_writer_thread(run)
@@ -763,6 +777,17 @@ class SQLiteStore(Store):
         return str(row[0]) if row else None
 
     async def begin_import(self, fingerprint: str, path: str, fmt: str) -> ImportRecord:
+        await asyncio.to_thread(_reserve, self.path)
+        try:
+            rec = await self._begin_import(fingerprint, path, fmt)
+        except BaseException:
+            _release(self.path)
+            raise
+        if rec.state == "done":
+            _release(self.path)
+        return rec
+
+    async def _begin_import(self, fingerprint: str, path: str, fmt: str) -> ImportRecord:
         def run(conn: sqlite3.Connection) -> ImportRecord:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -781,6 +806,7 @@ class SQLiteStore(Store):
                     rec = ImportRecord(
                         int(cur.lastrowid or 0), fingerprint, path, fmt, "running", 0
                     )
+                    _mark_import_start(conn, rec.id, now)
                 elif row[1] == "refused":
                     # a refused file left nothing behind: start over from the top
                     conn.execute(
@@ -789,6 +815,7 @@ class SQLiteStore(Store):
                         (path, now, row[0]),
                     )
                     rec = ImportRecord(row[0], fingerprint, path, fmt, "running", 0)
+                    _mark_import_start(conn, rec.id, now)
                 else:
                     rec = ImportRecord(
                         row[0], fingerprint, path, fmt, row[1], row[2], WriteResult(*row[3:7])
@@ -811,8 +838,27 @@ class SQLiteStore(Store):
             "UPDATE import_file SET state = 'done', finished = ? WHERE id = ?",
             (int(time.time() * 1000), import_id),
         )
+        await w.execute("DELETE FROM cursor WHERE key = ?", (_import_mark_key(import_id),))
+        _release(self.path)
 
     async def refuse_import(self, import_id: int, reason: str) -> int:
+        try:
+            return await self._refuse_import(import_id, reason)
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise
+        finally:
+            # the space held back for this moment: the checkpoint below needs it
+            _release(self.path)
+        # The disk is full: one transaction deleting everything needs as much WAL space as
+        # the import took. Take it back in slices, each committed and checkpointed into the
+        # main file in place, so the WAL stays small; the import is marked refused first,
+        # so an interruption can only leave rows a re-import finds as duplicates.
+        return await self._in_writer_thread(
+            lambda conn: _refuse_in_slices(conn, import_id, reason, self._members, self._channels)
+        )
+
+    async def _refuse_import(self, import_id: int, reason: str) -> int:
         def run(conn: sqlite3.Connection) -> int:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -834,6 +880,7 @@ class SQLiteStore(Store):
                     removed += conn.execute(f"DELETE FROM activity WHERE {where}", params).rowcount
                 conn.execute("DELETE FROM import_range WHERE import_id = ?", (import_id,))
                 conn.execute("DELETE FROM quarantine WHERE import_id = ?", (import_id,))
+                _drop_import_owners(conn, import_id)
                 conn.execute(
                     "UPDATE import_file SET state = 'refused', position = 0, new = 0, duplicate = 0, "
                     "updated = 0, quarantined = 0, reason = ?, finished = ? WHERE id = ?",
@@ -847,6 +894,7 @@ class SQLiteStore(Store):
                 raise
             finally:
                 self._members.clear()
+                self._channels.clear()
 
         return await self._in_writer_thread(run)
 
@@ -1030,6 +1078,160 @@ class SQLiteStore(Store):
     async def integrity_check(self) -> str:
         rows = await self._fetchall("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
+
+
+def _is_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "is full" in str(exc)
+    )
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        st = os.statvfs(Path(path).parent)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+_SLICE = 2000  # activities deleted per transaction when taking back on a full disk
+# Space held beside the store while an import runs, given back when the disk fills: the
+# WAL's committed pages must be checkpointed into the main file before anything can be
+# deleted, and that needs room (up to the autocheckpoint's 4 MB plus one batch).
+RESERVE_BYTES = 8 * 1024 * 1024
+
+
+def _reserve(path: str) -> None:
+    """Hold up to RESERVE_BYTES (a quarter of what is free, at most) in `PATH-reserve`."""
+    target = Path(path + "-reserve")
+    free = _free_bytes(path) or 0
+    size = min(RESERVE_BYTES, free // 4)
+    if size <= 0 or target.exists():
+        return
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_WRONLY, 0o600)
+    except OSError:
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+    finally:
+        os.close(fd)
+
+
+def _release(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path + "-reserve")
+
+
+def _refuse_in_slices(
+    conn: sqlite3.Connection,
+    import_id: int,
+    reason: str,
+    members: dict[Any, Any],
+    channels: dict[Any, Any],
+) -> int:
+    """`refuse_import` for a full disk: mark first, then delete slice by slice."""
+
+    def commit_and_shrink(sql: str, params: tuple[Any, ...]) -> int:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = conn.execute(sql, params).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(n)
+
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        commit_and_shrink(
+            "UPDATE import_file SET state = 'refused', position = 0, new = 0, duplicate = 0, "
+            "updated = 0, quarantined = 0, reason = ?, finished = ? WHERE id = ?",
+            (reason, int(time.time() * 1000), import_id),
+        )
+        ranges = conn.execute(
+            "SELECT first_id, last_id FROM import_range WHERE import_id = ?", (import_id,)
+        ).fetchall()
+        removed = 0
+        for first, last in ranges:
+            for lo in range(int(first), int(last) + 1, _SLICE):
+                hi = min(int(last), lo + _SLICE - 1)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    where = "id BETWEEN ? AND ? AND import_id = ?"
+                    counts = conn.execute(
+                        f"SELECT member_id, count(*) FROM activity WHERE {where} GROUP BY member_id",
+                        (lo, hi, import_id),
+                    ).fetchall()
+                    conn.executemany(
+                        "UPDATE member SET activity_count = max(0, activity_count - ?) WHERE id = ?",
+                        [(c, m) for m, c in counts],
+                    )
+                    removed += conn.execute(
+                        f"DELETE FROM activity WHERE {where}", (lo, hi, import_id)
+                    ).rowcount
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        commit_and_shrink("DELETE FROM quarantine WHERE import_id = ?", (import_id,))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM import_range WHERE import_id = ?", (import_id,))
+            _drop_import_owners(conn, import_id)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return removed
+    finally:
+        members.clear()
+        channels.clear()
+
+
+def _import_mark_key(import_id: int) -> str:
+    return f"import:{import_id}:owners-before"
+
+
+def _mark_import_start(conn: sqlite3.Connection, import_id: int, now: int) -> None:
+    """Remember the highest member and channel ids before an import adds any (in `cursor`),
+    so a refusal can take back the members and channels only that file created."""
+    member = conn.execute("SELECT coalesce(max(id), 0) FROM member").fetchone()[0]
+    channel = conn.execute("SELECT coalesce(max(id), 0) FROM channel").fetchone()[0]
+    conn.execute(
+        "INSERT INTO cursor (key, value, updated) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+        (_import_mark_key(import_id), f"{member},{channel}", now),
+    )
+
+
+def _drop_import_owners(conn: sqlite3.Connection, import_id: int) -> None:
+    """After a refused import's activities are gone: members and channels created since it
+    began that nothing else uses (no activity; a member not linked to a person by hand)."""
+    key = _import_mark_key(import_id)
+    row = conn.execute("SELECT value FROM cursor WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return  # begun by an older cockpit: nothing known about what it created
+    member, channel = (int(v) for v in str(row[0]).split(","))
+    conn.execute(
+        "DELETE FROM member WHERE id > ? AND person_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM activity WHERE activity.member_id = member.id)",
+        (member,),
+    )
+    conn.execute(
+        "DELETE FROM channel WHERE id > ? "
+        "AND NOT EXISTS (SELECT 1 FROM activity WHERE activity.channel_id = channel.id)",
+        (channel,),
+    )
+    conn.execute("DELETE FROM cursor WHERE key = ?", (key,))
 
 
 def _check_store_path(p: Path, readonly: bool) -> None:
