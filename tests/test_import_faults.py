@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_importing import jsonl_line, run_import, write_jsonl
 
 import cockpit.importing as importing
 from cockpit.cli import main
 from cockpit.importing import fingerprint
 from cockpit.store.sqlite import SQLiteStore
-from test_importing import jsonl_line, run_import, write_jsonl
 
 
 def test_a_change_in_the_middle_of_a_mid_sized_file_is_seen(tmp_path: Path) -> None:
