@@ -410,8 +410,15 @@ class SQLiteStore(Store):
         row = await (await conn.execute("PRAGMA user_version")).fetchone()
         version = int(row[0]) if row else 0
         if version == 0:
-            # never add our schema beside another application's tables
-            foreign = await _foreign_tables(conn)
+            # never add our schema beside another application's tables; read under the
+            # write lock, so a cockpit creating the same store right now is not mistaken
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = await (await conn.execute("PRAGMA user_version")).fetchone()
+                version = int(row[0]) if row else 0
+                foreign = await _foreign_tables(conn) if version == 0 else []
+            finally:
+                await conn.execute("COMMIT")
             if foreign:
                 raise CockpitError(_foreign_message(p, foreign))
         if version > SCHEMA_VERSION:
