@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from cockpit import __version__
 from cockpit.commands import (
@@ -29,8 +30,15 @@ from cockpit.commands.context import Context
 from cockpit.errors import CockpitError
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad usage is one line on stderr and exit 2, as for every other error (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="cockpit",
         description="Community Cockpit: one terminal screen for the communities you run.",
     )
@@ -62,9 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    ctx = Context(args)
     try:
+        # an option's value out of range is a CockpitError raised while parsing
+        args = build_parser().parse_args(argv)
+        ctx = Context(args)
         result = args.run(ctx)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)

@@ -127,6 +127,12 @@ class Config:
     secret_paths: frozenset[KeyPath] = field(default_factory=frozenset)
     # validated feature sections by top-level key; absent keys hold the feature's default
     sections: dict[str, Any] = field(default_factory=dict)
+    # (value, variable name) of every `${NAME}` substituted: never printed back
+    secret_values: tuple[tuple[str, str], ...] = ()
+
+    def redact(self, text: str) -> str:
+        """`text` with every value that came from the environment shown as `${NAME}`."""
+        return redact(text, self.secret_values)
 
     def section(self, key: str) -> Any:
         """A feature's validated section (its default when the file does not have it)."""
@@ -182,6 +188,22 @@ class Config:
 
 def _wants_mapping(adapter: TypeAdapter[Any]) -> bool:
     return adapter.json_schema().get("type") != "array"
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """`tomllib.loads`, with nesting deeper than Python's recursion refused as invalid TOML.
+
+    tomllib recurses once per nested array or inline table, so a file nested thousands
+    deep would otherwise end in a RecursionError traceback.
+    """
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise TomlTooDeep("nested too deeply (arrays or inline tables inside each other)") from None
+
+
+class TomlTooDeep(ValueError):
+    """A TOML document nested past what the parser can follow."""
 
 
 def default_config_path() -> Path | None:
@@ -252,6 +274,35 @@ def _substitute(value: Any, path: KeyPath, secrets: set[KeyPath]) -> Any:
     return value
 
 
+def _secret_values(raw: Any, secrets: set[KeyPath]) -> tuple[tuple[str, str], ...]:
+    """The environment values substituted at `secrets` (read from the raw templates there)."""
+    found: dict[str, str] = {}
+    for path in secrets:
+        template: Any = raw
+        for part in path:
+            template = template[part]
+        for name in _ENV.findall(str(template)):
+            value = os.environ.get(name, "")
+            if len(value) >= MIN_REDACTED:
+                found[value] = name
+    # longest first, so a value that contains another is replaced whole
+    return tuple(sorted(found.items(), key=lambda item: -len(item[0])))
+
+
+# values shorter than this are not searched for in messages (they would hit every "line 1")
+MIN_REDACTED = 3
+
+
+def redact(text: str, secrets: tuple[tuple[str, str], ...]) -> str:
+    """Replace each secret value, as written or as Python quotes it (repr), by `${NAME}`."""
+    for value, name in secrets:
+        quoted = repr(value)[1:-1]
+        text = text.replace(value, f"${{{name}}}")
+        if quoted != value:
+            text = text.replace(quoted, f"${{{name}}}")
+    return text
+
+
 class _Missing(Exception):
     def __init__(self, path: KeyPath, name: str) -> None:
         self.path, self.name = path, name
@@ -281,21 +332,25 @@ def load_config(path: Path | None, registry: Registry) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        raw = parse_toml(text)
+    except (tomllib.TOMLDecodeError, TomlTooDeep) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     lines = key_lines(text)
+
+    secrets: set[KeyPath] = set()
+    secret_values: tuple[tuple[str, str], ...] = ()
 
     def fail(key: KeyPath, message: str) -> ConfigError:
         line = _line_for(lines, key)
         where = f"{path}:{line}" if line else str(path)
-        return ConfigError(f"{where}: {_dotted(key)}: {message}")
+        # a value from the environment may be echoed by a validator (a zone, a name, a regex)
+        return ConfigError(redact(f"{where}: {_dotted(key)}: {message}", secret_values))
 
-    secrets: set[KeyPath] = set()
     try:
         data = _substitute(raw, (), secrets)
     except _Missing as missing:
         raise fail(missing.path, f"environment variable {missing.name} is not set") from None
+    secret_values = _secret_values(raw, secrets)
     try:
         settings = FileSettings.model_validate(data)
     except ValidationError as exc:
@@ -347,5 +402,11 @@ def load_config(path: Path | None, registry: Registry) -> Config:
         sources.append(SourceConfig(kind, name, community, enabled, typed))
 
     return Config(
-        path, settings.cockpit, settings.import_.timezone, sources, frozenset(secrets), sections
+        path,
+        settings.cockpit,
+        settings.import_.timezone,
+        sources,
+        frozenset(secrets),
+        sections,
+        secret_values,
     )

@@ -89,9 +89,7 @@ class Features:
             self.config = fresh
             if self.alerts is None:
                 if rules:
-                    self.alerts = AlertService(
-                        self.store, rules, fresh.receivers, fresh.alerting
-                    )
+                    self.alerts = AlertService(self.store, rules, fresh.receivers, fresh.alerting)
                     await self.alerts.start(self._writer)
             else:
                 self.alerts.reload(rules)

@@ -11,6 +11,11 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNO
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+# Durations and times outside these bounds are refused where they are typed: past them the
+# arithmetic overflows (datetime stops at year 9999, SQLite integers at 2**63) deep inside.
+MAX_DURATION = timedelta(days=36525)  # a century
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 Clock = Callable[[], datetime]  # what "now" is: utcnow, or a frozen clock in tests
@@ -47,7 +52,22 @@ def parse_iso(value: str) -> datetime:
     ts = datetime.fromisoformat(text)
     if ts.tzinfo is None:
         raise ValueError(f"time {value!r} carries no zone offset")
-    return ts.astimezone(UTC)
+    return _utc(ts, value)
+
+
+def _utc(ts: datetime, value: str) -> datetime:
+    """`ts` in UTC, or a ValueError when the conversion leaves the calendar (year 1..9999)."""
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {value!r} is out of range") from None
+
+
+def check_time(ts: datetime, what: str) -> datetime:
+    """`ts` if it lies in the years the cockpit handles (1900-2999), else a ValueError naming `what`."""
+    if not EARLIEST <= ts < LATEST:
+        raise ValueError(f"{what}: out of range (expected a time between the years 1900 and 2999)")
+    return ts
 
 
 def parse_duration(value: str) -> timedelta:
@@ -55,16 +75,20 @@ def parse_duration(value: str) -> timedelta:
     match = _DURATION.match(value)
     if not match:
         raise ValueError(f"not a duration: {value!r} (expected e.g. 30s, 15m, 2h, 7d, 1w)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
+    seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {value.strip()!r} is too long (at most 36525d, a century)")
+    return timedelta(seconds=seconds)
 
 
 def parse_since(value: str, now: datetime | None = None, tz: tzinfo = UTC) -> datetime:
     """A `--since` value: a duration back from now, or a date/time (local to `tz` if naive)."""
     now = now or utcnow()
-    try:
-        return now - parse_duration(value)
-    except ValueError:
-        pass
+    if _DURATION.match(value):
+        try:
+            return now - parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"--since: {exc}") from None
     try:
         ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -73,7 +97,11 @@ def parse_since(value: str, now: datetime | None = None, tz: tzinfo = UTC) -> da
         ) from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=tz)
-    return ts.astimezone(UTC)
+    try:
+        utc = _utc(ts, value)
+    except ValueError:
+        utc = LATEST  # past the calendar's end: refused just below, with the option's name
+    return check_time(utc, f"--since {value!r}")
 
 
 def zone(name: str) -> ZoneInfo:

@@ -46,6 +46,7 @@ from cockpit.alerts.config import AlertingSettings, Duration, RuleList
 from cockpit.alerts.engine import Alert, Engine
 from cockpit.alerts.events import Event, SourceState
 from cockpit.alerts.records import Matcher
+from cockpit.config import parse_toml
 from cockpit.model import Kind
 from cockpit.timeutil import parse_iso, to_ms
 
@@ -206,7 +207,7 @@ def _compare(
 def run_file(path: Path) -> Result:
     result = Result(str(path))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = parse_toml(path.read_text(encoding="utf-8"))
         spec = TestFile.model_validate(data)
         silences = [
             ([Matcher.parse(m) for m in s.matchers], _ms(s.at), _ms(s.at) + _ms(s.for_))

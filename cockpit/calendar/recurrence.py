@@ -6,6 +6,7 @@ Calendar-day arithmetic, not 24-hour arithmetic: the rule runs on naive local ti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -16,6 +17,23 @@ from cockpit.calendar.zones import get_zone, resolve, wall
 
 _MARGIN = timedelta(days=2)  # the widest UTC offset spread, with room to spare
 _MAX_EXPANSION = 100_000  # instances walked per query: a guard against FREQ=SECONDLY
+MAX_COUNT = 10_000  # COUNT beyond this is refused: a daily rule for 27 years
+MAX_INTERVAL = 1_000
+FREQS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_BYDAY = re.compile(r"^([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+# RFC 5545 3.3.10: each BYxxx part's allowed values (signed parts count from the end)
+_RANGES: dict[str, tuple[int, int, bool]] = {
+    "BYSECOND": (0, 60, False),
+    "BYMINUTE": (0, 59, False),
+    "BYHOUR": (0, 23, False),
+    "BYMONTHDAY": (1, 31, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYWEEKNO": (1, 53, True),
+    "BYMONTH": (1, 12, False),
+    "BYSETPOS": (1, 366, True),
+}
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 # the order icalendar writes rule parts in, so a rule reads back exactly as it was written
@@ -88,14 +106,133 @@ def parse_rule(rule: str, start: datetime, tz: tzinfo | None) -> rrule:
     return parsed
 
 
+def _ints(key: str, value: str, rule: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise RecurrenceError(f"RRULE {rule!r}: {key}={value}: expected numbers") from None
+
+
+def _check_parts(text: str, rule: str) -> dict[str, str]:
+    """RFC 5545's ranges for each part, so that no rule can spin, flood or never occur.
+
+    dateutil takes INTERVAL=0 (loops for ever), COUNT=-1 and BYMONTH=13 (never occurs),
+    and walks SECONDLY rules second by second: all of these are refused here.
+    """
+    parts: dict[str, str] = {}
+    for raw in text.split(";"):
+        if not raw.strip():
+            continue
+        key, eq, value = raw.partition("=")
+        key, value = key.strip().upper(), value.strip().upper()
+        if not eq or not value:
+            raise RecurrenceError(f"RRULE {rule!r}: {raw.strip()!r} is not NAME=VALUE")
+        if key in parts:
+            raise RecurrenceError(f"RRULE {rule!r}: {key} appears twice")
+        if len(value) > 2000 or value.count(",") > 400:
+            raise RecurrenceError(f"RRULE {rule!r}: {key} is too long")
+        parts[key] = value
+    freq = parts.get("FREQ")
+    if freq in ("SECONDLY", "MINUTELY"):
+        raise RecurrenceError(
+            f"RRULE {rule!r}: FREQ={freq}: an event repeats at most hourly (FREQ=HOURLY)"
+        )
+    if freq not in FREQS:
+        raise RecurrenceError(f"RRULE {rule!r}: FREQ must be one of {', '.join(FREQS)}")
+    for key, low, high in (("INTERVAL", 1, MAX_INTERVAL), ("COUNT", 1, MAX_COUNT)):
+        if key in parts:
+            value = parts[key]
+            if not value.isdigit() or not low <= int(value) <= high:
+                raise RecurrenceError(
+                    f"RRULE {rule!r}: {key}={value}: expected a whole number from {low} to {high}"
+                )
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise RecurrenceError(f"RRULE {rule!r}: COUNT and UNTIL cannot both be given")
+    for key, (low, high, signed) in _RANGES.items():
+        if key not in parts:
+            continue
+        for n in _ints(key, parts[key], rule):
+            if not (low <= abs(n) <= high if signed and n < 0 else low <= n <= high):
+                span = f"{low} to {high}" + (f" or -{high} to -{low}" if signed else "")
+                raise RecurrenceError(f"RRULE {rule!r}: {key}={parts[key]}: expected {span}")
+    if "BYWEEKNO" in parts and freq != "YEARLY":
+        raise RecurrenceError(f"RRULE {rule!r}: BYWEEKNO needs FREQ=YEARLY")
+    if "BYYEARDAY" in parts and freq in ("DAILY", "WEEKLY", "MONTHLY"):
+        raise RecurrenceError(f"RRULE {rule!r}: BYYEARDAY needs FREQ=HOURLY or YEARLY")
+    if "BYMONTHDAY" in parts and freq == "WEEKLY":
+        raise RecurrenceError(f"RRULE {rule!r}: BYMONTHDAY cannot go with FREQ=WEEKLY")
+    for item in parts.get("BYDAY", "").split(",") if "BYDAY" in parts else []:
+        m = _BYDAY.match(item)
+        if not m:
+            raise RecurrenceError(f"RRULE {rule!r}: BYDAY={parts['BYDAY']}: {item!r} is not a day")
+        if m.group(2) is not None:
+            if freq not in ("MONTHLY", "YEARLY") or "BYWEEKNO" in parts:
+                raise RecurrenceError(
+                    f"RRULE {rule!r}: BYDAY={item}: a numbered day needs FREQ=MONTHLY or YEARLY"
+                )
+            if not 1 <= int(m.group(2)) <= (5 if freq == "MONTHLY" or "BYMONTH" in parts else 53):
+                raise RecurrenceError(f"RRULE {rule!r}: BYDAY={item}: the number is out of range")
+    if "WKST" in parts and parts["WKST"] not in _DAYS:
+        raise RecurrenceError(f"RRULE {rule!r}: WKST={parts['WKST']}: expected MO to SU")
+    if "BYMONTHDAY" in parts:
+        longest = max(
+            _MONTH_DAYS[m - 1] for m in _ints("BYMONTH", parts.get("BYMONTH", "1,3"), rule)
+        )
+        if all(abs(d) > longest for d in _ints("BYMONTHDAY", parts["BYMONTHDAY"], rule)):
+            raise RecurrenceError(
+                f"RRULE {rule!r}: BYMONTHDAY={parts['BYMONTHDAY']} never falls in "
+                f"BYMONTH={parts.get('BYMONTH')}"
+            )
+    if "BYSETPOS" in parts:
+        per_period = 1
+        for key in {
+            "HOURLY": ("BYMINUTE", "BYSECOND"),
+            "DAILY": ("BYHOUR", "BYMINUTE", "BYSECOND"),
+        }.get(freq, ()):
+            per_period *= len(parts[key].split(",")) if key in parts else 1
+        if freq in ("HOURLY", "DAILY") and any(
+            abs(n) > per_period for n in _ints("BYSETPOS", parts["BYSETPOS"], rule)
+        ):
+            raise RecurrenceError(
+                f"RRULE {rule!r}: BYSETPOS={parts['BYSETPOS']}: each period has only "
+                f"{per_period} instance{'s' if per_period > 1 else ''}"
+            )
+    return parts
+
+
+def _never_occurs(parts: dict[str, str]) -> bool:
+    """True when the rule's day filters match no day at all.
+
+    Such a rule (BYYEARDAY=60;BYMONTH=1, BYWEEKNO=1;BYMONTH=6) makes dateutil walk to the
+    year 9999 looking for an instance on every listing. The probe walks yearly, with the
+    day numbers dropped from BYDAY, so it only ever accepts more than the rule, never less.
+    """
+    days = {
+        k: v for k, v in parts.items() if k in ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+    }
+    if "BYDAY" in parts:
+        days["BYDAY"] = ",".join(sorted({d[-2:] for d in parts["BYDAY"].split(",")}))
+    if not days:
+        return False
+    probe = "FREQ=YEARLY;" + ";".join(f"{k}={v}" for k, v in days.items())
+    # dateutil walks to the year 9999 when nothing matches: about 0.4 s, once, at input
+    first = rrulestr(probe, dtstart=datetime(2000, 1, 1))
+    return next(iter(first), None) is None
+
+
 def check_rule(rule: str) -> str:
     """Validate an RRULE typed by a user or read from a file; returns it normalised."""
     text = rule.strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
+    if "\n" in text:
+        raise RecurrenceError(f"RRULE {rule!r}: one rule per event")
+    parts = _check_parts(text, rule)
     parse_rule(text, datetime(2000, 1, 1), None)
-    parts = [p.strip().upper() for p in text.split(";") if p.strip()]
-    return ";".join(sorted(parts, key=lambda p: _ORDER.get(p.partition("=")[0], len(_ORDER))))
+    if _never_occurs(parts):
+        raise RecurrenceError(f"RRULE {rule!r}: no day ever matches it")
+    ordered = [p.strip().upper() for p in text.split(";") if p.strip()]
+    return ";".join(sorted(ordered, key=lambda p: _ORDER.get(p.partition("=")[0], len(_ORDER))))
 
 
 def event_zone(event: Event, viewer: tzinfo) -> tuple[tzinfo, str]:
@@ -111,11 +248,40 @@ def _wall_starts(event: Event, tz: tzinfo, lo: datetime, hi: datetime) -> Iterat
         if lo <= event.start <= hi:
             yield event.start
         return
-    rule = parse_rule(event.rrule, event.start, tz)
+    try:
+        _check_parts(event.rrule, event.rrule)
+    except RecurrenceError:
+        # stored before rules were checked (INTERVAL=0 spins dateutil for ever): the first
+        # instance still shows, the series is not expanded
+        if lo <= event.start <= hi:
+            yield event.start
+        return
+    rule = parse_rule(event.rrule, _anchor(event, lo), tz)
     for count, start in enumerate(rule.xafter(lo, inc=True)):
         if start > hi or count > _MAX_EXPANSION:
             return
         yield start
+
+
+_STEPS = {"HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
+
+
+def _anchor(event: Event, lo: datetime) -> datetime:
+    """A start for the rule's expansion shortly before `lo`, in whole periods from the real one.
+
+    dateutil walks every instance from DTSTART, so an hourly rule begun years ago cost
+    seconds per listing. Moving DTSTART by whole INTERVALs of a fixed-length period
+    (wall-clock hours, days, weeks) keeps every instance and the rule's defaults
+    (minute, hour, weekday) the same; a rule with COUNT must be walked from its start.
+    """
+    assert event.rrule is not None
+    parts = dict(p.partition("=")[::2] for p in event.rrule.upper().split(";"))
+    step = _STEPS.get(parts.get("FREQ", ""))
+    if step is None or "COUNT" in parts or lo <= event.start:
+        return event.start
+    step *= int(parts.get("INTERVAL", "1") or 1)
+    periods = (lo - event.start) // step - 1
+    return event.start + step * periods if periods > 0 else event.start
 
 
 def _place(

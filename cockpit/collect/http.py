@@ -103,6 +103,24 @@ def describe(response: httpx.Response) -> str:
     return response.reason_phrase or f"HTTP {response.status_code}"
 
 
+def checked_url(label: str, url: str) -> str:
+    """`url` if httpx can connect to it, else an ApiError naming it (a bad port or host).
+
+    httpx accepts ports past 65535 and only fails, deep in a retry loop, at connect time.
+    Only the scheme and host are echoed: the path may carry a token (Telegram's does).
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ApiError(f"{label}: the base URL is not valid ({exc})") from None
+    port = parsed.port
+    if port is not None and not 0 < port <= 65535:
+        raise ApiError(
+            f"{label}: {parsed.scheme}://{parsed.host}: port {port} is out of range (1 to 65535)"
+        )
+    return url
+
+
 class ApiClient:
     """An httpx client for one platform endpoint that waits as the platform asks."""
 
@@ -122,7 +140,7 @@ class ApiClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.label = label
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked_url(label, base_url.rstrip("/"))
         self.backoff = backoff or Backoff()
         self.sleep = sleep
         self.clock = clock

@@ -12,7 +12,7 @@ from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
 from cockpit.commands import rules
-from cockpit.commands.context import Context, option_zone
+from cockpit.commands.context import Context, count, option_zone, record_id
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.store.base import Store
@@ -26,7 +26,7 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("alerts", help="alerts", description="Open alerts, then recently resolved.")
     p.add_argument("--state", action="append", choices=STATES, default=[], help="only this state")
     community_filter(p)
-    p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    p.add_argument("--limit", type=count("--limit"), default=100, help="how many (default 100)")
     json_output(p)
     p.set_defaults(run=run_list)
     asub = p.add_subparsers(dest="alerts_command", metavar="[ack ID | resolve ID]")
@@ -68,13 +68,6 @@ def register(sub: Subparsers) -> None:
     test.add_argument("files", nargs="+", metavar="FILE")
     test.set_defaults(run=run_test)
     rules.register(rsub)
-
-
-def _id(value: str, what: str) -> int:
-    try:
-        return int(value.lstrip("#"))
-    except ValueError:
-        raise CockpitError(f"{what} {value!r}: expected a number such as 12") from None
 
 
 def format_alert(a: AlertRow, now: int, tz: tzinfo) -> str:
@@ -128,7 +121,7 @@ async def run_list(ctx: Context) -> int:
 
 
 async def _operator(ctx: Context, action: str) -> int:
-    alert_id = _id(ctx.args.id, "alert")
+    alert_id = record_id(ctx.args.id, "alert")
     now = to_ms(utcnow())
     store, alerts = await _open(ctx, readonly=False)
     try:
@@ -182,9 +175,12 @@ async def run_silence_add(ctx: Context) -> int:
     a = ctx.args
     try:
         matchers = [Matcher.parse(m) for m in a.matchers]
-        duration = parse_duration(a.duration)
     except ValueError as exc:
         raise CockpitError(str(exc)) from None
+    try:
+        duration = parse_duration(a.duration)
+    except ValueError as exc:
+        raise CockpitError(f"--for: {exc}") from None
     if duration.total_seconds() <= 0:
         raise CockpitError(f"--for {a.duration}: expected a positive duration")
     operations.check_silence(matchers, duration, a.comment)  # before the store opens
@@ -205,7 +201,7 @@ async def run_silence_add(ctx: Context) -> int:
 
 
 async def run_silence_expire(ctx: Context) -> int:
-    silence_id = _id(ctx.args.id, "silence")
+    silence_id = record_id(ctx.args.id, "silence")
     now = to_ms(utcnow())
     store, alerts = await _open(ctx, readonly=False)
     try:
@@ -239,7 +235,8 @@ def run_check(ctx: Context) -> int:
         note = (
             "" if routed or not receivers else f"  ! no receiver has tag {', '.join(rule.notify)}"
         )
-        print(f"{rule.name:<24} {rule.kind:<15} {rule.severity:<8}{state}{note}", file=ctx.out)
+        line = f"{rule.name:<24} {rule.kind:<15} {rule.severity:<8}{state}{note}"
+        print(ctx.config.redact(line), file=ctx.out)
     print(f"{where}: {len(rules)} rules, {len(receivers)} receivers ok", file=ctx.out)
     return 0
 
@@ -249,4 +246,7 @@ def run_test(ctx: Context) -> int:
     lines, ok = describe_files(results)
     for line in lines:
         print(line, file=ctx.out)
+    for r in results:
+        if r.error is not None:  # a file that could not be run: say so where errors go
+            print(f"cockpit: {r.path}: {r.error}", file=ctx.err)
     return 0 if ok else 1

@@ -26,11 +26,15 @@ from cockpit.calendar.views import (
     slot_line,
 )
 from cockpit.calendar.zones import get_zone, resolve
-from cockpit.commands.context import Context, option_zone
+from cockpit.commands.context import Context, count, option_zone
 from cockpit.commands.options import Subparsers, community_choice, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.textsafe import inert_line
-from cockpit.timeutil import iso_z, parse_duration, utcnow
+from cockpit.timeutil import check_time, iso_z, parse_duration, utcnow
+
+# A listing covers at most ten years; a slot search at most a year (it scores every quarter hour).
+MAX_LIST_DAYS = 3660
+MAX_SUGGEST_DAYS = 366
 
 
 def _event_options(p: argparse.ArgumentParser, adding: bool) -> None:
@@ -67,7 +71,9 @@ def register(sub: Subparsers) -> None:
         description="Upcoming events, shown in your zone and in each target region's.",
     )
     p.add_argument("--from", dest="from_", help="first day (YYYY-MM-DD, default today)")
-    p.add_argument("--days", type=int, default=7, help="how many days (default 7)")
+    p.add_argument(
+        "--days", type=count("--days", MAX_LIST_DAYS), default=7, help="how many days (default 7)"
+    )
     p.add_argument("--tz", help="show times in this IANA zone (default: cockpit.timezone)")
     community_filter(p)
     p.add_argument("--shifts", action="store_true", help="list moderator shifts too")
@@ -116,9 +122,14 @@ def register(sub: Subparsers) -> None:
     )
     sug.add_argument("--duration", default="1h", help="how long (default 1h)")
     sug.add_argument("--from", dest="from_", help="first day (default today)")
-    sug.add_argument("--days", type=int, default=7, help="window length in days (default 7)")
+    sug.add_argument(
+        "--days",
+        type=count("--days", MAX_SUGGEST_DAYS),
+        default=7,
+        help="window length in days (default 7)",
+    )
     sug.add_argument("--region", action="append", default=None, help="a target zone (repeatable)")
-    sug.add_argument("--limit", type=int, default=5, help="how many slots (default 5)")
+    sug.add_argument("--limit", type=count("--limit"), default=5, help="how many slots (default 5)")
     sug.add_argument("--include-night", action="store_true", help="also slots at night somewhere")
     sug.add_argument("--tz", dest="show_tz", help="show times in this zone")
     community_choice(sug, "whose members (default: cockpit.community)")
@@ -186,7 +197,16 @@ def _day_start(text: str | None, tz: tzinfo, option: str = "--from") -> datetime
         day = date.fromisoformat(text.strip())
     except ValueError:
         raise CockpitError(f"{option} {text!r}: expected a date, YYYY-MM-DD") from None
-    return resolve(datetime.combine(day, time()), tz).utc
+    return resolve(_in_range(datetime.combine(day, time()), f"{option} {text!r}"), tz).utc
+
+
+def _in_range(wall: datetime, what: str) -> datetime:
+    """A typed wall-clock time inside the years the calendar handles, or a line naming it."""
+    try:
+        check_time(wall.replace(tzinfo=UTC) if wall.tzinfo is None else wall, what)
+    except ValueError as exc:
+        raise CockpitError(str(exc)) from None
+    return wall
 
 
 def _duration(text: str, option: str = "--duration") -> timedelta:
@@ -212,12 +232,14 @@ def _start(text: str, tz_name: str | None, kind: TimeKind) -> tuple[datetime, st
     raw = text.strip()
     try:
         if kind is TimeKind.ALL_DAY:
-            return datetime.combine(date.fromisoformat(raw[:10]), time()), None
+            day = datetime.combine(date.fromisoformat(raw[:10]), time())
+            return _in_range(day, f"--start {text!r}"), None
         value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise CockpitError(
             f"--start {text!r}: expected e.g. 2024-06-13 15:00, 2024-06-13T15:00+02:00 or a date"
         ) from None
+    _in_range(value, f"--start {text!r}")
     if kind is TimeKind.FLOATING:
         return value.replace(tzinfo=None), None
     if value.tzinfo is not None:
@@ -407,6 +429,7 @@ def _occurrence_key(event: Event, text: str) -> datetime:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise CockpitError(f"--occurrence {text!r}: expected e.g. 2024-06-13 15:00") from None
+    _in_range(value, f"--occurrence {text!r}")
     if value.tzinfo is not None:
         tz = get_zone(event.tz) if event.tz else UTC
         value = value.astimezone(tz).replace(tzinfo=None)

@@ -116,7 +116,8 @@ async def run(ctx: Context) -> int:
         else:
             for r in results:
                 mark = "ok  " if r["ok"] else "FAIL"
-                print(f"{mark} {r['source']} ({r['type']}): {r['detail']}", file=ctx.out)
+                line = f"{mark} {r['source']} ({r['type']}): {r['detail']}"
+                print(config.redact(line), file=ctx.out)
         return 0 if all(r["ok"] for r in results) else 1
     if not any(sc.enabled for sc in config.sources):
         raise CockpitError(f"{config.path or 'config'}: no enabled [[sources]] to collect from")

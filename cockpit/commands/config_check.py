@@ -15,18 +15,19 @@ def register(sub: Subparsers) -> None:
 
 async def run_check(ctx: Context) -> int:
     cfg = ctx.config
-    where = str(cfg.path) if cfg.path else "no config file (defaults)"
-    print(f"ok: {where}", file=ctx.out)
-    print(f"  store: {cfg.store_path(ctx.args.db)}", file=ctx.out)
-    print(f"  community: {cfg.cockpit.community}, timezone: {cfg.cockpit.timezone}", file=ctx.out)
-    print(f"  regions: {', '.join(cfg.cockpit.regions)}", file=ctx.out)
+    lines = [f"ok: {cfg.path}" if cfg.path else "ok: no config file (defaults)"]
+    lines.append(f"  store: {cfg.store_path(ctx.args.db)}")
+    lines.append(f"  community: {cfg.cockpit.community}, timezone: {cfg.cockpit.timezone}")
+    lines.append(f"  regions: {', '.join(cfg.cockpit.regions)}")
     if cfg.import_tz:
-        print(f"  imports without a zone read as: {cfg.import_tz}", file=ctx.out)
+        lines.append(f"  imports without a zone read as: {cfg.import_tz}")
     for s in cfg.sources:
         state = "" if s.enabled else " (disabled)"
-        print(f"  source {s.name!r}: {s.type}, community {s.community}{state}", file=ctx.out)
+        lines.append(f"  source {s.name!r}: {s.type}, community {s.community}{state}")
     if not cfg.sources:
-        print("  no live sources configured", file=ctx.out)
+        lines.append("  no live sources configured")
     plugins = ", ".join(f"{p.name} ({' + '.join(p.offers)})" for p in ctx.registry.plugins.values())
-    print(f"  plugins: {plugins}", file=ctx.out)
+    lines.append(f"  plugins: {plugins}")
+    for line in lines:  # any of these may hold a value from the environment: never echo it
+        print(cfg.redact(line), file=ctx.out)
     return 0

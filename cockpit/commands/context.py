@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -74,6 +74,48 @@ async def resolve_member(store: Store, term: str, community: str | None = None) 
         more = f" and {len(found) - 10} more" if len(found) > 10 else ""
         raise AmbiguousMember(f"member {term!r} is ambiguous: {listed}{more}; pass the #id")
     return found[0]
+
+
+# The largest id or count the store can hold (SQLite integers are 64-bit signed).
+MAX_ID = 2**63 - 1
+MAX_LIMIT = 1_000_000
+
+
+def count(option: str, maximum: int = MAX_LIMIT) -> Callable[[str], int]:
+    """An argparse `type` for a positive whole number up to `maximum`.
+
+    Not a number is bad usage (exit 2); a number out of range is a CockpitError (exit 1),
+    raised while parsing: past the maximum the store's 64-bit integers would overflow.
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a whole number such as 10"
+            ) from None
+        if value < 1:
+            raise CockpitError(f"{option} {text.strip()}: expected a positive number")
+        if value > maximum:
+            raise CockpitError(
+                f"{option} {text.strip()}: expected a positive number, at most {maximum:,}"
+            )
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+def record_id(value: str, what: str) -> int:
+    """An id typed on the command line ('12' or '#12'); one that cannot exist is refused."""
+    try:
+        number = int(value.strip().lstrip("#"))
+    except ValueError:
+        raise CockpitError(f"{what} {value!r}: expected a number such as 12") from None
+    if not 1 <= number <= MAX_ID:
+        raise CockpitError(f"{what} {value!r}: no such {what} (ids are 1 to {MAX_ID})")
+    return number
 
 
 def option_zone(name: str, option: str = "--tz") -> tzinfo:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from cockpit.commands.context import Context, option_zone, resolve_member
+from cockpit.commands.context import Context, count, option_zone, resolve_member
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.model import Kind
@@ -32,7 +32,9 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--search", help="full-text search over message text (all words must occur)")
     community_filter(p)
-    p.add_argument("--limit", type=int, default=50, help="how many activities (default 50)")
+    p.add_argument(
+        "--limit", type=count("--limit"), default=50, help="how many activities (default 50)"
+    )
     p.add_argument("--tz", help="show times in this IANA zone (default: the configured one)")
     json_output(p)
     p.set_defaults(run=run)

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from cockpit.commands.context import Context
+from cockpit.commands.context import Context, count
 from cockpit.commands.leaderboard import community_of, open_scoring
 from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.scoring import report as reports
@@ -27,7 +27,9 @@ def register(sub: Subparsers) -> None:
     r.add_argument("--window", default="7d", choices=list(WINDOWS), help="default 7d")
     r.add_argument("--format", default="markdown", choices=("markdown", "json", "html"))
     community_choice(r)
-    r.add_argument("--limit", type=int, default=15, help="people on the leaderboard (default 15)")
+    r.add_argument(
+        "--limit", type=count("--limit"), default=15, help="people on the leaderboard (default 15)"
+    )
     r.set_defaults(run=run_report)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.commands.context import Context, resolve_member
+from cockpit.commands.context import Context, count, resolve_member
 from cockpit.commands.leaderboard import community_of, open_scoring
 from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
@@ -25,7 +25,7 @@ def register(msub: Subparsers) -> None:
     unlink.set_defaults(run=run_unlink)
     sug = msub.add_parser("suggest", help="identities that may be one person, with a confidence")
     sug.add_argument("--min", type=float, default=0.5, help="lowest confidence (default 0.5)")
-    sug.add_argument("--limit", type=int, default=30, help="how many (default 30)")
+    sug.add_argument("--limit", type=count("--limit"), default=30, help="how many (default 30)")
     community_choice(sug)
     json_output(sug)
     sug.set_defaults(run=run_suggest)

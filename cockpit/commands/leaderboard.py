@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from cockpit.commands.context import Context, resolve_member
+from cockpit.commands.context import Context, count, resolve_member
 from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import ScoringSettings
@@ -34,7 +34,9 @@ def register(sub: Subparsers) -> None:
         description="Who carries the community: a decayed, weighted, explainable score.",
     )
     p.add_argument("--window", default="30d", choices=list(WINDOWS), help="default 30d")
-    p.add_argument("--limit", type=int, default=20, help="how many people (default 20)")
+    p.add_argument(
+        "--limit", type=count("--limit"), default=20, help="how many people (default 20)"
+    )
     p.add_argument("--explain", metavar="MEMBER", help="one person's score, term by term")
     community_choice(p)
     json_output(p)

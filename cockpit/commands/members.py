@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cockpit.commands import identity
-from cockpit.commands.context import Context, option_zone, resolve_member
+from cockpit.commands.context import Context, count, option_zone, resolve_member
 from cockpit.commands.feed import format_row
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
@@ -16,7 +16,10 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--platform", help="only members on this platform")
     community_filter(p)
     p.add_argument(
-        "--limit", type=int, default=100, help="how many (default 100, most active first)"
+        "--limit",
+        type=count("--limit"),
+        default=100,
+        help="how many (default 100, most active first)",
     )
     json_output(p)
     p.set_defaults(run=run_list)

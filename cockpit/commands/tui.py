@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import tempfile
@@ -56,7 +57,14 @@ def demo_rules_file(ctx: Context, tmp: Path) -> Path:
     return path
 
 
+async def _probe_store(ctx: Context) -> None:
+    """Open the store once before the screen takes over, so a bad path is one plain line."""
+    store = await ctx.open_store(readonly=ctx.args.attach)
+    await store.close()
+
+
 def run_default(ctx: Context) -> int:
+    asyncio.run(_probe_store(ctx))
     from cockpit.app import run_cockpit  # Textual is imported only when a TUI starts
 
     return run_cockpit(

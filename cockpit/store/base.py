@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from cockpit.errors import CockpitError
 from cockpit.model import Kind, Record
 from cockpit.timeutil import Clock, iso_z
 
@@ -165,6 +166,17 @@ class StoreStats:
     communities: int
     quarantined: int
     last_ts: datetime | None
+
+
+class StoreFull(CockpitError):
+    """An import's write failed because the store's disk (or its size limit) is full.
+
+    `free` is how many bytes are left where the store lives (None when unknown).
+    """
+
+    def __init__(self, message: str, free: int | None = None) -> None:
+        self.free = free
+        super().__init__(message)
 
 
 class Store(abc.ABC):

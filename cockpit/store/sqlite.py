@@ -6,8 +6,11 @@ All SQLite-specific SQL lives in this module and `sqlite_schema.py`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from cockpit.store.base import (
     ImportRecord,
     MemberRow,
     Store,
+    StoreFull,
     StoreStats,
     WriteResult,
 )
@@ -331,15 +335,15 @@ class SQLiteStore(Store):
         cls, path: str | Path, *, readonly: bool = False, clock: Clock = utcnow
     ) -> SQLiteStore:
         p = Path(path)
+        _check_store_path(p, readonly)
         if readonly:
-            if not p.exists():
-                raise CockpitError(
-                    f"{p}: no store here yet (import an export or run `cockpit collect` first)"
-                )
             writer = None
         else:
             if not p.exists():
-                _create_private(p)
+                try:
+                    _create_private(p)
+                except OSError as exc:
+                    raise CockpitError(f"{p}: cannot create the store ({exc.strerror})") from None
             writer = await cls._connect(p)
             try:
                 await cls._migrate(writer, p)
@@ -350,7 +354,17 @@ class SQLiteStore(Store):
                 raise
         reader = await cls._connect(p, query_only=True)
         if readonly:
-            version = (await (await reader.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+            try:
+                version = (await (await reader.execute("PRAGMA user_version")).fetchone() or (0,))[
+                    0
+                ]
+                foreign = await _foreign_tables(reader) if version == 0 else []
+            except sqlite3.DatabaseError as exc:
+                await reader.close()
+                raise CockpitError(f"{p}: not a cockpit store ({exc})") from None
+            if foreign:
+                await reader.close()
+                raise CockpitError(_foreign_message(p, foreign))
             if version != SCHEMA_VERSION:
                 await reader.close()
                 raise CockpitError(
@@ -369,7 +383,10 @@ class SQLiteStore(Store):
         # A store left open by a crashing command must not keep the process alive at exit;
         # commits are synchronous, so nothing acknowledged is lost when the thread dies.
         pending._thread.daemon = True
-        conn = await pending
+        try:
+            conn = await pending
+        except sqlite3.DatabaseError as exc:
+            raise CockpitError(f"{p}: cannot open the store ({exc})") from None
         try:
             await conn.execute("PRAGMA busy_timeout = 10000")
             if not query_only:
@@ -392,6 +409,18 @@ class SQLiteStore(Store):
     async def _migrate(conn: aiosqlite.Connection, p: Path) -> None:
         row = await (await conn.execute("PRAGMA user_version")).fetchone()
         version = int(row[0]) if row else 0
+        if version == 0:
+            # never add our schema beside another application's tables; read under the
+            # write lock, so a cockpit creating the same store right now is not mistaken
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = await (await conn.execute("PRAGMA user_version")).fetchone()
+                version = int(row[0]) if row else 0
+                foreign = await _foreign_tables(conn) if version == 0 else []
+            finally:
+                await conn.execute("COMMIT")
+            if foreign:
+                raise CockpitError(_foreign_message(p, foreign))
         if version > SCHEMA_VERSION:
             raise CockpitError(
                 f"{p}: store schema v{version} was written by a newer cockpit (this one knows v{SCHEMA_VERSION})"
@@ -433,7 +462,9 @@ class SQLiteStore(Store):
     async def close(self) -> None:
         if self._w is not None:
             try:
-                await self._w.execute("PRAGMA optimize")
+                # only an optimisation: on a full disk it fails, and that must not be a crash
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self._w.execute("PRAGMA optimize")
             finally:
                 await self._w.close()
         await self._r.close()
@@ -538,12 +569,22 @@ class SQLiteStore(Store):
 
         def run(conn: sqlite3.Connection) -> WriteResult:
             try:
-                return self._write_sync(conn, batch, cursors, import_id, import_position)
-            except BaseException:
+                result = self._write_sync(conn, batch, cursors, import_id, import_position)
+                if import_id is not None:
+                    # An import's committed pages go into the main file at once: were the
+                    # disk to fill, taking the import back must not first need room to
+                    # checkpoint a WAL of uncheckpointed batches.
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                return result
+            except BaseException as exc:
                 # what the rolled-back transaction added is not in the store after all
                 self._communities.clear()
                 self._channels.clear()
                 self._members.clear()
+                if import_id is not None and _is_full(exc):
+                    raise StoreFull(
+                        f"{self.path}: the disk is full ({exc})", _free_bytes(self.path)
+                    ) from None
                 raise
 
         return await self._in_writer_thread(run)
@@ -743,6 +784,17 @@ class SQLiteStore(Store):
         return str(row[0]) if row else None
 
     async def begin_import(self, fingerprint: str, path: str, fmt: str) -> ImportRecord:
+        await asyncio.to_thread(_reserve, self.path)
+        try:
+            rec = await self._begin_import(fingerprint, path, fmt)
+        except BaseException:
+            _release(self.path)
+            raise
+        if rec.state == "done":
+            _release(self.path)
+        return rec
+
+    async def _begin_import(self, fingerprint: str, path: str, fmt: str) -> ImportRecord:
         def run(conn: sqlite3.Connection) -> ImportRecord:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -761,6 +813,7 @@ class SQLiteStore(Store):
                     rec = ImportRecord(
                         int(cur.lastrowid or 0), fingerprint, path, fmt, "running", 0
                     )
+                    _mark_import_start(conn, rec.id, now)
                 elif row[1] == "refused":
                     # a refused file left nothing behind: start over from the top
                     conn.execute(
@@ -769,6 +822,7 @@ class SQLiteStore(Store):
                         (path, now, row[0]),
                     )
                     rec = ImportRecord(row[0], fingerprint, path, fmt, "running", 0)
+                    _mark_import_start(conn, rec.id, now)
                 else:
                     rec = ImportRecord(
                         row[0], fingerprint, path, fmt, row[1], row[2], WriteResult(*row[3:7])
@@ -791,8 +845,27 @@ class SQLiteStore(Store):
             "UPDATE import_file SET state = 'done', finished = ? WHERE id = ?",
             (int(time.time() * 1000), import_id),
         )
+        await w.execute("DELETE FROM cursor WHERE key = ?", (_import_mark_key(import_id),))
+        _release(self.path)
 
     async def refuse_import(self, import_id: int, reason: str) -> int:
+        try:
+            return await self._refuse_import(import_id, reason)
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise
+        finally:
+            # the space held back for this moment: the checkpoint below needs it
+            _release(self.path)
+        # The disk is full: one transaction deleting everything needs as much WAL space as
+        # the import took. Take it back in slices, each committed and checkpointed into the
+        # main file in place, so the WAL stays small; the import is marked refused first,
+        # so an interruption can only leave rows a re-import finds as duplicates.
+        return await self._in_writer_thread(
+            lambda conn: _refuse_in_slices(conn, import_id, reason, self._members, self._channels)
+        )
+
+    async def _refuse_import(self, import_id: int, reason: str) -> int:
         def run(conn: sqlite3.Connection) -> int:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -814,6 +887,7 @@ class SQLiteStore(Store):
                     removed += conn.execute(f"DELETE FROM activity WHERE {where}", params).rowcount
                 conn.execute("DELETE FROM import_range WHERE import_id = ?", (import_id,))
                 conn.execute("DELETE FROM quarantine WHERE import_id = ?", (import_id,))
+                _drop_import_owners(conn, import_id)
                 conn.execute(
                     "UPDATE import_file SET state = 'refused', position = 0, new = 0, duplicate = 0, "
                     "updated = 0, quarantined = 0, reason = ?, finished = ? WHERE id = ?",
@@ -827,6 +901,7 @@ class SQLiteStore(Store):
                 raise
             finally:
                 self._members.clear()
+                self._channels.clear()
 
         return await self._in_writer_thread(run)
 
@@ -1010,6 +1085,223 @@ class SQLiteStore(Store):
     async def integrity_check(self) -> str:
         rows = await self._fetchall("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
+
+
+def _is_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "is full" in str(exc)
+    )
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        st = os.statvfs(Path(path).parent)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+_SLICE = 2000  # activities deleted per transaction when taking back on a full disk
+# Space held beside the store while an import runs, given back when the disk fills: the
+# WAL's committed pages must be checkpointed into the main file before anything can be
+# deleted, and that needs room (up to the autocheckpoint's 4 MB plus one batch).
+RESERVE_BYTES = 8 * 1024 * 1024
+
+
+def _reserve(path: str) -> None:
+    """Hold up to RESERVE_BYTES (a quarter of what is free, at most) in `PATH-reserve`."""
+    target = Path(path + "-reserve")
+    free = _free_bytes(path) or 0
+    size = min(RESERVE_BYTES, free // 4)
+    if size <= 0 or target.exists():
+        return
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_WRONLY, 0o600)
+    except OSError:
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+    finally:
+        os.close(fd)
+
+
+def _release(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path + "-reserve")
+
+
+def _refuse_in_slices(
+    conn: sqlite3.Connection,
+    import_id: int,
+    reason: str,
+    members: dict[Any, Any],
+    channels: dict[Any, Any],
+) -> int:
+    """`refuse_import` for a full disk: mark first, then delete slice by slice."""
+
+    def commit_and_shrink(sql: str, params: tuple[Any, ...]) -> int:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = conn.execute(sql, params).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(n)
+
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        commit_and_shrink(
+            "UPDATE import_file SET state = 'refused', position = 0, new = 0, duplicate = 0, "
+            "updated = 0, quarantined = 0, reason = ?, finished = ? WHERE id = ?",
+            (reason, int(time.time() * 1000), import_id),
+        )
+        ranges = conn.execute(
+            "SELECT first_id, last_id FROM import_range WHERE import_id = ?", (import_id,)
+        ).fetchall()
+        removed = 0
+        for first, last in ranges:
+            for lo in range(int(first), int(last) + 1, _SLICE):
+                hi = min(int(last), lo + _SLICE - 1)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    where = "id BETWEEN ? AND ? AND import_id = ?"
+                    counts = conn.execute(
+                        f"SELECT member_id, count(*) FROM activity WHERE {where} GROUP BY member_id",
+                        (lo, hi, import_id),
+                    ).fetchall()
+                    conn.executemany(
+                        "UPDATE member SET activity_count = max(0, activity_count - ?) WHERE id = ?",
+                        [(c, m) for m, c in counts],
+                    )
+                    removed += conn.execute(
+                        f"DELETE FROM activity WHERE {where}", (lo, hi, import_id)
+                    ).rowcount
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        commit_and_shrink("DELETE FROM quarantine WHERE import_id = ?", (import_id,))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM import_range WHERE import_id = ?", (import_id,))
+            _drop_import_owners(conn, import_id)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return removed
+    finally:
+        members.clear()
+        channels.clear()
+
+
+def _import_mark_key(import_id: int) -> str:
+    return f"import:{import_id}:owners-before"
+
+
+def _mark_import_start(conn: sqlite3.Connection, import_id: int, now: int) -> None:
+    """Remember the highest member and channel ids before an import adds any (in `cursor`),
+    so a refusal can take back the members and channels only that file created."""
+    member = conn.execute("SELECT coalesce(max(id), 0) FROM member").fetchone()[0]
+    channel = conn.execute("SELECT coalesce(max(id), 0) FROM channel").fetchone()[0]
+    conn.execute(
+        "INSERT INTO cursor (key, value, updated) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+        (_import_mark_key(import_id), f"{member},{channel}", now),
+    )
+
+
+def _drop_import_owners(conn: sqlite3.Connection, import_id: int) -> None:
+    """After a refused import's activities are gone: members and channels created since it
+    began that nothing else uses (no activity; a member not linked to a person by hand)."""
+    key = _import_mark_key(import_id)
+    row = conn.execute("SELECT value FROM cursor WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return  # begun by an older cockpit: nothing known about what it created
+    member, channel = (int(v) for v in str(row[0]).split(","))
+    conn.execute(
+        "DELETE FROM member WHERE id > ? AND person_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM activity WHERE activity.member_id = member.id)",
+        (member,),
+    )
+    conn.execute(
+        "DELETE FROM channel WHERE id > ? "
+        "AND NOT EXISTS (SELECT 1 FROM activity WHERE activity.channel_id = channel.id)",
+        (channel,),
+    )
+    conn.execute("DELETE FROM cursor WHERE key = ?", (key,))
+
+
+def _check_store_path(p: Path, readonly: bool) -> None:
+    """Refuse, with the real cause, a path SQLite would fail on obscurely (or silently)."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if readonly:
+            raise CockpitError(
+                f"{p}: no store here yet (import an export or run `cockpit collect` first)"
+            ) from None
+        return
+    except OSError as exc:  # a parent that is a file, a path too long, no permission
+        raise CockpitError(f"{p}: cannot use this path as a store ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CockpitError(f"{p}: is a directory, not a store file (name a file inside it)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file"
+        )
+        raise CockpitError(f"{p}: is {kind}, not a store file")
+    # A writer needs the file and its directory (for the -wal and -shm files) writable;
+    # SQLite would otherwise open read-only and fail at the first write.
+    try:
+        os.close(os.open(p, os.O_RDWR if not readonly else os.O_RDONLY))
+    except OSError as exc:
+        why = (
+            "read-only or immutable file"
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            else "cannot open it"
+        )
+        raise CockpitError(
+            f"{p}: cannot {'read' if readonly else 'write'} the store ({exc.strerror}: {why})"
+        ) from None
+    if not os.access(p.parent, os.W_OK | os.X_OK) and not readonly:
+        raise CockpitError(
+            f"{p}: the directory {p.parent} is not writable (the store needs its -wal and -shm files there)"
+        )
+
+
+async def _foreign_tables(conn: aiosqlite.Connection) -> list[str]:
+    """Tables in an unversioned database: another application's if there are any."""
+    rows = await (
+        await conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name LIMIT 6"
+        )
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _foreign_message(p: Path, tables: list[str]) -> str:
+    listed = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+    return (
+        f"{p}: not a cockpit store: an SQLite database of another application "
+        f"(tables {listed}); choose another --db path"
+    )
 
 
 async def _switch_to_wal(conn: aiosqlite.Connection) -> Any:
