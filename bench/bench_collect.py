@@ -29,9 +29,9 @@ from discord_fake import GUILD, TOKEN, FakeDiscordRest, Generated, Limits, runni
 from cockpit.collect.health import ConnectorHealth  # noqa: E402
 from cockpit.pipeline import BatchingWriter  # noqa: E402
 from cockpit.plugin_api import SourceContext  # noqa: E402
-from cockpit.plugins.discord_live import DiscordSource  # noqa: E402
-from cockpit.plugins.discord_rest import PAGE  # noqa: E402
-from cockpit.plugins.discord_settings import DiscordSettings  # noqa: E402
+from cockpit.plugins.discord.live import DiscordSource  # noqa: E402
+from cockpit.plugins.discord.rest import PAGE  # noqa: E402
+from cockpit.plugins.discord.settings import DiscordSettings  # noqa: E402
 from cockpit.store.sqlite import SQLiteStore  # noqa: E402
 
 

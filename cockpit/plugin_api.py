@@ -110,13 +110,44 @@ class SourceType:
     create: SourceFactory
 
 
+ACTIONS = frozenset(
+    {
+        "delete",
+        "purge",
+        "warn",
+        "timeout",
+        "kick",
+        "ban",
+        "unban",
+        "lock",
+        "unlock",
+        "slowmode",
+        "say",
+    }
+)
+"""The actions of `cockpit mod ACTION`; a plugin declares the ones its platform can carry out."""
+
+
 @dataclass(frozen=True, slots=True)
 class Plugin:
+    """One plugin: its importers, its kinds of live source, and the actions it can take.
+
+    `actions` is a declaration only (a subset of `ACTIONS`): what `cockpit mod` may ask of
+    this platform once the plugin implements it. An unknown name is refused at load time.
+    """
+
     name: str
     description: str
     platform: str | None = None
     importers: Sequence[Importer] = ()
     sources: Mapping[str, SourceType] = field(default_factory=dict)
+    actions: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.actions) - ACTIONS)
+        if unknown:
+            known = ", ".join(sorted(ACTIONS))
+            raise ValueError(f"plugin {self.name!r}: unknown actions {unknown} (known: {known})")
 
     @property
     def offers(self) -> list[str]:

@@ -46,8 +46,8 @@ from websockets.exceptions import ConnectionClosed
 
 from cockpit.app import CockpitApp
 from cockpit.config import load_config
-from cockpit.plugins.slack_events import sign as slack_sign
-from cockpit.plugins.whatsapp_cloud import sign as whatsapp_sign
+from cockpit.plugins.slack.events import sign as slack_sign
+from cockpit.plugins.whatsapp.cloud import sign as whatsapp_sign
 from cockpit.registry import registry
 from cockpit.store.base import FeedQuery
 from cockpit.store.sqlite import SQLiteStore

@@ -32,9 +32,9 @@ from cockpit.model import Activity, Kind, Quarantined
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import ImportContext, SourceContext
 from cockpit.plugins.discord import DiscordChatExporterImporter, plugin
-from cockpit.plugins.discord_gateway import GatewayFatal
-from cockpit.plugins.discord_live import DiscordSource
-from cockpit.plugins.discord_payloads import (
+from cockpit.plugins.discord.gateway import GatewayFatal
+from cockpit.plugins.discord.live import DiscordSource
+from cockpit.plugins.discord.payloads import (
     channel_from_api,
     member_record,
     message_records,
@@ -42,7 +42,7 @@ from cockpit.plugins.discord_payloads import (
     snowflake_time,
     time_snowflake,
 )
-from cockpit.plugins.discord_settings import DiscordSettings
+from cockpit.plugins.discord.settings import DiscordSettings
 from cockpit.store.sqlite import SQLiteStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discord"

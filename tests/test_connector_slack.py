@@ -21,7 +21,7 @@ from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import ImportContext, SourceContext
 from cockpit.plugins.slack import SlackExportImporter, plugin
-from cockpit.plugins.slack_events import (
+from cockpit.plugins.slack.events import (
     Names,
     SlackEventsSettings,
     SlackEventsSource,

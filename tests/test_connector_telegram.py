@@ -17,12 +17,8 @@ from cockpit.collect.webhooks import Request, Response, WebhookRouter
 from cockpit.model import Activity, Kind, Quarantined
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import SourceContext
-from cockpit.plugins.telegram_bot import (
-    ALLOWED_UPDATES,
-    TelegramBotSettings,
-    TelegramBotSource,
-    update_records,
-)
+from cockpit.plugins.telegram.bot import ALLOWED_UPDATES, TelegramBotSettings, TelegramBotSource
+from cockpit.plugins.telegram.payloads import update_records
 from cockpit.store.sqlite import SQLiteStore
 
 GROUP = {"id": -1001234567890, "title": "Builders", "type": "supergroup"}

@@ -23,14 +23,13 @@ from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import SourceContext
 from cockpit.plugins.whatsapp import plugin
-from cockpit.plugins.whatsapp_cloud import (
+from cockpit.plugins.whatsapp.cloud import (
     WhatsAppCloudSettings,
     WhatsAppCloudSource,
-    delivery_records,
-    delivery_tag,
     sign,
     verify,
 )
+from cockpit.plugins.whatsapp.payloads import delivery_records, delivery_tag
 from cockpit.registry import registry
 from cockpit.runtime import Runtime
 from cockpit.store.sqlite import SQLiteStore

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.plugin_api import ImportContext
-from cockpit.plugins import discord
+from cockpit.plugin_kit import Malformed
 from cockpit.plugins.discord import DiscordChatExporterImporter, plugin
+from cockpit.plugins.discord import export as discord_export
+from cockpit.plugins.discord import model as discord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discord"
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +81,7 @@ def layout(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Layout]:
         def no_fallback(self: object, offset: int) -> Iterator[Record]:
             raise AssertionError(f"fell back to ijson at byte {offset}")
 
-        mp.setattr(discord._Reader, "slow", no_fallback)
+        mp.setattr(discord_export._Reader, "slow", no_fallback)
         yield variant
         mp.undo()
     else:
@@ -87,7 +89,7 @@ def layout(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Layout]:
 
 
 def force_slow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discord._Reader, "fast", lambda self, start, close: self.slow(start))
+    monkeypatch.setattr(discord_export._Reader, "fast", lambda self, start, close: self.slow(start))
 
 
 # --- plugin surface ----------------------------------------------------------------------
@@ -386,7 +388,7 @@ def test_other_pretty_layouts_stay_on_the_fast_path(
     def no_fallback(self: object, offset: int) -> Iterator[Record]:
         raise AssertionError(f"fell back to ijson at byte {offset}")
 
-    monkeypatch.setattr(discord._Reader, "slow", no_fallback)
+    monkeypatch.setattr(discord_export._Reader, "slow", no_fallback)
     assert read(path) == expected
 
 
@@ -415,7 +417,7 @@ def test_normalize_message_is_usable_on_its_own() -> None:
         "6",
         "✅",
     )
-    with pytest.raises(discord.MalformedMessage, match="message author has no id"):
+    with pytest.raises(Malformed, match="message author has no id"):
         discord.normalize_message({**message, "author": {"name": "ghost"}}, chan)
     assert discord.message_kind("AutoModerationAction", "") is Kind.SYSTEM
     assert discord.message_kind("SomethingNew", "hello") is Kind.MESSAGE

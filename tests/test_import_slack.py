@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
 from cockpit.plugin_api import ImportContext
-from cockpit.plugins import slack
+from cockpit.plugin_kit import RAW_LIMIT
 from cockpit.plugins.slack import SlackExportImporter, plugin
+from cockpit.plugins.slack import export as slack
 
 FIXTURE = Path(__file__).parent / "fixtures" / "slack" / "workspace"
 IMPORTER = SlackExportImporter()
@@ -433,7 +434,7 @@ def test_quarantined_raw_is_truncated(tmp_path: Path) -> None:
     export = copy_workspace(tmp_path)
     write_day(export, json.dumps([{"type": "message", "user": "U1", "text": "x" * 10_000}]))
     (q,) = [r for r in read_all(export) if isinstance(r, Quarantined)]
-    assert len(q.raw) == slack.RAW_LIMIT
+    assert len(q.raw) == RAW_LIMIT
     assert q.raw.startswith('{"type": "message", "user": "U1", "text": "xxx')
 
 

@@ -23,10 +23,9 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from cockpit.collect.health import ConnectorHealth
-from cockpit.collect.http import AuthError, Backoff, Sleep
+from cockpit.plugin_kit import AuthError, Backoff, ConnectorHealth, Sleep
 
-from .discord_settings import PRIVILEGED
+from .settings import PRIVILEGED
 
 log = logging.getLogger(__name__)
 

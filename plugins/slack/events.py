@@ -2,8 +2,8 @@
 
 Every request must carry Slack's `v0` signature (HMAC-SHA256 of "v0:<timestamp>:<body>"
 with the app's signing secret) and a timestamp within five minutes, else it is refused
-and never stored. Messages are built by the export importer's own `_activity`
-(plugins/slack.py), so source_id `f"{channel}:{ts}"`, channel_id and author_id are the
+and never stored. Messages are built as the export importer builds them
+(plugins/slack/model.py), so source_id `f"{channel}:{ts}"`, channel_id and author_id are the
 export's and live and imported messages dedupe.
 
 Slack retries a delivery it got no 200 for within 3 s (X-Slack-Retry-Num): we answer as
@@ -24,24 +24,34 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.collect.health import ConnectorHealth
-from cockpit.collect.http import ApiClient, ApiError, AuthError, decode
-from cockpit.collect.webhooks import ROUTER, Request, Response, WebhookRouter
 from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import ImportContext, Sink, SourceContext, SourceType
+from cockpit.plugin_api import Sink, SourceContext, SourceType
+from cockpit.plugin_kit import (
+    ApiClient,
+    ApiError,
+    AuthError,
+    ConnectorHealth,
+    Handler,
+    Malformed,
+    Request,
+    Response,
+    WebhookRouter,
+    WebhookSource,
+    decode,
+    optional_string,
+    raw_bytes,
+    reason_for,
+    string,
+)
 
-from .webhook_source import WebhookSource
-
-if TYPE_CHECKING:  # plugins/slack.py imports this module for its `sources`: import it late
-    from .slack import _User
+from .model import PLATFORM, SLACKBOT, Conversation, User, message_activity, parse_ts, person_name
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 TOLERANCE_S = 300  # Slack's own advice: refuse requests older than five minutes
 _SEEN_LIMIT = 4096
 _AUTH_ERRORS = frozenset(
@@ -104,15 +114,13 @@ async def web_api(client: ApiClient, method: str, params: Mapping[str, str] | No
     raise ApiError(f"{client.label}: {method} failed: {error or 'not ok'}")
 
 
-def _user_of(user: dict[str, Any]) -> _User:
-    """A users.info or team_join user object as the importer's `_User`."""
-    from .slack import _person_name, _str, _User
-
+def _user_of(user: dict[str, Any]) -> User:
+    """A users.info or team_join user object as the importer's `User`."""
     profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
-    author, _ = _person_name(profile)
-    handle = _str(user.get("name"))
-    name = author or _str(user.get("real_name")) or handle or str(user.get("id"))
-    return _User(name, handle, user.get("is_bot") is True)
+    author, _ = person_name(profile)
+    handle = optional_string(user.get("name"))
+    name = author or optional_string(user.get("real_name")) or handle or str(user.get("id"))
+    return User(name, handle, user.get("is_bot") is True)
 
 
 class Names:
@@ -124,7 +132,7 @@ class Names:
         budget: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.users: dict[str, _User] = {}
+        self.users: dict[str, User] = {}
         self.channels: dict[str, str] = {}
         self.client = client
         self.budget = budget
@@ -184,26 +192,16 @@ def _id(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _text(value: object, what: str) -> str:
-    from .slack import _Malformed
-
-    if not isinstance(value, str) or not value:
-        raise _Malformed(f"{what} is missing or not a string")
-    return value
-
-
 def _plain(
     names: Names, community: str, *, kind: Kind, source_id: str, ts: str, channel: str, user: str
 ) -> Activity:
     """A record for an event that is not a message (reaction, membership)."""
-    from .slack import _parse_ts
-
     author, handle, is_bot = names.user(user)
     return Activity(
         platform=PLATFORM,
         source_id=source_id,
         kind=kind,
-        ts=_parse_ts(ts, "event_ts"),
+        ts=parse_ts(ts, "event_ts"),
         channel=names.channels.get(channel, channel),
         author=author,
         author_id=user,
@@ -215,33 +213,30 @@ def _plain(
 
 
 def _message_records(event: dict[str, Any], names: Names, community: str) -> list[Record]:
-    from .slack import _SLACKBOT, _activity, _Conversation, _parse_ts
-
-    cid = _text(event.get("channel"), "channel")
-    conv = _Conversation(cid, names.channels.get(cid, cid), cid)
-    ctx = ImportContext(community=community)
+    cid = string(event.get("channel"), "channel")
+    conv = Conversation(cid, names.channels.get(cid, cid), cid)
     subtype = event.get("subtype")
     if subtype == "message_changed":
         inner = event.get("message")
         if not isinstance(inner, dict):
             raise TypeError("message_changed without a message object")
-        record = _activity(inner, conv, names.users, ctx)
+        record = message_activity(inner, conv, names.users, community)
         # a thread parent deleted under its replies becomes a tombstone, sent as a change
         record.kind = Kind.DELETE if record.kind is Kind.DELETE else Kind.EDIT
         if record.edited_ts is None:
-            record.edited_ts = _parse_ts(event.get("ts"), "ts")
+            record.edited_ts = parse_ts(event.get("ts"), "ts")
         return [record]
     if subtype == "message_deleted":
-        gone = _text(event.get("deleted_ts"), "deleted_ts")
+        gone = string(event.get("deleted_ts"), "deleted_ts")
         before = event.get("previous_message")
-        msg = dict(before) if isinstance(before, dict) else {"user": _SLACKBOT}
+        msg = dict(before) if isinstance(before, dict) else {"user": SLACKBOT}
         msg.update(ts=gone, type="message")
-        record = _activity(msg, conv, names.users, ctx)
+        record = message_activity(msg, conv, names.users, community)
         record.kind = Kind.DELETE
         return [record]
     if event.get("hidden") is True:  # message_replied and other bookkeeping
         return []
-    return [_activity(event, conv, names.users, ctx)]
+    return [message_activity(event, conv, names.users, community)]
 
 
 def _event(event: dict[str, Any], envelope: dict[str, Any], names: Names, c: str) -> list[Record]:
@@ -253,17 +248,17 @@ def _event(event: dict[str, Any], envelope: dict[str, Any], names: Names, c: str
         item = event.get("item")
         if not isinstance(item, dict) or item.get("type") != "message":
             return []  # reactions to files are not activity in a channel
-        cid, target = _text(item.get("channel"), "item.channel"), _text(item.get("ts"), "item.ts")
-        user, emoji = _text(event.get("user"), "user"), _text(event.get("reaction"), "reaction")
+        cid, target = string(item.get("channel"), "item.channel"), string(item.get("ts"), "item.ts")
+        user, emoji = string(event.get("user"), "user"), string(event.get("reaction"), "reaction")
         sid = f"{cid}:{target}:reaction:{user}:{emoji}"
-        when = _text(event_ts, "event_ts")
+        when = string(event_ts, "event_ts")
         record = _plain(
             names, c, kind=Kind.REACTION, source_id=sid, ts=when, channel=cid, user=user
         )
         record.reply_to, record.text = f"{cid}:{target}", f":{emoji}:"
         return [record]
     if kind in ("member_joined_channel", "member_left_channel"):
-        cid, user = _text(event.get("channel"), "channel"), _text(event.get("user"), "user")
+        cid, user = string(event.get("channel"), "channel"), string(event.get("user"), "user")
         joined = kind == "member_joined_channel"
         sid = f"{cid}:member:{user}:{event_ts}"
         record = _plain(
@@ -271,7 +266,7 @@ def _event(event: dict[str, Any], envelope: dict[str, Any], names: Names, c: str
             c,
             kind=Kind.JOIN if joined else Kind.LEAVE,
             source_id=sid,
-            ts=_text(event_ts, "event_ts"),
+            ts=string(event_ts, "event_ts"),
             channel=cid,
             user=user,
         )
@@ -282,9 +277,9 @@ def _event(event: dict[str, Any], envelope: dict[str, Any], names: Names, c: str
         user_obj = event.get("user")
         if not isinstance(user_obj, dict):
             raise TypeError("team_join without a user object")
-        uid = _text(user_obj.get("id"), "user.id")
+        uid = string(user_obj.get("id"), "user.id")
         names.users[uid] = _user_of(user_obj)
-        team = _text(envelope.get("team_id"), "team_id")
+        team = string(envelope.get("team_id"), "team_id")
         when = event_ts if isinstance(event_ts, str) else str(envelope.get("event_time"))
         sid = f"{team}:team_join:{uid}"
         return [_plain(names, c, kind=Kind.JOIN, source_id=sid, ts=when, channel=team, user=uid)]
@@ -295,23 +290,19 @@ def event_records(
     envelope: object, raw: bytes, names: Names, community: str, origin: str
 ) -> list[Record]:
     """One event_callback delivery as records, nothing for events we do not follow, or a quarantine."""
-    from .slack import RAW_LIMIT, _Malformed
-
     eid = envelope.get("event_id") if isinstance(envelope, dict) else None
     position = f"event {eid}" if isinstance(eid, str) else "event without event_id"
     try:
         if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), dict):
-            raise _Malformed("event_callback without an event object")
+            raise Malformed("event_callback without an event object")
         records = _event(envelope["event"], envelope, names, community)
         for record in records:
             problem = record.validate() if isinstance(record, Activity) else None
             if problem:
-                raise _Malformed(problem)
+                raise Malformed(problem)
         return records
-    except (_Malformed, TypeError, KeyError, AttributeError, ValueError) as exc:
-        reason = str(exc) if isinstance(exc, _Malformed) else f"{type(exc).__name__}: {exc}"
-        text = raw[:RAW_LIMIT].decode("utf-8", "replace")
-        return [Quarantined(PLATFORM, origin, position, reason, text)]
+    except (Malformed, TypeError, KeyError, AttributeError, ValueError) as exc:
+        return [Quarantined(PLATFORM, origin, position, reason_for(exc), raw_bytes(raw))]
 
 
 class SlackEventsSource(WebhookSource):
@@ -325,7 +316,7 @@ class SlackEventsSource(WebhookSource):
         settings: SlackEventsSettings,
         ctx: SourceContext,
         *,
-        router: WebhookRouter = ROUTER,
+        router: WebhookRouter | None = None,
         health: ConnectorHealth | None = None,
         clock: Callable[[], float] = time.time,
         client: ApiClient | None = None,
@@ -376,7 +367,7 @@ class SlackEventsSource(WebhookSource):
         self._remember(event_id)
         return self.stored(records)
 
-    def make_handler(self, sink: Sink) -> Any:
+    def make_handler(self, sink: Sink) -> Handler:
         secret = self.settings.signing_secret.encode()
 
         async def handle(request: Request) -> Response:

@@ -1,5 +1,5 @@
-"""Settings of the Discord live source, kept apart so plugins/discord.py can register the
-source without importing the live modules (they import the importer's normalisation)."""
+"""Settings of the Discord live source: a leaf module the Gateway, the live source and the
+plugin's registration all import."""
 
 from __future__ import annotations
 

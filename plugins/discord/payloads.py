@@ -9,23 +9,22 @@ system messages, get ids from the guild, the user and the time.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cockpit.model import Activity, Kind, Quarantined, Record
+from cockpit.plugin_kit import Malformed, obj, raw_json, reason_for
 
-from .discord import (
+from .model import (
     PLATFORM,
+    SHAPE_ERRORS,
     ChannelInfo,
-    MalformedMessage,
-    _reactions,
     channel_info,
     normalize_message,
+    reaction_activities,
 )
 
 DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
-_RAW_LIMIT = 4096
 # message types DCE writes by name; the others it writes as their number
 _TYPE_NAMES = {
     0: "Default",
@@ -48,19 +47,7 @@ _CHANNEL_TYPES = {
 }
 THREAD_TYPES = frozenset({10, 11, 12})
 TEXT_TYPES = frozenset({0, 5})  # the channels a backfill reads when none are configured
-# what a wrongly shaped field raises on its way through; it quarantines one payload
-SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, OverflowError, IndexError)
 UNKNOWN_AUTHOR = "unknown"
-
-
-class Malformed(MalformedMessage):
-    """A payload that cannot become records; the reason is one line."""
-
-
-def obj(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Malformed(f"{what} is not an object")
-    return value
 
 
 def snowflake(value: object, what: str) -> str:
@@ -81,10 +68,6 @@ def time_snowflake(ts: datetime) -> int:
     """The smallest snowflake of `ts`: `after=` it reads every message from that time on."""
     ms = int((ts - DISCORD_EPOCH) / timedelta(milliseconds=1))
     return max(0, ms) << 22
-
-
-def raw(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)[:_RAW_LIMIT]
 
 
 def display_name(user: dict[str, Any], member: object = None) -> str:
@@ -187,12 +170,12 @@ def message_records(
 
 
 def quarantine(exc: Exception, payload: object, origin: str, channel_id: str = "") -> Quarantined:
-    reason = str(exc) if isinstance(exc, MalformedMessage) else f"{type(exc).__name__}: {exc}"
+    reason = reason_for(exc)
     mid = payload.get("id") if isinstance(payload, dict) else None
     where = f"message {mid}" if isinstance(mid, str | int) else "a payload without id"
     if channel_id:
         where += f" in channel {channel_id}"
-    return Quarantined(PLATFORM, origin, where, reason[:300], raw(payload))
+    return Quarantined(PLATFORM, origin, where, reason[:300], raw_json(payload))
 
 
 def delete_record(d: dict[str, Any], chan: ChannelInfo, author: tuple[str, str] | None) -> Activity:
@@ -226,7 +209,7 @@ def reaction_record(d: dict[str, Any], chan: ChannelInfo, now: datetime) -> Acti
         "emoji": {"id": emoji.get("id") or "", "name": emoji.get("name")},
         "users": [_user(user, member, "reacting user")],
     }
-    [activity] = _reactions(mid, now, [reaction], chan)
+    [activity] = reaction_activities(mid, now, [reaction], chan)
     return activity
 
 

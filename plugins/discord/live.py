@@ -17,29 +17,25 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from cockpit.collect.health import ConnectorHealth, health_for
-from cockpit.collect.http import AuthError, Sleep
 from cockpit.model import Activity, Kind, Record
 from cockpit.plugin_api import Sink, SourceContext
-from cockpit.timeutil import utcnow
+from cockpit.plugin_kit import AuthError, ConnectorHealth, Sleep, health_for, obj, utcnow
 
-from .discord import ChannelInfo
-from .discord_gateway import Gateway
-from .discord_payloads import (
-    SHAPE_ERRORS,
+from .gateway import Gateway
+from .model import SHAPE_ERRORS, ChannelInfo
+from .payloads import (
     TEXT_TYPES,
     THREAD_TYPES,
     channel_from_api,
     delete_record,
     member_record,
     message_records,
-    obj,
     quarantine,
     reaction_record,
     time_snowflake,
 )
-from .discord_rest import DiscordRest, backfill_channel, snowflake_order
-from .discord_settings import DiscordSettings
+from .rest import DiscordRest, backfill_channel, snowflake_order
+from .settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 

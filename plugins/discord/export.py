@@ -8,8 +8,7 @@ byte offsets for quarantined messages. Whatever it does not recognise (a minifie
 odd layout, a syntax error) hands the rest of the array to ijson, whose verdict is final.
 Memory stays bounded by the largest single message on either path.
 
-`normalize_message` turns one DCE message dict into activities; it knows nothing of files,
-so a live connector can reuse it.
+Each message becomes activities in plugins/discord/model.py.
 """
 
 from __future__ import annotations
@@ -17,43 +16,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
 import orjson
 
-from cockpit.errors import ImportRefused
-from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import ImportContext, Plugin, Source, SourceContext, SourceType
-from cockpit.timeutil import localize
+from cockpit.model import Quarantined, Record
+from cockpit.plugin_api import ImportContext
+from cockpit.plugin_kit import RAW_LIMIT, ImportRefused, Malformed
 
-from .discord_settings import DiscordSettings
-
-PLATFORM = "discord"
+from .model import PLATFORM, SHAPE_ERRORS, ChannelInfo, channel_info, normalize_message
 
 _CHUNK = 1 << 20
 _HEAD_MAX = 4 << 20  # the head is a few KB; give up looking for `messages` after this
 _MESSAGE_MAX = 64 << 20  # a longer "message" means the layout is not what we think
 _TAIL_MAX = 1 << 20
-_RAW_MAX = 4096
 _WS = b" \t\r\n"
-
-_THREAD_TYPES = frozenset({"GuildPublicThread", "GuildPrivateThread", "GuildNewsThread"})
-_THREAD_TYPES |= {"10", "11", "12"}  # the same, as DCE writes enum values it has no name for
-_JOIN_TYPES = frozenset({"GuildMemberJoin", "RecipientAdd"})
-_SYSTEM_TYPES = frozenset(
-    {
-        "Call",
-        "ChannelNameChange",
-        "ChannelIconChange",
-        "ChannelPinnedMessage",
-        "ThreadCreated",
-    }
-)
-_USER_NUMERIC_TYPES = frozenset({"0", "19", "20", "23"})  # default, reply, command replies
 _SNIFF_KEYS = (
     re.compile(rb'"guild"\s*:\s*\{'),
     re.compile(rb'"channel"\s*:\s*\{'),
@@ -63,255 +43,16 @@ _MESSAGES_KEY = re.compile(rb'"messages"\s*:\s*\[')
 _COUNT_KEY = re.compile(rb'"messageCount"\s*:\s*(\d+)')
 
 
-class MalformedMessage(ValueError):
-    """A message that cannot become an activity; the reason is one line for the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelInfo:
-    """Where messages were posted: what every activity from one export shares."""
-
-    community: str
-    channel_id: str
-    channel: str
-    thread: str | None = None
-    guild_id: str | None = None
-    guild: str | None = None
-    parent_id: str | None = None
-    parent: str | None = None
-    tz: tzinfo | None = None
-    extras: dict[str, Any] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        pairs = (
-            ("guild_id", self.guild_id),
-            ("guild", self.guild),
-            ("parent_channel_id", self.parent_id),
-            ("parent_channel", self.parent),
-        )
-        object.__setattr__(self, "extras", {k: v for k, v in pairs if v is not None})
-
-
-def _str(value: object) -> str:
-    if type(value) is str:
-        return value
-    return "" if value is None else str(value)
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else _str(value)
-
-
-def channel_info(head: dict[str, Any], community: str, tz: tzinfo | None = None) -> ChannelInfo:
-    """The shared channel facts from an export's `guild` and `channel` objects."""
-    channel = head.get("channel")
-    if not isinstance(channel, dict):
-        raise ValueError("the export has no `channel` object before its messages")
-    guild = head.get("guild")
-    guild = guild if isinstance(guild, dict) else {}
-    cid = _str(channel.get("id"))
-    name = _str(channel.get("name"))
-    is_thread = _str(channel.get("type")) in _THREAD_TYPES
-    return ChannelInfo(
-        community=community,
-        channel_id=cid or name,
-        channel=name or cid,
-        thread=(cid or None) if is_thread else None,
-        guild_id=_opt(guild.get("id")),
-        guild=_opt(guild.get("name")),
-        parent_id=_opt(channel.get("categoryId")) if is_thread else None,
-        parent=_opt(channel.get("category")) if is_thread else None,
-        tz=tz,
-    )
-
-
-def message_kind(type_: str, content: str) -> Kind:
-    """DCE message type to activity kind; unknown types count as messages when they say something."""
-    if type_ == "Default" or type_ == "Reply":
-        return _MESSAGE
-    if type_ in _JOIN_TYPES:
-        return Kind.JOIN
-    if type_ == "RecipientRemove":
-        return Kind.LEAVE
-    if type_ in _SYSTEM_TYPES:
-        return Kind.SYSTEM
-    if type_.isdigit() and type_ not in _USER_NUMERIC_TYPES:
-        return Kind.SYSTEM
-    return _MESSAGE if content else Kind.SYSTEM
-
-
-_MESSAGE = Kind.MESSAGE
-_REACTION = Kind.REACTION
-
-
-def _time(value: object, tz: tzinfo | None, what: str) -> datetime:
-    """A DCE time in UTC; naive times (never seen from DCE) need the export's zone."""
-    if type(value) is not str:
-        raise MalformedMessage(f"{what} is {type(value).__name__}, not a time")
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise MalformedMessage(f"{what} {value[:60]!r} is not an ISO 8601 time") from None
-    if ts.tzinfo is None:
-        if tz is None:
-            raise MalformedMessage(f"{what} {value[:60]!r} has no zone offset (give the time zone)")
-        return localize(ts, tz)
-    return ts if ts.tzinfo is UTC else ts.astimezone(UTC)
-
-
-def _user(user: Any, what: str) -> tuple[str, str, str]:
-    """(id, display name, handle) of a DCE user object: nickname wins, `#discriminator` kept."""
-    if type(user) is not dict:
-        raise MalformedMessage(f"{what} is not an object")
-    uid = user.get("id")
-    if type(uid) is not str:
-        uid = _str(uid)
-    if not uid:
-        raise MalformedMessage(f"{what} has no id")
-    name = user.get("name")
-    if type(name) is not str:
-        name = _str(name)
-    nick = user.get("nickname")
-    if type(nick) is not str:
-        nick = _str(nick)
-    disc = user.get("discriminator")
-    handle = f"{name}#{disc}" if disc and disc != "0000" and disc != "0" else name
-    return uid, nick or name or uid, handle
-
-
-def normalize_message(msg: dict[str, Any], chan: ChannelInfo) -> list[Activity]:
-    """One DCE message as activities: the message itself, then one per listed reactor.
-
-    Raises `MalformedMessage` (or a TypeError/KeyError on a wrongly shaped field) when the
-    message cannot be kept; the caller quarantines it. Hot path: keep it lean.
-    """
-    get = msg.get
-    mid = get("id")
-    if type(mid) is not str:
-        mid = _str(mid)
-    if not mid:
-        raise MalformedMessage("message has no id")
-    author = get("author")
-    if author is None:
-        raise MalformedMessage("message has no author")
-    author_id, author_name, handle = _user(author, "message author")
-    stamp = get("timestamp")
-    if stamp is None:
-        raise MalformedMessage("message has no timestamp")
-    ts = _time(stamp, chan.tz, "timestamp")
-    edited = get("timestampEdited")
-    edited_ts = None if edited is None else _time(edited, chan.tz, "timestampEdited")
-
-    type_ = get("type") or "Default"
-    if type(type_) is not str:
-        type_ = _str(type_)
-    content = get("content")
-    if type(content) is not str:
-        content = _str(content)
-    extras = chan.extras.copy()
-    if type_ == "Default" or type_ == "Reply":
-        kind = _MESSAGE
-        if type_ == "Reply":
-            extras["type"] = type_
-    else:
-        kind = message_kind(type_, content)
-        extras["type"] = type_
-
-    reply_to = None
-    thread = chan.thread
-    ref = get("reference")
-    if ref:
-        reply_to = _opt(ref.get("messageId"))
-        if type_ == "ThreadCreated":
-            thread = _opt(ref.get("channelId")) or thread
-    mentions = get("mentions")
-    stickers = get("stickers")
-    attachments = get("attachments")
-    reactions: Any = get("reactions")
-    count = 0
-    reactors = False
-    if reactions:
-        for reaction in reactions:
-            count += int(reaction.get("count") or 0)
-            if reaction.get("users"):
-                reactors = True
-
-    activity = Activity(
-        platform=PLATFORM,
-        source_id=mid,
-        kind=kind,
-        ts=ts,
-        channel=chan.channel,
-        author=author_name,
-        author_id=author_id,
-        text=content,
-        community=chan.community,
-        channel_id=chan.channel_id,
-        author_handle=handle,
-        reply_to=reply_to,
-        thread=thread,
-        mentions=tuple(_str(m.get("id")) for m in mentions if m.get("id")) if mentions else (),
-        attachments=(len(attachments) if attachments else 0) + (len(stickers) if stickers else 0),
-        reactions=count,
-        edited_ts=edited_ts,
-        is_bot=bool(author.get("isBot")),
-        extras=extras,
-    )
-    if not reactors:
-        return [activity]
-    return [activity, *_reactions(mid, ts, reactions, chan)]
-
-
-def _reactions(mid: str, ts: datetime, reactions: list[Any], chan: ChannelInfo) -> list[Activity]:
-    """One REACTION activity per user DCE lists under a reaction (newer exports do)."""
-    out = []
-    for reaction in reactions:
-        users = reaction.get("users")
-        if not users:
-            continue
-        emoji = reaction.get("emoji") or {}
-        emoji_name = _str(emoji.get("name"))
-        key = _str(emoji.get("id")) or emoji_name
-        if not key:
-            raise MalformedMessage("reaction emoji has neither id nor name")
-        for user in users:
-            uid, name, handle = _user(user, f"a user reacting with {emoji_name!r}")
-            out.append(
-                Activity(
-                    platform=PLATFORM,
-                    source_id=f"{mid}:{key}:{uid}",
-                    kind=_REACTION,
-                    ts=ts,
-                    channel=chan.channel,
-                    author=name,
-                    author_id=uid,
-                    text=emoji_name,
-                    community=chan.community,
-                    channel_id=chan.channel_id,
-                    author_handle=handle,
-                    reply_to=mid,
-                    thread=chan.thread,
-                    is_bot=bool(user.get("isBot")),
-                    extras=chan.extras.copy(),
-                )
-            )
-    return out
-
-
-# Errors a wrongly shaped field raises inside normalize_message; they quarantine one message.
-_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, OverflowError, IndexError)
-
-
 def _where(k: int, byte: int) -> str:
     return f"byte {byte}, after message #{k}" if k else f"byte {byte}, before the first message"
 
 
 def _raw(data: object) -> str:
     if isinstance(data, bytes | bytearray | memoryview):
-        text = bytes(data[: _RAW_MAX * 4]).decode("utf-8", "replace").strip()
+        text = bytes(data[: RAW_LIMIT * 4]).decode("utf-8", "replace").strip()
     else:
         text = json.dumps(data, ensure_ascii=False, default=str)
-    return text[:_RAW_MAX].encode("utf-8", "replace").decode("utf-8")
+    return text[:RAW_LIMIT].encode("utf-8", "replace").decode("utf-8")
 
 
 class _Resumed:
@@ -436,7 +177,7 @@ class _Reader:
         self.tail_unknown = False
 
     def _quarantine(self, why: Exception | str, byte: int, raw: object) -> Quarantined:
-        if isinstance(why, MalformedMessage):
+        if isinstance(why, Malformed):
             reason = str(why)
         elif isinstance(why, Exception):
             reason = f"malformed message: {type(why).__name__}: {why}"
@@ -502,7 +243,7 @@ class _Reader:
             else:
                 try:
                     activities = normalize(msg, chan)
-                except _SHAPE_ERRORS as exc:
+                except SHAPE_ERRORS as exc:
                     yield self._quarantine(exc, base + k, buf[k:end])
                 else:
                     yield from activities
@@ -578,7 +319,7 @@ class _Reader:
                 continue
             try:
                 activities = normalize_message(msg, self.chan)
-            except _SHAPE_ERRORS as exc:
+            except SHAPE_ERRORS as exc:
                 yield self._quarantine(exc, reader.position, msg)
             else:
                 yield from activities
@@ -597,18 +338,3 @@ def _parse_error(exc: Exception) -> str:
     if "premature EOF" in first:
         return "file is truncated (the JSON ends early)"
     return f"corrupt JSON: {first[:200]}"
-
-
-def _live_source(settings: Any, ctx: SourceContext) -> Source:
-    from .discord_live import DiscordSource  # it imports this module: load it when used
-
-    return DiscordSource(settings, ctx)
-
-
-plugin = Plugin(
-    name="discord",
-    platform=PLATFORM,
-    description="Discord: DiscordChatExporter JSON exports, live Gateway + REST backfill",
-    importers=[DiscordChatExporterImporter()],
-    sources={"discord": SourceType("discord", DiscordSettings, _live_source)},
-)

@@ -21,20 +21,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import ImportContext, Plugin
-from cockpit.timeutil import localize
+from cockpit.plugin_api import ImportContext
+from cockpit.plugin_kit import RAW_LIMIT, ImportRefused, localize
 
-from .whatsapp_cloud import SOURCE as CLOUD_SOURCE
-
-PLATFORM = "whatsapp"
+from .payloads import PLATFORM
 
 _CHUNK = 64 * 1024
 # WhatsApp caps a message at 65,536 characters; anything far beyond is not a real message.
 _MAX_LINE = 128 * 1024  # characters kept of one physical line
 _MAX_BODY = 256 * 1024  # characters of one message, continuation lines included
-_RAW_LIMIT = 4096
 _SCAN_KEEP = 160  # the first pass only needs the start of each line
 _SNIFF_LINES = 20
 
@@ -327,7 +323,7 @@ class _Entry:
             self.lines.append(line.text)
 
     def raw(self) -> str:
-        return "\n".join(self.lines)[:_RAW_LIMIT]
+        return "\n".join(self.lines)[:RAW_LIMIT]
 
 
 class _Builder:
@@ -607,12 +603,3 @@ def _sniff_zip(path: Path) -> bool:
                 return _looks_like_chat(fh.read(_CHUNK))
     except (ImportRefused, zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError):
         return False  # NotImplementedError (unknown compression) is a RuntimeError
-
-
-plugin = Plugin(
-    name="whatsapp",
-    platform=PLATFORM,
-    description="WhatsApp chat exports (Android and iOS 'Export chat', .txt or .zip)",
-    importers=[WhatsAppImporter()],
-    sources={"whatsapp": CLOUD_SOURCE},
-)

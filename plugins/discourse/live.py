@@ -4,25 +4,22 @@
 poll pages back until it reaches the stored mark (the highest post id stored), then writes
 the new posts oldest first in chunks, each with the mark it covers, so a crash mid-way
 resumes where the stored posts end. On the first run only `backfill_pages` pages are read.
-source_id is the post id; channel is the category; thread is the topic.
+Posts become records in plugins/discourse/payloads.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.collect.health import ConnectorHealth, health_for
-from cockpit.collect.http import ApiClient, ApiError
-from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import Plugin, Sink, SourceContext, SourceType
-from cockpit.timeutil import parse_iso
+from cockpit.model import Activity
+from cockpit.plugin_api import Sink, SourceContext, SourceType
+from cockpit.plugin_kit import ApiClient, ApiError, ConnectorHealth, health_for
 
-PLATFORM = "discourse"
-_RAW_LIMIT = 4096
+from .payloads import PLATFORM, post_record
+
 _CHUNK = 500
 
 
@@ -35,61 +32,6 @@ class DiscourseSettings(BaseModel):
     api_username: str = Field("system", description="the user the key acts as")
     poll_interval: float = Field(30.0, ge=1.0, description="seconds between polls")
     backfill_pages: int = Field(1, ge=0, le=1000, description="pages read on the first run")
-
-
-def post_record(post: Any, community: str, categories: dict[int, str], origin: str) -> Record:
-    """One post from /posts.json as an activity, or a quarantine with the reason."""
-    try:
-        if not isinstance(post, dict):
-            raise ValueError("post is not an object")
-        pid = post["id"]
-        if not isinstance(pid, int) or isinstance(pid, bool):
-            raise ValueError("post id is not an integer")
-        user_id = post.get("user_id")
-        username = post.get("username")
-        if not isinstance(username, str) or not username:
-            raise ValueError("post has no username")
-        created = parse_iso(str(post["created_at"]))
-        category = post.get("category_id")
-        topic = post.get("topic_id")
-        text = post.get("raw") if isinstance(post.get("raw"), str) else post.get("cooked", "")
-        if not isinstance(text, str):
-            raise ValueError("post text is not a string")
-        updated = post.get("updated_at")
-        edited = (
-            parse_iso(updated) if isinstance(updated, str) and post.get("version", 1) != 1 else None
-        )
-        extras = {k: post[k] for k in ("topic_title", "topic_slug", "post_number") if k in post}
-        reply_no = post.get("reply_to_post_number")
-        if isinstance(reply_no, int):
-            extras["reply_to_post_number"] = reply_no
-        name = (
-            post.get("name") if isinstance(post.get("name"), str) and post.get("name") else username
-        )
-        return Activity(
-            platform=PLATFORM,
-            source_id=str(pid),
-            kind=Kind.MESSAGE,
-            ts=created,
-            channel=categories.get(category, f"category {category}")
-            if isinstance(category, int)
-            else "uncategorized",
-            channel_id=str(category) if category is not None else "uncategorized",
-            author=str(name),
-            author_id=str(user_id) if isinstance(user_id, int) else f"name:{username}",
-            author_handle=username,
-            text=text,
-            community=community,
-            thread=str(topic) if topic is not None else None,
-            edited_ts=edited,
-            is_bot=isinstance(user_id, int) and user_id < 0,  # system and bots have ids <= 0
-            extras=extras,
-        ).normalized()
-    except (KeyError, ValueError, TypeError) as exc:
-        pid_text = post.get("id") if isinstance(post, dict) else None
-        raw = json.dumps(post, ensure_ascii=False, default=str)[:_RAW_LIMIT]
-        reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-        return Quarantined(PLATFORM, origin, f"post {pid_text}", reason, raw)
 
 
 class DiscourseSource:
@@ -107,7 +49,7 @@ class DiscourseSource:
         self.origin = f"discourse {ctx.name}"
         self.cursor_key = f"discourse:{ctx.name}:post_id"
         self.health = health or health_for(ctx.name)
-        self.health.type, self.health.community = "discourse", ctx.community
+        self.health.type, self.health.community = PLATFORM, ctx.community
         self.client = client or ApiClient(
             f"discourse source {ctx.name!r}",
             settings.base_url,
@@ -187,9 +129,4 @@ def create(settings: Any, ctx: SourceContext) -> DiscourseSource:
     return DiscourseSource(settings, ctx)
 
 
-plugin = Plugin(
-    name="discourse",
-    platform=PLATFORM,
-    description="Discourse: new posts polled with an API key",
-    sources={"discourse": SourceType("discourse", DiscourseSettings, create)},
-)
+SOURCE = SourceType("discourse", DiscourseSettings, create)

@@ -34,16 +34,13 @@ from typing import IO, Any
 
 import ijson
 
-from cockpit.errors import ImportRefused
 from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import ImportContext, Plugin
-from cockpit.timeutil import localize
+from cockpit.plugin_api import ImportContext
+from cockpit.plugin_kit import RAW_LIMIT, ImportRefused, localize, raw_json
 
-from .telegram_bot import SOURCE as BOT_SOURCE
+from .payloads import PLATFORM
 
-PLATFORM = "telegram"
 _BUF_SIZE = 16 * 1024  # small reads keep the reported byte positions close
-_RAW_LIMIT = 4096
 _BOM = b"\xef\xbb\xbf"
 
 _CHANNEL_TYPES = frozenset(
@@ -190,10 +187,6 @@ def _reaction_count(value: object) -> int:
         for r in value
         if isinstance(r, dict) and isinstance(r.get("count"), int) and r["count"] > 0
     )
-
-
-def _raw(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)[:_RAW_LIMIT]
 
 
 def _error_text(exc: BaseException) -> str:
@@ -399,8 +392,8 @@ class _Scan:
             chat.has_id = True
 
     def _quarantine(self, position: str, reason: str, raw: object) -> Quarantined:
-        text = raw if isinstance(raw, str) else _raw(raw)
-        return Quarantined(PLATFORM, self.path.name, position, reason, text[:_RAW_LIMIT])
+        text = raw if isinstance(raw, str) else raw_json(raw)
+        return Quarantined(PLATFORM, self.path.name, position, reason, text[:RAW_LIMIT])
 
     def _message(self, msg: object, chat: _Chat, number: int, pos: int) -> Iterator[Record]:
         position = f"chat {chat.label} message #{number} (byte {pos})"
@@ -638,12 +631,3 @@ class TelegramDesktopImporter:
         yield from scan.run(None)
         if scan.deferred:
             yield from scan.run(dict(scan.deferred))
-
-
-plugin = Plugin(
-    name="telegram",
-    platform=PLATFORM,
-    description="Telegram: Telegram Desktop JSON exports",
-    importers=[TelegramDesktopImporter()],
-    sources={"telegram": BOT_SOURCE},
-)

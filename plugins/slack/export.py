@@ -18,58 +18,20 @@ import zlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from cockpit.errors import ImportRefused
-from cockpit.model import Activity, Kind, Quarantined, Record
-from cockpit.plugin_api import ImportContext, Plugin
+from cockpit.model import Quarantined, Record
+from cockpit.plugin_api import ImportContext
+from cockpit.plugin_kit import RAW_LIMIT, ImportRefused, Malformed, optional_string
 
-from .slack_events import SOURCE as EVENTS_SOURCE
+from .model import PLATFORM, Conversation, User, message_activity
 
-PLATFORM = "slack"
-RAW_LIMIT = 4096
 _CHUNK = 1 << 16
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TS = re.compile(r"\d{1,10}(?:\.\d{1,6})?")  # epoch seconds up to the year 2286
 _DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _WS = re.compile(r"[ \t\n\r]*")
 _META_FILES = ("channels.json", "groups.json", "mpims.json", "dms.json")
 _REQUIRED = ("channels.json", "users.json")
-_SLACKBOT = "USLACKBOT"  # posts tombstones and reminders; never listed in users.json
-
-_KIND_BY_SUBTYPE = {
-    "channel_join": Kind.JOIN,
-    "group_join": Kind.JOIN,
-    "channel_leave": Kind.LEAVE,
-    "group_leave": Kind.LEAVE,
-    "tombstone": Kind.DELETE,
-    **{
-        sub: Kind.SYSTEM
-        for sub in (
-            "channel_topic",
-            "channel_purpose",
-            "channel_name",
-            "channel_archive",
-            "channel_unarchive",
-            "channel_convert_to_private",
-            "channel_convert_to_public",
-            "group_topic",
-            "group_purpose",
-            "group_name",
-            "group_archive",
-            "group_unarchive",
-            "pinned_item",
-            "unpinned_item",
-        )
-    },
-}
-
-
-class _Malformed(Exception):
-    """One message cannot be normalized; it goes to quarantine, reading goes on."""
 
 
 # --- the export as a tree of files: a folder or a zip --------------------------------------
@@ -344,24 +306,10 @@ class _ArrayStream:
 # --- metadata: users and conversations -----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _User:
-    name: str
-    handle: str | None
-    is_bot: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Conversation:
-    id: str
-    name: str
-    folder: str  # channel name, or the id for DMs
-
-
 @dataclass(slots=True)
 class _Workspace:
-    users: dict[str, _User] = field(default_factory=dict)
-    conversations: list[_Conversation] = field(default_factory=list)
+    users: dict[str, User] = field(default_factory=dict)
+    conversations: list[Conversation] = field(default_factory=list)
 
 
 def _entries(tree: _Tree, rel: str) -> Iterator[dict[str, Any]]:
@@ -372,39 +320,27 @@ def _entries(tree: _Tree, rel: str) -> Iterator[dict[str, Any]]:
                 yield el.value
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _person_name(profile: Any) -> tuple[str | None, str | None]:
-    """(author, handle) from a message's own user_profile, for users missing from users.json."""
-    profile = profile if isinstance(profile, dict) else {}
-    handle = _str(profile.get("name"))
-    author = _str(profile.get("display_name")) or _str(profile.get("real_name")) or handle
-    return author, handle
-
-
-def _read_users(tree: _Tree) -> dict[str, _User]:
-    users: dict[str, _User] = {}
+def _read_users(tree: _Tree) -> dict[str, User]:
+    users: dict[str, User] = {}
     for entry in _entries(tree, "users.json"):
-        if not _str(entry.get("id")):
+        if not optional_string(entry.get("id")):
             continue
         profile: dict[str, Any] = entry.get("profile") or {}
         if not isinstance(profile, dict):
             profile = {}
-        handle = _str(entry.get("name"))
+        handle = optional_string(entry.get("name"))
         author = (
-            _str(profile.get("display_name"))
-            or _str(profile.get("real_name"))
-            or _str(entry.get("real_name"))
+            optional_string(profile.get("display_name"))
+            or optional_string(profile.get("real_name"))
+            or optional_string(entry.get("real_name"))
             or handle
             or entry["id"]
         )
-        users[entry["id"]] = _User(author, handle, entry.get("is_bot") is True)
+        users[entry["id"]] = User(author, handle, entry.get("is_bot") is True)
     return users
 
 
-def _dm_name(members: Any, users: dict[str, _User]) -> str | None:
+def _dm_name(members: Any, users: dict[str, User]) -> str | None:
     if not isinstance(members, list):
         return None
     ids = [m for m in members if isinstance(m, str)]
@@ -418,146 +354,32 @@ def _read_workspace(tree: _Tree, ctx: ImportContext) -> _Workspace:
         if not tree.exists(meta):
             continue
         for entry in _entries(tree, meta):
-            cid = _str(entry.get("id"))
+            cid = optional_string(entry.get("id"))
             if cid is None:
                 ctx.warn(f"{meta}: skipped an entry without an id")
                 continue
-            name = _str(entry.get("name"))
+            name = optional_string(entry.get("name"))
             if meta == "dms.json":
                 name = name or _dm_name(entry.get("members"), ws.users)
             name = name or cid
             folder = name if tree.days(name) or not tree.days(cid) else cid
-            ws.conversations.append(_Conversation(cid, name, folder))
+            ws.conversations.append(Conversation(cid, name, folder))
     known = {c.folder for c in ws.conversations}
     for folder in sorted(tree.folders() - known):
         if tree.days(folder):
             ctx.warn(f"folder {folder!r} is in no metadata file; its id is unknown")
-            ws.conversations.append(_Conversation(folder, folder, folder))
+            ws.conversations.append(Conversation(folder, folder, folder))
     return ws
 
 
 # --- one message -> one Activity -----------------------------------------------------------
 
 
-def _parse_ts(value: Any, what: str) -> datetime:
-    if not isinstance(value, str) or not _TS.fullmatch(value):
-        raise _Malformed(f"{what} {value!r} is not a Slack timestamp")
-    secs, _, frac = value.partition(".")
-    return _EPOCH + timedelta(seconds=int(secs), microseconds=int(frac.ljust(6, "0")))
-
-
-def _count_reactions(reactions: Any) -> int:
-    if reactions is None:
-        return 0
-    if not isinstance(reactions, list):
-        raise _Malformed("reactions is not a list")
-    total = 0
-    for r in reactions:
-        if not isinstance(r, dict):
-            raise _Malformed("a reaction is not an object")
-        count = r.get("count")
-        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-            total += count
-        elif isinstance(r.get("users"), list):
-            total += len(r["users"])
-        else:
-            total += 1
-    return total
-
-
-def _author(
-    msg: dict[str, Any], subtype: str | None, users: dict[str, _User]
-) -> tuple[str, str, str | None, bool]:
-    """(author_id, author, handle, is_bot) for a message."""
-    user = _str(msg.get("user"))
-    bot_id = _str(msg.get("bot_id"))
-    bot_name = _str(msg.get("username"))
-    if isinstance(msg.get("bot_profile"), dict):
-        bot_name = bot_name or _str(msg["bot_profile"].get("name"))
-    if subtype == "bot_message" or (user is None and bot_id):
-        author_id = bot_id or user or (f"name:{bot_name}" if bot_name else None)
-        if author_id is None:
-            raise _Malformed("bot message with neither bot_id, user nor username")
-        known = users.get(user) if user else None
-        return author_id, bot_name or (known.name if known else author_id), None, True
-    if user is None:
-        if bot_name:
-            return f"name:{bot_name}", bot_name, None, False
-        raise _Malformed("message has no user")
-    known = users.get(user)
-    if known is not None:
-        return user, known.name, known.handle, known.is_bot or bool(bot_id)
-    if user == _SLACKBOT:
-        return user, "Slackbot", "slackbot", True
-    author, handle = _person_name(msg.get("user_profile"))
-    return user, author or user, handle, bool(bot_id)
-
-
-def _activity(
-    msg: dict[str, Any], conv: _Conversation, users: dict[str, _User], ctx: ImportContext
-) -> Activity:
-    if msg.get("type", "message") != "message":
-        raise _Malformed(f"type {msg.get('type')!r} is not a message")
-    ts_raw = msg.get("ts")
-    if ts_raw is None:
-        raise _Malformed("message has no ts")
-    ts = _parse_ts(ts_raw, "ts")
-    subtype = msg.get("subtype")
-    if subtype is not None and not isinstance(subtype, str):
-        raise _Malformed("subtype is not a string")
-    text = msg.get("text")
-    if text is None:
-        text = ""
-    elif not isinstance(text, str):
-        raise _Malformed("text is not a string")
-    thread_ts = msg.get("thread_ts")
-    if thread_ts is not None:
-        _parse_ts(thread_ts, "thread_ts")
-    edited = msg.get("edited")
-    edited_ts = None
-    if isinstance(edited, dict) and edited.get("ts") is not None:
-        edited_ts = _parse_ts(edited["ts"], "edited.ts")
-    files = msg.get("files")
-    if files is not None and not isinstance(files, list):
-        raise _Malformed("files is not a list")
-    author_id, author, handle, is_bot = _author(msg, subtype, users)
-    extras: dict[str, Any] = {}
-    if subtype:
-        extras["subtype"] = subtype
-    team = _str(msg.get("team")) or _str(msg.get("user_team"))
-    if team:
-        extras["team"] = team
-    reply_count = msg.get("reply_count")
-    if isinstance(reply_count, int) and not isinstance(reply_count, bool):
-        extras["reply_count"] = reply_count
-    return Activity(
-        platform=PLATFORM,
-        source_id=f"{conv.id}:{ts_raw}",
-        kind=_KIND_BY_SUBTYPE.get(subtype or "", Kind.MESSAGE),
-        ts=ts,
-        channel=conv.name,
-        author=author,
-        author_id=author_id,
-        text=text,
-        community=ctx.community,
-        channel_id=conv.id,
-        author_handle=handle,
-        reply_to=f"{conv.id}:{thread_ts}" if thread_ts and thread_ts != ts_raw else None,
-        thread=thread_ts,
-        mentions=tuple(dict.fromkeys(_MENTION.findall(text))),
-        attachments=len(files or ()),
-        reactions=_count_reactions(msg.get("reactions")),
-        edited_ts=edited_ts,
-        is_bot=is_bot,
-        extras=extras,
-    ).normalized()
-
-
 # --- the importer --------------------------------------------------------------------------
 
 
 def _read_day(
-    tree: _Tree, rel: str, conv: _Conversation, ws: _Workspace, ctx: ImportContext, origin: str
+    tree: _Tree, rel: str, conv: Conversation, ws: _Workspace, ctx: ImportContext, origin: str
 ) -> Iterator[Record]:
     with tree.open(rel) as stream:
         for el in _ArrayStream(stream, rel):
@@ -567,8 +389,8 @@ def _read_day(
                 yield Quarantined(PLATFORM, origin, position, reason, el.raw)
                 continue
             try:
-                yield _activity(el.value, conv, ws.users, ctx)
-            except _Malformed as exc:
+                yield message_activity(el.value, conv, ws.users, ctx.community)
+            except Malformed as exc:
                 yield Quarantined(PLATFORM, origin, position, str(exc), el.raw)
 
 
@@ -611,14 +433,3 @@ class SlackExportImporter:
             raise ImportRefused(f"cannot read ({exc.strerror or exc})", rel) from None
         finally:
             tree.close()
-
-
-plugin = Plugin(
-    name="slack",
-    platform=PLATFORM,
-    description="Slack: workspace export importer (folder or .zip), Events API connector",
-    importers=[SlackExportImporter()],
-    sources={"slack": EVENTS_SOURCE},
-)
-
-__all__ = ["PLATFORM", "SlackExportImporter", "plugin"]

@@ -1,77 +1,25 @@
-"""Newline-delimited Activities: the universal adapter for anything not supported yet.
+"""Follow a file of newline-delimited Activities like `tail -f`.
 
-As an importer it reads a `.jsonl` file once; as a source it follows the file like
-`tail -f`, resuming from the byte offset stored with the records it covers.
+It resumes from the byte offset stored with the records it covers, and starts the file
+afresh when it was rotated or truncated.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.errors import CockpitError, ImportRefused
-from cockpit.jsonshape import activity_from_json
-from cockpit.model import Quarantined, Record
-from cockpit.plugin_api import ImportContext, Plugin, Sink, SourceContext, SourceType
+from cockpit.model import Record
+from cockpit.plugin_api import Sink, SourceContext, SourceType
+from cockpit.plugin_kit import CockpitError
 
-_RAW_LIMIT = 4096
+from .lines import parse_line
+
 _CHUNK = 4 * 1024 * 1024
-
-
-def parse_line(raw: bytes, lineno: int, origin: str, community: str) -> Record | None:
-    """One line to a record; blank lines are skipped, bad ones quarantined."""
-    stripped = raw.strip()
-    if not stripped:
-        return None
-    try:
-        return activity_from_json(orjson.loads(stripped), community)
-    except orjson.JSONDecodeError as exc:
-        reason = f"not valid JSON: {exc}"
-    except ValueError as exc:
-        reason = str(exc)
-    text = stripped[:_RAW_LIMIT].decode("utf-8", "replace")
-    return Quarantined("jsonl", origin, f"line {lineno}", reason, text)
-
-
-class JsonlImporter:
-    name = "jsonl"
-    platform = "jsonl"
-    description = "newline-delimited Activity JSON (.jsonl)"
-
-    def sniff(self, path: Path, head: bytes) -> bool:
-        if not path.is_file():
-            return False
-        for line in head.splitlines()[:5]:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                return False
-            return isinstance(obj, dict) and "platform" in obj and "kind" in obj and "ts" in obj
-        return False
-
-    def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
-        origin = path.name
-        with path.open("rb") as fh:
-            offset = 0
-            for lineno, raw in enumerate(fh, start=1):
-                complete = raw.endswith(b"\n")
-                rec = parse_line(raw, lineno, origin, ctx.community)
-                if not complete and isinstance(rec, Quarantined):
-                    raise ImportRefused(
-                        "file ends in the middle of a record (truncated?)",
-                        f"line {lineno}, byte {offset}",
-                    )
-                offset += len(raw)
-                if rec is not None:
-                    yield rec
 
 
 class JsonlSettings(BaseModel):
@@ -166,9 +114,4 @@ def _create(settings: BaseModel, ctx: SourceContext) -> JsonlSource:
     return JsonlSource(settings, ctx)
 
 
-plugin = Plugin(
-    name="jsonl",
-    description="newline-delimited Activities: import a file, or follow one like tail -f",
-    importers=[JsonlImporter()],
-    sources={"jsonl": SourceType("jsonl", JsonlSettings, _create)},
-)
+SOURCE = SourceType("jsonl", JsonlSettings, _create)

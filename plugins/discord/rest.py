@@ -20,13 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.collect.health import ConnectorHealth
-from cockpit.collect.http import ApiClient, ApiError, AuthError, Backoff, Sleep
 from cockpit.model import Record
 from cockpit.plugin_api import Sink
+from cockpit.plugin_kit import ApiClient, ApiError, AuthError, Backoff, ConnectorHealth, Sleep
 
-from .discord import ChannelInfo
-from .discord_payloads import message_records, snowflake
+from .model import ChannelInfo
+from .payloads import message_records, snowflake
 
 PAGE = 100
 AUTH_HINT = "check `token` (Bot token from the Discord developer portal, without the `Bot ` prefix)"

@@ -1,0 +1,27 @@
+"""Discord: DiscordChatExporter JSON exports, and a live Gateway + REST backfill connector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.plugin_api import Plugin, SourceContext, SourceType
+
+from .export import DiscordChatExporterImporter
+from .live import DiscordSource
+from .model import PLATFORM
+from .settings import DiscordSettings
+
+
+def _live_source(settings: Any, ctx: SourceContext) -> DiscordSource:
+    return DiscordSource(settings, ctx)
+
+
+plugin = Plugin(
+    name="discord",
+    platform=PLATFORM,
+    description="Discord: DiscordChatExporter JSON exports, live Gateway + REST backfill",
+    importers=[DiscordChatExporterImporter()],
+    sources={"discord": SourceType("discord", DiscordSettings, _live_source)},
+)
+
+__all__ = ["PLATFORM", "DiscordChatExporterImporter", "DiscordSettings", "DiscordSource", "plugin"]

@@ -1,0 +1,50 @@
+"""Import a file of newline-delimited Activities once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from cockpit.model import Quarantined, Record
+from cockpit.plugin_api import ImportContext
+from cockpit.plugin_kit import ImportRefused
+
+from .lines import PLATFORM, parse_line
+
+
+class JsonlImporter:
+    name = "jsonl"
+    platform = PLATFORM
+    description = "newline-delimited Activity JSON (.jsonl)"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if not path.is_file():
+            return False
+        for line in head.splitlines()[:5]:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return False
+            return isinstance(obj, dict) and "platform" in obj and "kind" in obj and "ts" in obj
+        return False
+
+    def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
+        origin = path.name
+        with path.open("rb") as fh:
+            offset = 0
+            for lineno, raw in enumerate(fh, start=1):
+                complete = raw.endswith(b"\n")
+                rec = parse_line(raw, lineno, origin, ctx.community)
+                if not complete and isinstance(rec, Quarantined):
+                    raise ImportRefused(
+                        "file ends in the middle of a record (truncated?)",
+                        f"line {lineno}, byte {offset}",
+                    )
+                offset += len(raw)
+                if rec is not None:
+                    yield rec

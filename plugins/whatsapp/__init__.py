@@ -1,0 +1,26 @@
+"""WhatsApp: chat exports (Android and iOS), and the Cloud API webhook connector."""
+
+from __future__ import annotations
+
+from cockpit.plugin_api import Plugin
+
+from .cloud import SOURCE, WhatsAppCloudSettings, WhatsAppCloudSource
+from .export import WhatsAppImporter, chat_name
+from .payloads import PLATFORM
+
+plugin = Plugin(
+    name="whatsapp",
+    platform=PLATFORM,
+    description="WhatsApp chat exports (Android and iOS 'Export chat', .txt or .zip)",
+    importers=[WhatsAppImporter()],
+    sources={"whatsapp": SOURCE},
+)
+
+__all__ = [
+    "PLATFORM",
+    "WhatsAppCloudSettings",
+    "WhatsAppCloudSource",
+    "WhatsAppImporter",
+    "chat_name",
+    "plugin",
+]
