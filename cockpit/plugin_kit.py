@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from cockpit.calendar.model import Event
+from cockpit.calendar.repository import CalendarRepository
 from cockpit.calendar.shifts import shift_event
 from cockpit.collect.health import ConnectorHealth, health_for
 from cockpit.collect.http import ApiClient, ApiError, AuthError, Backoff, Sleep, decode
@@ -40,6 +41,7 @@ __all__ = [
     "ApiError",
     "AuthError",
     "Backoff",
+    "CalendarRepository",
     "CockpitError",
     "ConnectorHealth",
     "Event",

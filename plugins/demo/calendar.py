@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from cockpit.calendar.model import Event
-from cockpit.calendar.repository import CalendarRepository
-from cockpit.calendar.shifts import shift_event
+from cockpit.plugin_kit import CalendarRepository, Event, shift_event
 
 REGIONS = (
     "America/Los_Angeles",

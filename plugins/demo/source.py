@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from cockpit.model import Activity
 from cockpit.plugin_api import Sink, SourceContext, Store
-from cockpit.timeutil import utcnow
+from cockpit.plugin_kit import utcnow
 
 from .calendar import seed_calendar
 from .script import Engine
