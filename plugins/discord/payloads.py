@@ -1,8 +1,8 @@
 """Discord API objects (REST answers, Gateway dispatches) as records.
 
-A message is rewritten into the shape DiscordChatExporter writes and handed to the
-importer's `normalize_message`, so a live message and the same message imported from an
-export are one record (same source_id, channel_id, author_id, kind, text). Reactions use
+A message is rewritten into the shape DiscordChatExporter writes and handed to
+`normalize_message` (plugins/discord/model.py), as the export importer does, so a live
+message and the same message imported from an export are one record (same source_id, channel_id, author_id, kind, text). Reactions use
 the importer's `message:emoji:user` id; joins and leaves, which exports only know as
 system messages, get ids from the guild, the user and the time.
 """
