@@ -25,7 +25,7 @@ from cockpit.calendar.model import Event
 from cockpit.calendar.repository import CalendarRepository
 from cockpit.calendar.shifts import shift_event
 from cockpit.collect.health import ConnectorHealth, health_for
-from cockpit.collect.http import ApiClient, ApiError, AuthError, Backoff, Sleep, decode
+from cockpit.collect.http import ApiClient, ApiError, AuthError, Backoff, Gate, Sleep, decode
 from cockpit.collect.webhooks import ROUTER, Handler, Request, Response, WebhookRouter
 from cockpit.collect.webhooks import serve_until_cancelled as _serve_until_cancelled
 from cockpit.errors import CockpitError, ImportRefused
@@ -45,6 +45,7 @@ __all__ = [
     "CockpitError",
     "ConnectorHealth",
     "Event",
+    "Gate",
     "Handler",
     "ImportRefused",
     "Malformed",

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from email.utils import formatdate
+
 import httpx
 import pytest
 from fakeplatform import FakePlatform, FakeSleep, json_response, serve
 
+from cockpit.collect.health import ConnectorHealth
 from cockpit.collect.http import (
     RESET_MARGIN,
     ApiClient,
     ApiError,
     AuthError,
     Backoff,
+    Gate,
     retry_after,
 )
 from cockpit.collect.webhooks import Request, Response
@@ -162,3 +170,142 @@ def test_retry_after_prefers_the_longer_of_header_and_body() -> None:
     r = httpx.Response(429, headers={"Retry-After": "5"}, json={"retry_after": 0.25})
     assert retry_after(r) == 5.0
     assert retry_after(httpx.Response(429, text="no")) is None
+
+
+# --- issue 17: Discord's global limit, capped 429s, HTTP dates, unsafe retries -----------------
+
+
+async def test_a_global_429_pauses_every_client_that_shares_the_gate() -> None:
+    """Discord's global limit is per bot: the other channels' clients must wait it out too."""
+    fake = FakePlatform()
+    answers = [
+        json_response(
+            429,
+            {"message": "You are being rate limited.", "retry_after": 4.0, "global": True},
+            {"Retry-After": "4", "X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"},
+        ),
+        json_response(200, {"ok": "a"}),
+    ]
+
+    async def first(request: Request) -> Response:
+        return answers.pop(0)
+
+    async def second(request: Request) -> Response:
+        return json_response(200, {"ok": "b"})
+
+    fake.route("/a", first)
+    fake.route("/b", second)
+    gate = Gate()
+    sleep_a, sleep_b = FakeSleep(), FakeSleep()
+    clock = lambda: 100.0  # noqa: E731 - a clock only the test moves
+    async with serve(fake):
+        a = ApiClient("a", fake.base_url, sleep=sleep_a, clock=clock, gate=gate)
+        b = ApiClient("b", fake.base_url, sleep=sleep_b, clock=clock, gate=gate)
+        async with a, b:
+            assert await a.get_json("/a") == {"ok": "a"}
+            assert await b.get_json("/b") == {"ok": "b"}
+            assert await a.get_json("/b") == {"ok": "b"}  # a waited this one out already
+    assert sleep_a.waits == [4.0] and sleep_b.waits == [4.0]
+    assert gate.until == 104.0
+
+
+def test_the_discord_rest_clients_of_one_bot_share_one_gate() -> None:
+    from cockpit.plugins.discord.rest import DiscordRest
+
+    rest = DiscordRest("d", "http://127.0.0.1:9", "t0ken", ConnectorHealth("d"))
+    assert rest.client("1").gate is rest.client("2").gate is rest.gate
+
+
+async def test_429s_are_retried_with_a_cap() -> None:
+    fake = FakePlatform()
+
+    async def handler(request: Request) -> Response:
+        if len(fake.requests) > 50:  # a client without a cap would get here and succeed
+            return json_response(200, {"ok": True})
+        return json_response(429, {"message": "slow down", "retry_after": 0.1})
+
+    fake.route("/busy", handler)
+    sleep = FakeSleep()
+    async with serve(fake):
+        client = ApiClient("t", fake.base_url, sleep=sleep, backoff=Backoff(max_limited=3))
+        async with client:
+            with pytest.raises(ApiError, match=r"still rate limited after 3 retries \(HTTP 429"):
+                await client.get_json("/busy")
+    assert len(fake.requests) == 4 and sleep.waits == [0.1] * 3
+
+
+async def test_retry_after_as_an_http_date_is_honoured() -> None:
+    now = 1_760_000_000.0
+    fake = FakePlatform()
+    answers = [
+        json_response(
+            429, {"message": "later"}, {"Retry-After": formatdate(now + 30, usegmt=True)}
+        ),
+        json_response(200, {"ok": True}),
+    ]
+
+    async def handler(request: Request) -> Response:
+        return answers.pop(0)
+
+    fake.route("/later", handler)
+    sleep = FakeSleep()
+    async with serve(fake):
+        client = ApiClient("t", fake.base_url, sleep=sleep, wall=lambda: now)
+        async with client:
+            assert await client.get_json("/later") == {"ok": True}
+    assert sleep.waits == [30.0]
+    past = httpx.Response(429, headers={"Retry-After": formatdate(now - 5, usegmt=True)})
+    assert retry_after(past, now) == 0.0
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"}), now) is None
+
+
+@asynccontextmanager
+async def hanging_up() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A server that reads each request and closes the connection without an answer."""
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_post_is_never_sent_again_after_a_transport_error() -> None:
+    """The request may have reached the platform: sending it again could act twice."""
+    sleep = FakeSleep()
+    async with hanging_up() as (base, seen):
+        client = ApiClient("t", base, sleep=sleep, backoff=Backoff(max_attempts=4))
+        async with client:
+            with pytest.raises(
+                ApiError, match=r"POST /act failed \(RemoteProtocolError\) and is not"
+            ):
+                await client.request("POST", "/act", json={"ban": 1})
+            assert len(seen) == 1 and sleep.waits == []
+            with pytest.raises(ApiError, match="cannot reach"):
+                await client.request("GET", "/read")  # a read is tried again
+            assert len(seen) == 1 + 4
+            with pytest.raises(ApiError, match="cannot reach"):
+                await client.request("POST", "/getUpdates", idempotent=True)
+    assert len(seen) == 1 + 4 + 4
+
+
+async def test_a_refused_connection_is_retried_even_for_a_post() -> None:
+    """Nothing was sent when the connection was refused, so trying again is safe."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sleep = FakeSleep()
+    client = ApiClient(
+        "t", f"http://127.0.0.1:{port}", sleep=sleep, backoff=Backoff(max_attempts=3)
+    )
+    async with client:
+        with pytest.raises(ApiError, match=r"cannot reach .* after 3 attempts"):
+            await client.request("POST", "/act")
+    assert len(sleep.waits) == 2

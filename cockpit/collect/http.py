@@ -5,6 +5,15 @@ One place decides how long to wait: the platform's own rate-limit headers (Disco
 in the JSON body as Discord and Telegram send it), exponential backoff with jitter on
 network errors and 5xx. A refused token or a missing permission is an `AuthError`: one
 line the operator can act on, and the connector stops instead of retrying forever.
+
+- A global 429 (Discord's `X-RateLimit-Global` / `X-RateLimit-Scope: global`) pauses every
+  client that shares the `Gate` (all the buckets of one bot), not only the one that got it.
+- 429s are retried, but not for ever: `Backoff.max_limited` in a row is an `ApiError`.
+- A request that is not idempotent (POST, PATCH) is never retried after a transport error
+  that may have come after it was sent; only a refused connection is retried.
+- The secrets a client is given (and its credential headers) never appear in an error or
+  a log line: a token in the base URL (Telegram's `/bot<token>`) is redacted too.
+
 Clock, sleep and randomness are injectable so tests never wait.
 """
 
@@ -15,8 +24,9 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -28,6 +38,11 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 RESET_MARGIN = 0.05  # seconds added to a bucket's announced reset
 WaitHook = Callable[[float, str], None]
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # RFC 9110 section 9.2.2
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key"})
+REDACTED = "[redacted]"
+# connecting failed: nothing was sent, so even a POST may be tried again
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 class ApiError(CockpitError):
@@ -55,6 +70,7 @@ class Backoff:
     base: float = 1.0
     cap: float = 60.0
     max_attempts: int = 8  # network errors in a row before giving up to the supervisor
+    max_limited: int = 20  # 429 answers in a row before giving up to the supervisor
 
     def delay(self, attempt: int, rng: Callable[[], float]) -> float:
         """Exponential with jitter in [half, full] of the step, so never a tight loop."""
@@ -72,9 +88,31 @@ def _float(value: str | None) -> float | None:
     return number if number >= 0 else None
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds a 429 asks us to wait: header, or the JSON body's `retry_after`."""
-    header = _float(response.headers.get("retry-after"))
+@dataclass
+class Gate:
+    """A pause shared by the clients of one account: a global rate limit stops them all."""
+
+    until: float = 0.0  # on the clients' clock
+
+
+def _header_seconds(value: str | None, now: float) -> float | None:
+    """`Retry-After` as delay-seconds, or as an HTTP date (RFC 9110 section 10.2.3)."""
+    seconds = _float(value)
+    if seconds is not None or not value:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds a 429 asks us to wait: header (seconds or a date), or the body's `retry_after`."""
+    wall = time.time() if now is None else now
+    header = _header_seconds(response.headers.get("retry-after"), wall)
     body: Any = None
     with contextlib.suppress(ValueError):
         body = response.json()
@@ -85,6 +123,13 @@ def retry_after(response: httpx.Response) -> float | None:
                 if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
                     return max(float(value), header or 0.0)
     return header
+
+
+def is_global(response: httpx.Response) -> bool:
+    """A 429 for the whole account (Discord), not for one route."""
+    h = response.headers
+    flag = str(h.get("x-ratelimit-global", "")).lower()
+    return flag == "true" or str(h.get("x-ratelimit-scope", "")).lower() == "global"
 
 
 def describe(response: httpx.Response) -> str:
@@ -138,6 +183,9 @@ class ApiClient:
         on_wait: WaitHook | None = None,
         auth_hint: str = "check the token in the source's settings",
         transport: httpx.AsyncBaseTransport | None = None,
+        secrets: Iterable[str] = (),
+        gate: Gate | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.label = label
         self.base_url = checked_url(label, base_url.rstrip("/"))
@@ -148,7 +196,16 @@ class ApiClient:
         self.on_wait = on_wait
         self.auth_hint = auth_hint
         self.stats = ClientStats()
+        self.gate = gate or Gate()
+        self.wall = wall
         self._blocked_until = 0.0
+        self._gate_waited = 0.0  # the gate's deadline this client has already waited out
+        self.secrets: tuple[str, ...] = ()
+        self.keep_secret(*secrets)
+        for name, value in (headers or {}).items():
+            if name.lower() in SECRET_HEADERS and value:
+                # the whole value, and the token of "Bearer <token>", "Bot <token>"
+                self.keep_secret(value, value.partition(" ")[2])
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=dict(headers or {}),
@@ -159,6 +216,25 @@ class ApiClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def keep_secret(self, *secrets: str) -> None:
+        """Never show these in an error or a log line (too short ones would hide too much)."""
+        found = {*self.secrets, *(s for s in secrets if len(s) >= 4)}
+        # longest first, so a token inside a longer secret is not left half-visible
+        self.secrets = tuple(sorted(found, key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        """`text` without any of this client's secrets in it."""
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def error(self, message: str, status: int | None = None) -> ApiError:
+        """An ApiError whose message carries no secret (for callers' own checks, too)."""
+        return ApiError(self.redact(message), status)
+
+    def auth_error(self, message: str, status: int | None = None) -> AuthError:
+        return AuthError(self.redact(message), status)
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -171,7 +247,7 @@ class ApiClient:
         self.stats.rate_limit_wait_s += seconds
         if self.on_wait is not None:
             self.on_wait(seconds, why)
-        log.info("%s: rate limited (%s), waiting %.2f s", self.label, why, seconds)
+        log.info("%s: rate limited (%s), waiting %.2f s", self.redact(self.label), why, seconds)
         await self.sleep(seconds)
 
     def _note_limits(self, response: httpx.Response) -> None:
@@ -192,12 +268,23 @@ class ApiClient:
         json: Any = None,
         timeout: float | None = None,
         ok_statuses: frozenset[int] = frozenset(),
+        idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one call, waiting and retrying as needed; 2xx (or `ok_statuses`) comes back."""
+        """Send one call, waiting and retrying as needed; 2xx (or `ok_statuses`) comes back.
+
+        `idempotent` defaults to what the method promises; a POST that only reads (an RPC
+        API's getter) may say True, so a lost answer is asked for again.
+        """
         what = what or path
+        if idempotent is None:
+            idempotent = method.upper() in IDEMPOTENT
         failures = 0  # network errors and 5xx in a row: these give up after max_attempts
-        limited = 0  # 429s: the platform said when to come back, so they never give up
+        limited = 0  # 429s in a row: these give up after max_limited
         while True:
+            gate = self.gate.until
+            if gate > self._gate_waited and gate - self.clock() > 0:
+                self._gate_waited = gate
+                await self._wait(gate - self.clock(), "global limit")
             pause = self._blocked_until - self.clock()
             if pause > 0:
                 await self._wait(pause, "bucket empty")
@@ -212,8 +299,13 @@ class ApiClient:
                 )
             except httpx.TransportError as exc:
                 failures += 1
+                if not idempotent and not isinstance(exc, _NOT_SENT):
+                    raise self.error(
+                        f"{self.label}: {method} {what} failed ({type(exc).__name__}) and is "
+                        "not retried: it may have reached the platform"
+                    ) from None
                 if failures >= self.backoff.max_attempts:
-                    raise ApiError(
+                    raise self.error(
                         f"{self.label}: cannot reach {self.base_url} ({type(exc).__name__}) "
                         f"after {failures} attempts"
                     ) from None
@@ -221,8 +313,8 @@ class ApiClient:
                 self.stats.retries += 1
                 log.warning(
                     "%s: %s failed (%s), retry %d in %.1f s",
-                    self.label,
-                    what,
+                    self.redact(self.label),
+                    self.redact(what),
                     type(exc).__name__,
                     failures,
                     delay,
@@ -233,14 +325,25 @@ class ApiClient:
             status = response.status_code
             if status == 429:
                 limited += 1
-                wait = retry_after(response)
+                if limited > self.backoff.max_limited:
+                    raise self.error(
+                        f"{self.label}: {what} still rate limited after {limited - 1} retries "
+                        f"(HTTP 429: {describe(response)})",
+                        status,
+                    )
+                wait = retry_after(response, self.wall())
                 if wait is None:
                     wait = self.backoff.delay(limited, self.rng)
-                await self._wait(max(wait, 0.05), "429")
+                wait = max(wait, 0.05)
+                if is_global(response):  # every client of this account waits it out
+                    self.gate.until = max(self.gate.until, self.clock() + wait)
+                    self._gate_waited = self.gate.until
+                await self._wait(wait, "429")
                 continue
+            limited = 0
             if status in (401, 403):
                 kind = "refused the token" if status == 401 else "denied permission"
-                raise AuthError(
+                raise self.auth_error(
                     f"{self.label}: the API {kind} for {what} (HTTP {status}: "
                     f"{describe(response)}); {self.auth_hint}",
                     status,
@@ -248,7 +351,7 @@ class ApiClient:
             if status >= 500 or status == 408:
                 failures += 1
                 if failures >= self.backoff.max_attempts:
-                    raise ApiError(
+                    raise self.error(
                         f"{self.label}: {what} failed with HTTP {status} after {failures} attempts",
                         status,
                     )
@@ -256,14 +359,14 @@ class ApiClient:
                 await self.sleep(self.backoff.delay(failures, self.rng))
                 continue
             if status >= 400 and status not in ok_statuses:
-                raise ApiError(
+                raise self.error(
                     f"{self.label}: {what} failed (HTTP {status}: {describe(response)})", status
                 )
             return response
 
     async def get_json(self, path: str, **kw: Any) -> Any:
         response = await self.request("GET", path, **kw)
-        return decode(response, self.label, kw.get("what") or path)
+        return decode(response, self.redact(self.label), kw.get("what") or path)
 
 
 def decode(response: httpx.Response, label: str, what: str) -> Any:

@@ -3,8 +3,8 @@
 Discord limits each route per major parameter (a channel's messages have their own bucket)
 and every bot globally (50 requests/s, announced by no header). So each channel gets its
 own `ApiClient`, whose bucket wait then holds back only that channel, and all of them share
-one pacer that keeps under the global rate. 429s (per route or global) and 5xx are the
-shared client's business.
+one pacer that keeps under the global rate, and one gate: a global 429 pauses them all.
+429s (per route or global) and 5xx are the shared client's business.
 
 Backfill reads forward with `after=` (answers come newest first; they are reordered) and
 writes each page with the channel's cursor, the newest id stored, so a crash resumes after
@@ -22,7 +22,15 @@ from typing import Any
 
 from cockpit.model import Record
 from cockpit.plugin_api import Sink
-from cockpit.plugin_kit import ApiClient, ApiError, AuthError, Backoff, ConnectorHealth, Sleep
+from cockpit.plugin_kit import (
+    ApiClient,
+    ApiError,
+    AuthError,
+    Backoff,
+    ConnectorHealth,
+    Gate,
+    Sleep,
+)
 
 from .model import ChannelInfo
 from .payloads import message_records, snowflake
@@ -62,6 +70,8 @@ class DiscordRest:
     rng: Callable[[], float] = random.random
     backoff: Backoff = field(default_factory=Backoff)
     clients: dict[str, ApiClient] = field(default_factory=dict, init=False)
+    # a global 429 stops every bucket's client, not only the one that got it
+    gate: Gate = field(default_factory=Gate, init=False)
 
     def __post_init__(self) -> None:
         self.pace = Pacer(self.global_rate, self.sleep, self.clock)
@@ -79,6 +89,7 @@ class DiscordRest:
                 rng=self.rng,
                 on_wait=self.health.waited,
                 auth_hint=AUTH_HINT,
+                gate=self.gate,
             )
         return found
 

@@ -104,14 +104,16 @@ async def web_api(client: ApiClient, method: str, params: Mapping[str, str] | No
         return body
     error = body.get("error") if isinstance(body, dict) else None
     if error in _AUTH_ERRORS:
-        raise AuthError(f"{client.label}: Slack refused the bot token ({error}); check `bot_token`")
+        raise client.auth_error(
+            f"{client.label}: Slack refused the bot token ({error}); check `bot_token`"
+        )
     if error == "missing_scope":
         needed = body.get("needed") if isinstance(body, dict) else None
-        raise AuthError(
+        raise client.auth_error(
             f"{client.label}: {method} needs the {needed or 'missing'} scope; "
             "add it to the app and reinstall it"
         )
-    raise ApiError(f"{client.label}: {method} failed: {error or 'not ok'}")
+    raise client.error(f"{client.label}: {method} failed: {error or 'not ok'}")
 
 
 def _user_of(user: dict[str, Any]) -> User:

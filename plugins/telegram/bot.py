@@ -38,6 +38,9 @@ from .payloads import PLATFORM, update_records
 
 log = logging.getLogger(__name__)
 
+# the Bot API methods this source calls: reads, safe to send again when an answer is lost
+READS = frozenset({"getUpdates", "getMe", "getWebhookInfo"})
+
 ALLOWED_UPDATES = (
     "message",
     "edited_message",
@@ -95,22 +98,28 @@ class TelegramBotSource:
         )
         if self.client.on_wait is None:
             self.client.on_wait = self.health.waited
+        self.client.keep_secret(settings.token)  # it is part of every URL
 
     async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         """One Bot API method; `ok: false` answers become a clear error."""
         response = await self.client.request(
-            "POST", f"/{method}", what=method, json=dict(params or {}), ok_statuses=frozenset({404})
+            "POST",
+            f"/{method}",
+            what=method,
+            json=dict(params or {}),
+            ok_statuses=frozenset({404}),
+            idempotent=method in READS,
         )
         body = decode(response, self.client.label, method)
         if response.status_code == 404:
-            raise AuthError(
+            raise self.client.auth_error(
                 f"{self.client.label}: the Bot API does not know this token (404 on {method}); "
                 "check `token` and `base_url`",
                 404,
             )
         if not isinstance(body, dict) or body.get("ok") is not True:
             text = body.get("description") if isinstance(body, dict) else None
-            raise ApiError(f"{self.client.label}: {method} failed: {text or 'not ok'}")
+            raise self.client.error(f"{self.client.label}: {method} failed: {text or 'not ok'}")
         return body.get("result")
 
     async def check(self) -> str:
