@@ -18,7 +18,7 @@ from cockpit.model import Activity, Kind, Quarantined
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import SourceContext
 from cockpit.plugins.telegram.bot import ALLOWED_UPDATES, TelegramBotSettings, TelegramBotSource
-from cockpit.plugins.telegram.payloads import update_records
+from cockpit.plugins.telegram.payloads import MemberEvents, update_records
 from cockpit.store.sqlite import SQLiteStore
 
 GROUP = {"id": -1001234567890, "title": "Builders", "type": "supergroup"}
@@ -263,3 +263,74 @@ async def test_webhook_mode_refuses_forged_requests(store: SQLiteStore) -> None:
         await task
     await writer.close()
     assert await count(store) == 1
+
+
+def member_update(uid: int, user: dict[str, Any], date: int, old: str, new: str) -> dict[str, Any]:
+    return {
+        "update_id": uid,
+        "chat_member": {
+            "chat": GROUP,
+            "from": user,
+            "date": date,
+            "old_chat_member": {"status": old, "user": user},
+            "new_chat_member": {"status": new, "user": user},
+        },
+    }
+
+
+def test_chat_member_updates_are_joins_and_leaves_in_groups_too() -> None:
+    """Telegram hides join messages in large groups: the updates are the only word of them."""
+    [join] = update_records(member_update(1, BOB, 1700000100, "left", "member"), "c", "b")
+    assert isinstance(join, Activity)
+    assert (join.kind, join.author_id, join.channel_id) == (Kind.JOIN, "43", str(GROUP["id"]))
+    [leave] = update_records(member_update(2, BOB, 1700000200, "member", "kicked"), "c", "b")
+    assert isinstance(leave, Activity) and leave.kind is Kind.LEAVE
+    muted = member_update(3, BOB, 1700000300, "left", "restricted")
+    muted["chat_member"]["new_chat_member"]["is_member"] = True
+    [back] = update_records(muted, "c", "b")
+    assert isinstance(back, Activity) and back.kind is Kind.JOIN
+    promoted = member_update(4, BOB, 1700000400, "member", "administrator")
+    assert update_records(promoted, "c", "b") == []
+
+
+def test_a_join_told_by_a_service_message_and_an_update_is_kept_once() -> None:
+    members = MemberEvents()
+    service = update_records(msg_update(10, 50, "", new_chat_members=[BOB]), "c", "b")
+    told_again = update_records(member_update(11, BOB, 1700000050, "left", "member"), "c", "b")
+    assert len(members.keep(service + told_again)) == 1
+    # the other order: the update first, then the message
+    later = MemberEvents()
+    assert len(later.keep(told_again)) == 1 and later.keep(service) == []
+    # leaving and coming back (by the same route) counts every time
+    again = MemberEvents()
+    trips = [
+        member_update(20, ALICE, 1700000000, "left", "member"),
+        member_update(21, ALICE, 1700000010, "member", "left"),
+        member_update(22, ALICE, 1700000020, "left", "member"),
+    ]
+    kept = again.keep([r for u in trips for r in update_records(u, "c", "b")])
+    assert [r.kind for r in kept if isinstance(r, Activity)] == [Kind.JOIN, Kind.LEAVE, Kind.JOIN]
+
+
+async def test_polling_stores_hidden_joins_once(store: SQLiteStore) -> None:
+    updates = [
+        msg_update(300, 60, "", new_chat_members=[BOB]),
+        member_update(301, BOB, 1700000060, "left", "member"),  # the same join, told again
+        member_update(302, ALICE, 1700000070, "left", "member"),  # a hidden join message
+        msg_update(303, 61, "hello"),
+    ]
+    fake = FakeTelegram("T0K", updates)
+    async with serve(fake):
+        writer = BatchingWriter(store)
+        source = make_source(fake.base_url, "T0K", FakeSleep())
+
+        async def all_in() -> bool:
+            return await store.get_cursor("telegram:tg:update_id") == "303"
+
+        await run_until(source, writer, all_in)
+        await writer.close()
+    rows = await store.fetchall(
+        "SELECT a.kind, m.platform_user_id FROM activity a JOIN member m ON m.id = a.member_id "
+        "WHERE a.platform = 'telegram' ORDER BY a.ts"
+    )
+    assert [tuple(r) for r in rows] == [("join", "43"), ("message", "42"), ("join", "42")]

@@ -34,7 +34,7 @@ from cockpit.plugin_kit import (
     serve_webhook,
 )
 
-from .payloads import PLATFORM, update_records
+from .payloads import PLATFORM, MemberEvents, update_records
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class TelegramBotSource:
         if self.client.on_wait is None:
             self.client.on_wait = self.health.waited
         self.client.keep_secret(settings.token)  # it is part of every URL
+        self.members = MemberEvents()
 
     async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         """One Bot API method; `ok: false` answers become a clear error."""
@@ -176,6 +177,7 @@ class TelegramBotSource:
                 if isinstance(uid, int) and not isinstance(uid, bool):
                     last = uid if last is None else max(last, uid)
                 records.extend(update_records(update, self.community, self.origin))
+            records = self.members.keep(records)
             if last is not None and (offset is None or last >= offset):
                 await sink.write(records, cursor=(self.cursor_key, str(last)))
                 offset = last + 1
@@ -198,7 +200,7 @@ class TelegramBotSource:
                 update = json.loads(request.body)
             except ValueError:
                 update = request.body[:RAW_LIMIT].decode("utf-8", "replace")
-            records = update_records(update, self.community, self.origin)
+            records = self.members.keep(update_records(update, self.community, self.origin))
             if records:
                 await sink.write(records)
                 self.health.received(len(records), newest(records))

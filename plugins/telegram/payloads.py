@@ -4,11 +4,17 @@ Ids are the importer's (plugins/telegram/export.py): channel_id is the Bot API c
 source_id `f"{chat_id}:{message_id}"`, so live and imported messages dedupe.
 
 Joins and leaves come from the service messages (`new_chat_members`, `left_chat_member`),
-as in exports; `chat_member` updates are used for channels, which have no such messages.
+as in exports, and from `chat_member` updates: channels have no such messages, and Telegram
+hides them in large groups, so there the updates are the only word of a join. Where both
+arrive for one join, `MemberEvents` keeps the first (the service message's id is the
+export's, so it usually wins, arriving first).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from cockpit.model import Activity, Kind, Quarantined, Record
@@ -139,15 +145,18 @@ def message_records(msg: dict[str, Any], kind: Kind, community: str) -> list[Act
     return [base]
 
 
+def _is_member(member: dict[str, Any]) -> bool:
+    status = member.get("status")
+    return status in _MEMBER or (status == "restricted" and member.get("is_member") is True)
+
+
 def member_records(update: dict[str, Any], community: str) -> list[Activity]:
-    """A `chat_member` update as a join or leave (channels only: groups have service messages)."""
+    """A `chat_member` update as a join or leave, in channels, groups and supergroups."""
     chat = obj(update.get("chat"), "chat")
-    if chat.get("type") != "channel":
-        return []
     chat_id = str(integer(chat.get("id"), "chat id"))
     old = obj(update.get("old_chat_member"), "old_chat_member")
     new = obj(update.get("new_chat_member"), "new_chat_member")
-    was, now = old.get("status") in _MEMBER, new.get("status") in _MEMBER
+    was, now = _is_member(old), _is_member(new)
     if was == now:
         return []
     uid, name, handle, is_bot = _user(obj(new.get("user"), "new_chat_member.user"))
@@ -191,3 +200,41 @@ def update_records(update: object, community: str, origin: str) -> list[Record]:
         return list(records)
     except (Malformed, TypeError, KeyError, AttributeError) as exc:
         return [Quarantined(PLATFORM, origin, position, reason_for(exc), raw_json(update))]
+
+
+_MEMBERSHIP = (Kind.JOIN, Kind.LEAVE)
+SAME_EVENT = timedelta(minutes=2)  # a service message and its chat_member update lie this close
+
+
+class MemberEvents:
+    """Recent joins and leaves by chat and member, so one told twice is stored once.
+
+    A join (or leave) reported by a service message and by a `chat_member` update is one
+    event: the second report within `SAME_EVENT`, by the other route, is dropped. Reports by
+    the same route are never dropped here (their ids already dedupe in the store), so a
+    member who leaves and comes back is counted every time.
+    """
+
+    def __init__(self, limit: int = 8192) -> None:
+        self.limit = limit
+        self.last: OrderedDict[tuple[str, str], tuple[Kind, datetime, bool]] = OrderedDict()
+
+    def fresh(self, record: Activity) -> bool:
+        if record.kind not in _MEMBERSHIP:
+            return True
+        key = (record.channel_id, record.author_id)
+        by_update = ":member:" in record.source_id
+        seen = self.last.get(key)
+        if seen is not None:
+            kind, ts, seen_by_update = seen
+            same = kind is record.kind and seen_by_update != by_update
+            if same and abs(record.ts - ts) <= SAME_EVENT:
+                return False
+        self.last[key] = (record.kind, record.ts, by_update)
+        self.last.move_to_end(key)
+        if len(self.last) > self.limit:
+            self.last.popitem(last=False)
+        return True
+
+    def keep(self, records: Sequence[Record]) -> list[Record]:
+        return [r for r in records if not isinstance(r, Activity) or self.fresh(r)]
