@@ -825,3 +825,75 @@ def test_conformance_chat_analytics_message_counts() -> None:
         assert match
         acts = activities(read(path, tz=UTC))
         assert sum(a.kind is Kind.MESSAGE for a in acts) == int(match.group(1)), path.name
+
+
+# --- issue 17: exports other parsers read -------------------------------------------------
+
+
+def test_a_byte_order_mark_inside_the_opening_bracket(tmp_path: Path) -> None:
+    """German iOS exports put U+FEFF after the `[` of some lines."""
+    path = write(
+        tmp_path,
+        "_chat.txt",
+        "[\ufeff29.01.18, 21:04:12] Jonas Weber: Hallo zusammen\n"
+        "[\ufeff29.01.18, 21:05:40] Mia Koch: Servus!\n"
+        "noch eine Zeile\n"
+        "[29.01.18, 21:06:01] Jonas Weber: Bis morgen\n",
+    )
+    assert sniff(path)
+    acts = activities(read(path))
+    assert [(a.author, a.text) for a in acts] == [
+        ("Jonas Weber", "Hallo zusammen"),
+        ("Mia Koch", "Servus!\nnoch eine Zeile"),
+        ("Jonas Weber", "Bis morgen"),
+    ]
+    assert acts[0].ts == utc(2018, 1, 29, 20, 4, 12)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r\r\n"])
+def test_the_older_layout_with_a_colon_after_the_time(tmp_path: Path, newline: str) -> None:
+    """Exports of about 2012-2015: `09/12/2012 17:02:35: Name: text`, some with CR CR LF."""
+    lines = [
+        "09/12/2012 17:02:35: Ana Lima: Oi gente",
+        "09/12/2012 17:03:10: Pedro: tudo bem?",
+        "linha dois",
+        "10/12/2012 08:00:00: Ana Lima: <Media omitted>",
+    ]
+    path = write(tmp_path, "WhatsApp Chat with Turma.txt", newline.join(lines) + newline)
+    assert sniff(path)
+    acts = activities(read(path))
+    assert table(acts) == [
+        (Kind.MESSAGE, utc(2012, 12, 9, 16, 2, 35), "Ana Lima", "Ana Lima", "Oi gente", 0),
+        (Kind.MESSAGE, utc(2012, 12, 9, 16, 3, 10), "Pedro", "Pedro", "tudo bem?\nlinha dois", 0),
+        (Kind.MESSAGE, utc(2012, 12, 10, 7, 0, 0), "Ana Lima", "Ana Lima", "", 1),
+    ]
+
+
+def test_an_iso_dated_log_with_a_colon_is_not_taken_for_a_chat(tmp_path: Path) -> None:
+    path = write(tmp_path, "server.txt", "2024-01-01 10:00:00: service started\n")
+    assert not sniff(path)
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "This business uses a secure service from Meta to manage this chat. Tap to learn more.",
+        "This chat is with a business account. Tap to learn more.",
+    ],
+)
+def test_the_business_notice_under_the_chats_name_is_a_system_line(
+    tmp_path: Path, notice: str
+) -> None:
+    path = write(
+        tmp_path,
+        "WhatsApp Chat with Acme Shop.txt",
+        f"[12.03.23, 10:00:00] Acme Shop: \u200e{notice}\n"
+        "[12.03.23, 10:01:00] Acme Shop: Hello! How can we help?\n",
+    )
+    notice_act, hello = activities(read(path))
+    assert (notice_act.kind, notice_act.author_id, notice_act.text) == (
+        Kind.SYSTEM,
+        "system",
+        notice,
+    )
+    assert (hello.kind, hello.author) == (Kind.MESSAGE, "Acme Shop")

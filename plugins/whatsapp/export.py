@@ -50,6 +50,8 @@ _TIME = (
 _STAMP = rf"{_DATE},?{_SP}{_TIME}"
 _ANDROID = re.compile(rf"{_STAMP}\.?{_SP}?[-–](?:{_SP}(?P<rest>.*))?\Z")
 _IOS = re.compile(rf"\[{_STAMP}\.?\](?:{_SP}(?P<rest>.*))?\Z")
+# exports of about 2012-2015: "09/12/2012 17:02:35: Name: text" (day/month dates only)
+_OLD = re.compile(rf"{_STAMP}:{_SP}(?P<rest>.*)\Z")
 
 # "Author: text"; authors never contain a colon. "Name:." is a real (if odd) export line.
 _AUTHOR = re.compile(r"(?P<author>[^:]{1,100}):(?:[ \u00a0](?P<text>.*)|(?P<bare>[^\s\d]\S*))?\Z")
@@ -63,7 +65,9 @@ _IOS_SYSTEM = re.compile(
     r"end-to-end encrypt|created (?:group|community)|changed (?:the subject|the group|"
     r"this group|their phone number|the settings)|security code|now an admin|"
     r"no longer an admin|disappearing messages|Missed (?:voice|video|group) call|"
-    r"pinned a message",
+    r"pinned a message|"
+    # WhatsApp Business notices, written under the business's (the chat's) name
+    r"this business (?:uses|is now using|works with) |this chat is with (?:a|an official) business",
     re.IGNORECASE,
 )
 _MEMBERSHIP: tuple[tuple[re.Pattern[str], Kind], ...] = (
@@ -163,9 +167,7 @@ class _LineReader:
 
     @staticmethod
     def _line(number: int, parts: list[str], overlong: bool) -> _Line:
-        text = "".join(parts)
-        if text.endswith("\r"):
-            text = text[:-1]
+        text = "".join(parts).rstrip("\r")  # CR LF, and CR CR LF in some older exports
         if number == 1:
             text = text.removeprefix("\ufeff")
         return _Line(number, text, overlong)
@@ -174,9 +176,16 @@ class _LineReader:
 def _header(text: str) -> re.Match[str] | None:
     """The date/time header that starts a message, or None for a continuation line."""
     line = text.lstrip(_MARKS)
-    if not line[:1].isdigit() and not line.startswith("["):
+    if line.startswith("["):  # iOS may put a byte-order mark inside the bracket
+        return _IOS.match("[" + line[1:].lstrip(_MARKS))
+    if not line[:1].isdigit():
         return None
-    return _ANDROID.match(line) or _IOS.match(line)
+    found = _ANDROID.match(line)
+    if found is None:
+        found = _OLD.match(line)
+        if found is not None and found["y4"]:  # an ISO date and a colon: a log, not a chat
+            return None
+    return found
 
 
 def _ymd(m: re.Match[str], order: str) -> tuple[int, int, int]:
