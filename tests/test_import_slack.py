@@ -20,6 +20,7 @@ from cockpit.plugin_api import ImportContext
 from cockpit.plugin_kit import RAW_LIMIT
 from cockpit.plugins.slack import SlackExportImporter, plugin
 from cockpit.plugins.slack import export as slack
+from cockpit.store.sqlite import SQLiteStore
 
 FIXTURE = Path(__file__).parent / "fixtures" / "slack" / "workspace"
 IMPORTER = SlackExportImporter()
@@ -692,3 +693,68 @@ def test_conformance_corpus() -> None:
         assert activities, export
         assert all(a.validate() is None for a in activities)
         assert len({a.source_id for a in activities}) == len(activities)
+
+
+# --- issue 17: exports other parsers read -------------------------------------------------
+
+OWNER = "U01ALICE0"  # is_bot: false in users.json
+
+
+def _day(tmp_path: Path, messages: list[dict[str, object]]) -> Path:
+    export = Path(shutil.copytree(FIXTURE, tmp_path / "export"))
+    for day in (export / "general").glob("*.json"):
+        day.unlink()
+    write_day(export, json.dumps(messages))
+    return export
+
+
+BOT_ADD = {
+    "type": "message",
+    "subtype": "bot_add",
+    "user": OWNER,
+    "bot_id": "B07GIPHY0",
+    "bot_link": "<https://acme.slack.com/services/B07GIPHY0|giphy>",
+    "text": "added an integration to this channel: <https://acme.slack.com/services/B07GIPHY0|giphy>",
+    "ts": "1709300000.000100",
+}
+FILE_COMMENT = {
+    "type": "message",
+    "subtype": "file_comment",
+    "text": "<@U02BOB000> commented on <@U01ALICE0>'s file <https://acme.slack.com/files/F1|plan.pdf>: looks good",
+    "file": {"id": "F1", "name": "plan.pdf", "user": OWNER},
+    "comment": {
+        "id": "Fc1",
+        "created": 1709300100,
+        "timestamp": 1709300100,
+        "user": "U02BOB000",
+        "comment": "looks good",
+    },
+    "is_intro": False,
+    "ts": "1709300100.000200",
+}
+
+
+async def test_bot_add_is_a_system_event_and_leaves_its_author_human(
+    tmp_path: Path, store: SQLiteStore
+) -> None:
+    said = {"type": "message", "user": OWNER, "text": "hi", "ts": "1709300200.000300"}
+    records = read_all(_day(tmp_path, [BOT_ADD, said]))
+    added, hello = (r for r in records if isinstance(r, Activity) and r.channel == "general")
+    assert (added.kind, added.author_id, added.is_bot) == (Kind.SYSTEM, OWNER, False)
+    assert (hello.kind, hello.is_bot) == (Kind.MESSAGE, False)
+    await store.write(records)
+    rows = await store.fetchall(
+        "SELECT is_bot FROM member WHERE platform = 'slack' AND platform_user_id = ?", (OWNER,)
+    )
+    assert [r[0] for r in rows] == [0]
+
+
+def test_a_file_comment_is_by_the_commenter(tmp_path: Path) -> None:
+    records = read_all(_day(tmp_path, [FILE_COMMENT]))
+    assert not [r for r in records if isinstance(r, Quarantined)]
+    [comment] = [r for r in records if isinstance(r, Activity) and r.channel == "general"]
+    assert (comment.kind, comment.author_id, comment.author) == (
+        Kind.MESSAGE,
+        "U02BOB000",
+        "Bob Ñúñez",
+    )

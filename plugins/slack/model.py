@@ -43,9 +43,14 @@ _KIND_BY_SUBTYPE = {
             "group_unarchive",
             "pinned_item",
             "unpinned_item",
+            "bot_add",  # "added an integration to this channel"
+            "bot_remove",
         )
     },
 }
+
+
+_INTEGRATION_EVENTS = frozenset({"bot_add", "bot_remove"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +108,18 @@ def _count_reactions(reactions: Any) -> int:
 def _author(
     msg: dict[str, Any], subtype: str | None, users: dict[str, User]
 ) -> tuple[str, str, str | None, bool]:
-    """(author_id, author, handle, is_bot) for a message."""
+    """(author_id, author, handle, is_bot) for a message.
+
+    users.json says who is a bot. A `bot_id` on a person's message (bot_add, bot_remove)
+    names the integration they added or removed, not them.
+    """
     user = optional_string(msg.get("user"))
+    comment = msg.get("comment")
+    if user is None and subtype == "file_comment" and isinstance(comment, dict):
+        user = optional_string(comment.get("user"))  # older exports: the author is inside
     bot_id = optional_string(msg.get("bot_id"))
+    if subtype in _INTEGRATION_EVENTS:
+        bot_id = None
     bot_name = optional_string(msg.get("username"))
     if isinstance(msg.get("bot_profile"), dict):
         bot_name = bot_name or optional_string(msg["bot_profile"].get("name"))
@@ -121,7 +135,7 @@ def _author(
         raise Malformed("message has no user")
     known = users.get(user)
     if known is not None:
-        return user, known.name, known.handle, known.is_bot or bool(bot_id)
+        return user, known.name, known.handle, known.is_bot
     if user == SLACKBOT:
         return user, "Slackbot", "slackbot", True
     author, handle = person_name(msg.get("user_profile"))
