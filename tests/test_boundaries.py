@@ -105,10 +105,16 @@ def imports(mod: Module) -> Iterator[Import]:
             yield Import(_absolute(mod, node), tuple(a.name for a in node.names), node.lineno)
 
 
+def _installed(name: str) -> str:
+    """The name a module has once installed: mypy sees widgets/ and plugins/ at the root."""
+    top = name.split(".")[0]
+    return f"cockpit.{name}" if top in ("widgets", "plugins") else name
+
+
 def _targets(imp: Import) -> list[str]:
     """The modules an import depends on: `from pkg import mod` depends on pkg.mod."""
-    found = [imp.module]
-    found += [f"{imp.module}.{n}" for n in imp.names if f"{imp.module}.{n}" in BY_NAME]
+    found = [_installed(imp.module)]
+    found += [f"{found[0]}.{n}" for n in imp.names if f"{found[0]}.{n}" in BY_NAME]
     return found
 
 
@@ -175,15 +181,16 @@ def private_crossings(mod: Module) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name in BY_NAME or _under(alias.name, "cockpit"):
+                name = _installed(alias.name)
+                if name in BY_NAME or _under(name, "cockpit"):
                     if alias.asname:
-                        modules[alias.asname] = alias.name
-                    else:
-                        modules[alias.name.split(".")[0]] = alias.name.split(".")[0]
+                        modules[alias.asname] = name
+                    else:  # `import a.b` binds `a`
+                        modules[alias.name.split(".")[0]] = _installed(alias.name.split(".")[0])
                 if _private(alias.name.rpartition(".")[2]):
                     found.append(f"line {node.lineno}: import {alias.name}")
         elif isinstance(node, ast.ImportFrom):
-            source = _absolute(mod, node)
+            source = _installed(_absolute(mod, node))
             if source not in BY_NAME:
                 continue
             for alias in node.names:
