@@ -48,6 +48,9 @@ def _where(k: int, byte: int) -> str:
 
 
 def _raw(data: object) -> str:
+    """A quarantined message's raw text: the bytes cut from the file (fast path) or the value
+    ijson parsed; unlike the kit's `raw_json`, lone surrogates from broken escapes are replaced
+    so the text can be stored."""
     if isinstance(data, bytes | bytearray | memoryview):
         text = bytes(data[: RAW_LIMIT * 4]).decode("utf-8", "replace").strip()
     else:
