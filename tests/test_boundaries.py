@@ -61,21 +61,8 @@ MODULES = _modules()
 BY_NAME = {m.name: m for m in MODULES}
 
 
-# Cases outside plugins/ that the lead is fixing in the same issue (#11, the pane context):
-# strict, so each turns into a failure the moment it is fixed, and then its line must go.
-LEADS_PART = {
-    "app": frozenset({"widgets/calendar.py", "widgets/leaderboard.py"}),
-    "private": frozenset({"widgets/leaderboard.py", "widgets/pane.py"}),
-}
-
-
-def _cases(modules: list[Module], check: str) -> list[object]:
-    mark = pytest.mark.xfail(strict=True, reason="pane context: lead's part of #11")
-    known = LEADS_PART.get(check, frozenset())
-    return [
-        pytest.param(m, id=m.rel, marks=mark) if m.rel in known else pytest.param(m, id=m.rel)
-        for m in modules
-    ]
+def _cases(modules: list[Module]) -> list[object]:
+    return [pytest.param(m, id=m.rel) for m in modules]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +124,7 @@ def _plugin_home(mod: Module) -> str:
     return ".".join(parts[:3]) if parts[:2] == ["cockpit", "plugins"] else parts[0]
 
 
-@pytest.mark.parametrize("mod", _cases(CORE, "core"))
+@pytest.mark.parametrize("mod", _cases(CORE))
 def test_the_core_imports_no_panes_and_no_plugins(mod: Module) -> None:
     bad = []
     for imp in imports(mod):
@@ -149,7 +136,7 @@ def test_the_core_imports_no_panes_and_no_plugins(mod: Module) -> None:
     assert not bad, f"{mod.rel} imports " + ", ".join(bad)
 
 
-@pytest.mark.parametrize("mod", _cases(PLUGINS, "plugins"))
+@pytest.mark.parametrize("mod", _cases(PLUGINS))
 def test_plugins_import_only_the_kit_the_model_and_the_plugin_api(mod: Module) -> None:
     home = _plugin_home(mod)
     bad = []
@@ -162,7 +149,7 @@ def test_plugins_import_only_the_kit_the_model_and_the_plugin_api(mod: Module) -
     assert not bad, f"{mod.rel} imports " + ", ".join(bad)
 
 
-@pytest.mark.parametrize("mod", _cases(PANES, "app"))
+@pytest.mark.parametrize("mod", _cases(PANES))
 def test_panes_never_import_the_app(mod: Module) -> None:
     bad = [
         f"line {imp.line}: {t}"
@@ -223,7 +210,7 @@ def private_crossings(mod: Module) -> list[str]:
     return sorted(found, key=lambda f: int(f.split(":")[0].removeprefix("line ")))
 
 
-@pytest.mark.parametrize("mod", _cases(MODULES, "private"))
+@pytest.mark.parametrize("mod", _cases(MODULES))
 def test_no_private_name_crosses_a_module_boundary(mod: Module) -> None:
     found = private_crossings(mod)
     assert not found, f"{mod.rel}: " + "; ".join(found)
