@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from cockpit.app import CockpitApp
 from cockpit.config import load_config
 from cockpit.store.sqlite import SQLiteStore
+from cockpit.widgets.feed import FeedView
 from cockpit.widgets.rules import READ_ONLY, RulesScreen
 
 RULES = """\
@@ -132,10 +133,12 @@ def test_rules_view_80x24(tmp_path: Path, snap_compare: Any) -> None:
     app, _ = make_app(tmp_path, True, make_store(tmp_path / "rules.db"))
 
     async def opened(pilot: Pilot[Any]) -> None:
-        for _ in range(250):
-            if getattr(pilot.app, "ready", False):
+        for _ in range(500):  # the cockpit settled behind the view: store open, feed read
+            view = pilot.app.screen_stack[0].query(FeedView)
+            if getattr(pilot.app, "ready", False) and view and not view.first().fetching:
                 break
             await pilot.pause(0.02)
+        await pilot.pause(0.3)
         await pilot.press("R")
         for _ in range(250):
             screen = pilot.app.screen
