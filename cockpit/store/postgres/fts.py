@@ -41,7 +41,7 @@ class _FoldTable(dict[int, str]):
             self._db.execute("INSERT INTO t (text) VALUES (?)", ("\x01x" + chr(cp) + "x\x01",))
             terms = [r[0] for r in self._db.execute("SELECT term FROM v ORDER BY offset")]
         if len(terms) == 1 and terms[0].startswith("x") and terms[0].endswith("x"):
-            return terms[0][1:-1]
+            return str(terms[0][1:-1])
         return " "
 
     def __missing__(self, cp: int) -> str:

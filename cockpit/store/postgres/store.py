@@ -9,9 +9,9 @@ engine's id ranges then never skip a row that a slower concurrent writer committ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -36,6 +36,13 @@ from cockpit.store.postgres import fts
 from cockpit.store.postgres.schema import MIGRATIONS
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.timeutil import from_ms, to_ms, utcnow
+
+if TYPE_CHECKING:  # the feature modules import this one
+    from cockpit.scoring.config import ScoringSettings
+    from cockpit.store.postgres.alerts import PgAlertStore
+    from cockpit.store.postgres.calendar import PgCalendarStore
+    from cockpit.store.postgres.collect import PgHealthStore
+    from cockpit.store.postgres.scoring import PgIdentityStore, PgScoringStore
 
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
@@ -254,7 +261,7 @@ class PostgresStore(Store):
                             f"newer cockpit (this one knows v{len(scripts)})"
                         )
                     for script in scripts[version:]:
-                        await conn.execute(script)  # type: ignore[arg-type]
+                        await conn.execute(script)
                     if version < len(scripts):
                         await conn.execute(
                             "INSERT INTO cockpit_schema (feature, version) VALUES (%s, %s) "
@@ -268,6 +275,37 @@ class PostgresStore(Store):
 
     async def close(self) -> None:
         await self.pool.close()
+
+    # ------------------------------------------------------ feature repositories
+
+    @property
+    def alerts(self) -> PgAlertStore:
+        from cockpit.store.postgres.alerts import PgAlertStore
+
+        return PgAlertStore(self)
+
+    @property
+    def calendar(self) -> PgCalendarStore:
+        from cockpit.store.postgres.calendar import PgCalendarStore
+
+        return PgCalendarStore(self, self.clock)
+
+    @property
+    def identity(self) -> PgIdentityStore:
+        from cockpit.store.postgres.scoring import PgIdentityStore
+
+        return PgIdentityStore(self, self.clock)
+
+    @property
+    def health(self) -> PgHealthStore:
+        from cockpit.store.postgres.collect import PgHealthStore
+
+        return PgHealthStore(self)
+
+    def scoring(self, settings: ScoringSettings | None = None) -> PgScoringStore:
+        from cockpit.store.postgres.scoring import PgScoringStore
+
+        return PgScoringStore(self, settings, self.clock)
 
     # --------------------------------------------------------------- plumbing
 
@@ -284,7 +322,7 @@ class PostgresStore(Store):
     async def fetchall(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         """Rows of a read query (`%s` placeholders)."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(query, params)  # type: ignore[arg-type]
+            cur = await conn.execute(query, params)
             return list(await cur.fetchall())
 
     async def notify(self, conn: Conn, payload: str) -> None:
@@ -292,7 +330,7 @@ class PostgresStore(Store):
         transaction."""
         await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
-    async def changes(self) -> AsyncIterator[str]:
+    async def changes(self) -> AsyncGenerator[str, None]:
         """Payloads of committed changes as they happen ("activity:<last id>", "alert"), on a
         connection of its own: an attached TUI waits on this instead of polling."""
         conn = await AsyncConnection.connect(self.url, autocommit=True)
@@ -624,7 +662,7 @@ class PostgresStore(Store):
                 fmt,
                 row[1],
                 int(row[2]),
-                WriteResult(*(int(x) for x in row[3:7])),
+                WriteResult(int(row[3]), int(row[4]), int(row[5]), int(row[6])),
             )
 
         return await self.transaction(run)
