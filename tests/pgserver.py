@@ -63,9 +63,7 @@ def _with_db(url: str, name: str) -> str:
 
 
 def _run_as(user: str | None, *cmd: str) -> None:
-    subprocess.run(
-        list(cmd), check=True, capture_output=True, user=user, cwd="/", timeout=120
-    )
+    subprocess.run(list(cmd), check=True, capture_output=True, user=user, cwd="/", timeout=120)
 
 
 def _owner() -> str | None:
