@@ -284,7 +284,7 @@ async def test_search_syntax_on_mixed_language_text(any_store: Store) -> None:
 
 async def test_search_gives_the_same_on_both(both: list[Store]) -> None:
     rng = random.Random(5)
-    words = " ".join(MIXED).split() + ["x", "hello", "wörld", "world", "numéro"]
+    words = [*" ".join(MIXED).split(), "x", "hello", "wörld", "world", "numéro"]
     texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 9))) for _ in range(300)]
     for s in both:
         await s.write([act(i, text=t) for i, t in enumerate(texts)])
