@@ -20,13 +20,10 @@ from cockpit.collect.health import ConnectorHealth
 from cockpit.errors import CockpitError
 from cockpit.model import Activity, Kind, Quarantined
 from cockpit.scoring.rank import WINDOWS
+from cockpit.scoring.repository import end_day
 from cockpit.store.base import FeedQuery, Store, WriteResult
 from cockpit.store.postgres import PostgresStore
 from cockpit.store.sqlite import SQLiteStore
-from cockpit.store.sqlite_alerts import AlertStore
-from cockpit.store.sqlite_calendar import CalendarStore
-from cockpit.store.sqlite_collect import load_health, save_health
-from cockpit.store.sqlite_scoring import ScoringStore, end_day
 from cockpit.timeutil import to_ms
 from factories import T0, act
 
@@ -46,7 +43,7 @@ async def open_backend(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Any = None, **kw: Any
 ) -> Store:
     if backend == "sqlite":
-        return await SQLiteStore.open(tmp_path / "store.db", **kw)
+        return await SQLiteStore.open(tmp_path / "store.db", clock=clock or (lambda: NOW), **kw)
     url = request.getfixturevalue("pg_url")
     return await PostgresStore.open(url, clock=clock or (lambda: NOW), **kw)
 
@@ -66,42 +63,14 @@ async def both(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         await s.close()
 
 
-# ---- the feature repositories of a store (the facade will give these as store.alerts, ...)
-
-
-def alerts_of(s: Store) -> Any:
-    return s.alerts if isinstance(s, PostgresStore) else AlertStore(s)  # type: ignore[arg-type]
-
-
 def calendar_of(s: Store, clock: Any) -> Any:
-    if isinstance(s, PostgresStore):
-        s.clock = clock
-        return s.calendar
-    return CalendarStore(s, clock)  # type: ignore[arg-type]
+    s.clock = clock
+    return s.calendar
 
 
 def scoring_of(s: Store, clock: Any) -> Any:
-    if isinstance(s, PostgresStore):
-        s.clock = clock
-        return s.scoring()
-    return ScoringStore(s, clock=clock)  # type: ignore[arg-type]
-
-
-def identity_of(s: Store) -> Any:
-    return s.identity if isinstance(s, PostgresStore) else ScoringStore(s)  # type: ignore[arg-type]
-
-
-async def health_save(s: Store, entries: list[ConnectorHealth], now: datetime) -> None:
-    if isinstance(s, PostgresStore):
-        await s.health.save(entries, now)
-    else:
-        await save_health(s, entries, now)  # type: ignore[arg-type]
-
-
-async def health_load(s: Store, community: str | None = None) -> Any:
-    if isinstance(s, PostgresStore):
-        return await s.health.load(community)
-    return await load_health(s, community)  # type: ignore[arg-type]
+    s.clock = clock
+    return s.scoring()
 
 
 def counts(r: WriteResult) -> tuple[int, int, int, int]:
@@ -330,7 +299,7 @@ async def test_rollups_equal_on_both(both: list[Store]) -> None:
         on_commit = sc.listener()
         for i in range(0, len(records), 150):
             await on_commit(await s.write(records[i : i + 150]))
-        ident = identity_of(s)
+        ident = s.identity
         [a] = await s.find_members("p1")
         [b] = await s.find_members("p2")
         [c] = await s.find_members("p5")
@@ -411,7 +380,7 @@ def alert(fp: str, state: str, at: int, **kw: Any) -> Alert:
 
 
 async def test_alerts_lifecycle(any_store: Store) -> None:
-    al = alerts_of(any_store)
+    al = any_store.alerts
     t = to_ms(NOW)
     assert await al.save([alert("f1", "pending", t)], t) == []
     assert [a.state for a in await al.alerts()] == ["pending"]
@@ -549,7 +518,7 @@ async def test_calendar(any_store: Store) -> None:
 async def test_identity_link_unlink_reject(any_store: Store) -> None:
     s = any_store
     await s.write([act(i) for i in range(7)] + [act(9, community="c2", author_id="x")])
-    ident = identity_of(s)
+    ident = s.identity
     ids = [m.id for m in await s.members(community="c1")]
     a, b, c = sorted(ids)[:3]
     other = (await s.members(community="c2"))[0].id
@@ -578,10 +547,10 @@ async def test_identity_link_unlink_reject(any_store: Store) -> None:
 async def test_connector_health(any_store: Store) -> None:
     h = ConnectorHealth(name="discord-main", type="discord", community="c1")
     h.state, h.events, h.rate_limit_wait_s = "ok", 12, 1.5
-    await health_save(any_store, [h], NOW)
+    await any_store.health.save([h], NOW)
     h.events = 20
-    await health_save(any_store, [h], NOW + timedelta(seconds=5))
-    [row] = await health_load(any_store, "c1")
+    await any_store.health.save([h], NOW + timedelta(seconds=5))
+    [row] = await any_store.health.load("c1")
     assert (row.name, row.state, row.events, row.rate_limit_wait_s) == (
         "discord-main",
         "ok",
@@ -589,17 +558,19 @@ async def test_connector_health(any_store: Store) -> None:
         1.5,
     )
     assert row.updated == NOW + timedelta(seconds=5)
-    assert await health_load(any_store, "other") == []
+    assert await any_store.health.load("other") == []
 
 
 # ------------------------------------------------------------------ leases
 
 
-async def test_lease_takeover_with_fencing(pg_url: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_lease_takeover_with_fencing(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     clock = Clock(NOW)
-    url = pg_url
-    one = await PostgresStore.open(url, clock=clock)
-    two = await PostgresStore.open(url, clock=clock)
+    one = await open_backend(backend, request, tmp_path, clock)
+    two = await open_backend(backend, request, tmp_path, clock)  # another process, same store
     try:
         ttl = timedelta(seconds=10)
         first = await one.lease("alerts:c1", "collector-a", ttl)
@@ -612,7 +583,9 @@ async def test_lease_takeover_with_fencing(pg_url: str) -> None:
         assert not await one.lease_current(renewed)
         taken = await two.lease("alerts:c1", "collector-b", ttl)
         assert taken is not None and taken.token == 2
+        assert await two.lease_current(taken)
         assert await one.lease("alerts:c1", "collector-a", ttl) is None
+        assert await one.lease("reminders", "collector-a", ttl) is not None  # one per name
         await two.release(taken)
         back = await one.lease("alerts:c1", "collector-a", ttl)
         assert back is not None and back.token == 3
@@ -624,13 +597,16 @@ async def test_lease_takeover_with_fencing(pg_url: str) -> None:
 # ------------------------------------------------------------ LISTEN/NOTIFY
 
 
-async def test_attached_readers_hear_of_new_rows(pg_url: str) -> None:
-    writer = await PostgresStore.open(pg_url)
-    reader = await PostgresStore.open(pg_url, readonly=True)
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_attached_readers_hear_of_new_rows(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    writer = await open_backend(backend, request, tmp_path)
+    reader = await open_backend(backend, request, tmp_path, readonly=True)
     try:
         changes = reader.changes()
         listening = asyncio.ensure_future(anext(changes))
-        await asyncio.sleep(0.3)  # the LISTEN is in place before the commit
+        await asyncio.sleep(0.3)  # listening (or polled once) before the commit
         await writer.write([act(1), act(2)])
         assert await asyncio.wait_for(listening, 10) == "activity:2"
         await changes.aclose()

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.collect.health import ConnectorHealth
+from cockpit.collect.repository import HealthRow
 from cockpit.store.postgres.store import Conn, PostgresStore
-from cockpit.store.sqlite_collect import HealthRow
 from cockpit.timeutil import from_ms, to_ms, utcnow
 
 _UPSERT = """

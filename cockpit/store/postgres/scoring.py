@@ -17,18 +17,11 @@ from typing import Any
 from cockpit.errors import CockpitError
 from cockpit.scoring.config import TERMS, ScoringSettings
 from cockpit.scoring.rank import pagerank
+from cockpit.scoring.repository import DAY_MS, Filter, Who, end_day
 from cockpit.scoring.signals import is_question, substantive
 from cockpit.store.base import WriteResult
 from cockpit.store.postgres.store import Conn, PostgresStore
-from cockpit.store.sqlite_scoring import (
-    DAY_MS,
-    REANCHOR,
-    SPANS,
-    Filter,
-    Totals,
-    Who,
-    end_day,
-)
+from cockpit.store.sqlite_scoring import REANCHOR, SPANS, Totals
 from cockpit.timeutil import to_ms, utcnow
 
 # the daily rollup's counters, in the order of the SQLite store's
@@ -185,18 +178,17 @@ class PgScoringStore:
         return out
 
     async def key_of(self, member_id: int) -> int:
-        rows = await self.store.fetchall(
-            "SELECT coalesce(-person_id, id) FROM member WHERE id = %s", (member_id,)
-        )
-        if not rows:
-            raise CockpitError(f"no member #{member_id}")
-        return int(rows[0][0])
+        return await _key_of(self.store, member_id)
 
     async def persons_of(self, member_ids: Sequence[int]) -> dict[int, int | None]:
+        return await _persons_of(self.store, member_ids)
+
+    async def first_day(self, f: Filter) -> int | None:
+        """The first day with any rollup row for the filter's community."""
         rows = await self.store.fetchall(
-            "SELECT id, person_id FROM member WHERE id = ANY(%s::bigint[])", (list(member_ids),)
+            "SELECT min(day) FROM score_day WHERE community_id = %s", (f.community_id,)
         )
-        return {int(i): (int(p) if p is not None else None) for i, p in rows}
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     # ------------------------------------------------------------ rankings
 
@@ -661,18 +653,29 @@ class PgIdentityStore:
         }
 
     async def persons_of(self, member_ids: Sequence[int]) -> dict[int, int | None]:
-        rows = await self.store.fetchall(
-            "SELECT id, person_id FROM member WHERE id = ANY(%s::bigint[])", (list(member_ids),)
-        )
-        return {int(i): (int(p) if p is not None else None) for i, p in rows}
+        return await _persons_of(self.store, member_ids)
 
     async def key_of(self, member_id: int) -> int:
-        rows = await self.store.fetchall(
-            "SELECT coalesce(-person_id, id) FROM member WHERE id = %s", (member_id,)
-        )
-        if not rows:
-            raise CockpitError(f"no member #{member_id}")
-        return int(rows[0][0])
+        return await _key_of(self.store, member_id)
+
+    async def community_id(self, name: str) -> int:
+        return await PgScoringStore(self.store).community_id(name)
+
+
+async def _key_of(store: PostgresStore, member_id: int) -> int:
+    rows = await store.fetchall(
+        "SELECT coalesce(-person_id, id) FROM member WHERE id = %s", (member_id,)
+    )
+    if not rows:
+        raise CockpitError(f"no member #{member_id}")
+    return int(rows[0][0])
+
+
+async def _persons_of(store: PostgresStore, member_ids: Sequence[int]) -> dict[int, int | None]:
+    rows = await store.fetchall(
+        "SELECT id, person_id FROM member WHERE id = ANY(%s::bigint[])", (list(member_ids),)
+    )
+    return {int(i): (int(p) if p is not None else None) for i, p in rows}
 
 
 # ---------------------------------------------------------------- the fold

@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import psycopg
@@ -21,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from cockpit.errors import CockpitError
 from cockpit.model import Kind, Quarantined, Record
+from cockpit.store import redact_url
 from cockpit.store.base import (
     ActivityRow,
     ChannelRow,
@@ -144,17 +144,6 @@ FROM member m JOIN community c ON c.id = m.community_id
 """
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    user = parts.username or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -173,11 +162,15 @@ class PostgresStore(Store):
         readonly: bool,
         clock: Callable[[], datetime],
     ) -> None:
-        self.path = redact(url)
+        self.path = redact_url(url)
         self.url = url
         self.pool = pool
         self.readonly = readonly
         self.clock = clock
+        self._alerts: PgAlertStore | None = None
+        self._calendar: PgCalendarStore | None = None
+        self._identity: PgIdentityStore | None = None
+        self._health: PgHealthStore | None = None
         self._communities: dict[str, int] = {}
         self._channels: dict[tuple[str, str, str], tuple[int, str]] = {}
         self._members: dict[tuple[str, str, str], tuple[int, str, str | None, int]] = {}
@@ -206,7 +199,7 @@ class PostgresStore(Store):
             await pool.open(wait=True, timeout=15)
         except (psycopg.Error, PoolTimeout) as exc:
             await pool.close()
-            raise CockpitError(f"{redact(url)}: cannot connect ({_first_line(exc)})") from None
+            raise CockpitError(f"{redact_url(url)}: cannot connect ({_first_line(exc)})") from None
         store = cls(url, pool, readonly, clock)
         try:
             if readonly:
@@ -279,28 +272,40 @@ class PostgresStore(Store):
     # ------------------------------------------------------ feature repositories
 
     @property
+    def writable(self) -> bool:
+        return not self.readonly
+
+    @property
     def alerts(self) -> PgAlertStore:
         from cockpit.store.postgres.alerts import PgAlertStore
 
-        return PgAlertStore(self)
+        if self._alerts is None:
+            self._alerts = PgAlertStore(self)
+        return self._alerts
 
     @property
     def calendar(self) -> PgCalendarStore:
         from cockpit.store.postgres.calendar import PgCalendarStore
 
-        return PgCalendarStore(self, self.clock)
+        if self._calendar is None:
+            self._calendar = PgCalendarStore(self, self.clock)
+        return self._calendar
 
     @property
     def identity(self) -> PgIdentityStore:
         from cockpit.store.postgres.scoring import PgIdentityStore
 
-        return PgIdentityStore(self, self.clock)
+        if self._identity is None:
+            self._identity = PgIdentityStore(self, self.clock)
+        return self._identity
 
     @property
     def health(self) -> PgHealthStore:
         from cockpit.store.postgres.collect import PgHealthStore
 
-        return PgHealthStore(self)
+        if self._health is None:
+            self._health = PgHealthStore(self)
+        return self._health
 
     def scoring(self, settings: ScoringSettings | None = None) -> PgScoringStore:
         from cockpit.store.postgres.scoring import PgScoringStore
