@@ -614,3 +614,68 @@ async def test_attached_readers_hear_of_new_rows(
     finally:
         await writer.close()
         await reader.close()
+
+
+# ------------------------------------------------------------- store copy
+
+
+async def test_store_copy_sqlite_to_postgresql_resumes_and_verifies(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cockpit.cli import main
+    from cockpit.store import copy
+
+    src = await SQLiteStore.open(tmp_path / "src.db", clock=lambda: NOW)
+    records = community(3, n=300)
+    sc = src.scoring()
+    on_commit = sc.listener()
+    for i in range(0, len(records), 100):
+        await on_commit(await src.write(records[i : i + 100], cursors=[("k", str(i))]))
+    await src.write([Quarantined("x", "f.json", "1", "bad", "{}")])
+    await src.calendar.save(ama())
+    t = to_ms(NOW)
+    await src.alerts.save([alert("f1", "firing", t)], t)
+    await src.close()
+
+    monkeypatch.setattr(copy, "PAGE", 40)
+    seen: list[str] = []
+
+    def stop_midway(line: str) -> None:
+        seen.append(line)
+        if line.startswith("activity: 120"):
+            raise KeyboardInterrupt  # as if the operator pressed ^C mid-copy
+
+    with pytest.raises(KeyboardInterrupt):
+        await copy.copy_store(tmp_path / "src.db", pg_url, stop_midway)
+    await (await SQLiteStore.open(tmp_path / "other.db")).close()
+    with pytest.raises(CockpitError, match="unfinished copy"):
+        await copy.copy_store(tmp_path / "other.db", pg_url)
+    reports = await copy.copy_store(tmp_path / "src.db", pg_url)
+    by_table = {r.table: r for r in reports}
+    assert by_table["activity"].source == by_table["activity"].target == 300
+    assert by_table["activity"].copied == 180  # the rest only: nothing twice
+    assert all(r.source == r.target for r in reports)
+    dst = await PostgresStore.open(pg_url, clock=lambda: NOW)
+    try:
+        a = await SQLiteStore.open(tmp_path / "src.db", readonly=True)
+        assert await dst.feed(FeedQuery(limit=500)) == await a.feed(FeedQuery(limit=500))
+        assert await dst.feed(FeedQuery(search="stak*", limit=500)) == await a.feed(
+            FeedQuery(search="stak*", limit=500)
+        )
+        await a.close()
+        assert await dst.get_cursor("k") == "200"
+        assert [e.uid for e in await dst.calendar.events()] == ["ama@test"]
+        assert [x.fingerprint for x in await dst.alerts.alerts()] == ["f1"]
+        # new rows get fresh ids after the copied ones
+        r = await dst.write([act(1, source_id="after-copy")])
+        assert r.new_ids is not None and r.new_ids[0] > 300
+    finally:
+        await dst.close()
+    # and back again, through the command line, into a new SQLite file
+    argv = ["store", "copy", "--quiet", pg_url, str(tmp_path / "back.db")]
+    assert await asyncio.to_thread(main, argv) == 0
+    back = await SQLiteStore.open(tmp_path / "back.db")
+    assert (await back.stats()).activities == 301
+    assert len(await back.feed(FeedQuery(search="staking", limit=500))) > 0
+    await back.close()
+    assert await asyncio.to_thread(main, argv) == 1  # the target is not empty
