@@ -63,12 +63,22 @@ def _quote(lexeme: str) -> str:
 
 
 def tsvector(text: str) -> str | None:
-    """`text` as a tsvector literal (None for text without a token, as FTS5 skips it)."""
-    parts = []
-    for pos, tok in enumerate(tokens(text), 1):
-        if len(tok.encode()) > MAX_LEXEME_BYTES:
-            continue
-        parts.append(f"{_quote(tok)}:{min(pos, MAX_POSITION)}")
+    """`text` as a tsvector literal (None for text without a token, as FTS5 skips it).
+    Tokens never hold a quote or a backslash (both separate tokens), so none is escaped."""
+    toks = text.translate(_FOLD).split()
+    if not toks:
+        return None
+    if len(toks) >= MAX_POSITION or max(map(len, toks)) * 4 > MAX_LEXEME_BYTES:
+        return _long_tsvector(toks)
+    return " ".join([f"'{t}':{i}" for i, t in enumerate(toks, 1)])
+
+
+def _long_tsvector(toks: list[str]) -> str | None:
+    parts = [
+        f"'{t}':{min(i, MAX_POSITION)}"
+        for i, t in enumerate(toks, 1)
+        if len(t.encode()) <= MAX_LEXEME_BYTES
+    ]
     return " ".join(parts) if parts else None
 
 

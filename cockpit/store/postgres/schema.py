@@ -38,10 +38,9 @@ CORE: list[str] = [
         activity_count BIGINT NOT NULL DEFAULT 0,
         person_id BIGINT,
         UNIQUE (community_id, platform, platform_user_id)
-    );
+    ) WITH (fillfactor = 70);  -- room for HOT updates of the counts at every batch
     CREATE INDEX member_handle ON member (lower(handle));
     CREATE INDEX member_display ON member (lower(display_name));
-    CREATE INDEX member_rank ON member (activity_count DESC, id);
     CREATE TABLE import_file (
         id {ID},
         fingerprint TEXT NOT NULL UNIQUE,

@@ -106,7 +106,24 @@ WHERE excluded.edited_ts >= coalesce(activity.edited_ts, -1) AND excluded.text !
     """ON CONFLICT (platform, source_id) DO UPDATE SET deleted = 1
 WHERE activity.deleted = 0""",
 )
-_RETURNING = " RETURNING id, member_id, ts, (xmax = 0)"
+_RETURNING = " RETURNING id, member_id, ts, (xmax = 0) AS fresh"
+
+
+def _counted(insert: str) -> str:
+    """An activity upsert that also counts the new rows into their members, in the same
+    statement; answers (new rows, rows changed, first new id, last new id)."""
+    return (
+        f"WITH ins AS ({insert}{_RETURNING}), "
+        "agg AS (SELECT member_id, count(*) AS c, min(ts) AS lo, max(ts) AS hi FROM ins "
+        "WHERE fresh GROUP BY member_id), "
+        "upd AS (UPDATE member m SET activity_count = m.activity_count + agg.c, "
+        "first_seen = least(coalesce(m.first_seen, agg.lo), agg.lo), "
+        "last_seen = greatest(coalesce(m.last_seen, agg.hi), agg.hi) "
+        "FROM agg WHERE m.id = agg.member_id) "
+        "SELECT count(*) FILTER (WHERE fresh), count(*), min(id) FILTER (WHERE fresh), "
+        "max(id) FILTER (WHERE fresh) FROM ins"
+    )
+
 
 UPSERT_MEMBERS = """
 INSERT INTO member AS m (community_id, platform, platform_user_id, handle, display_name, is_bot,
@@ -397,7 +414,13 @@ class PostgresStore(Store):
 
     @staticmethod
     def prepare(records: Sequence[Record]) -> Any:
-        return SQLiteStore.prepare(records)
+        """The SQLite store's validation and rows, each with its full-text lexemes added:
+        an import runs this in its parser process, away from the writer."""
+        batch = SQLiteStore.prepare(records)
+        for rows in batch.rows:
+            for r in rows:
+                r.append(fts.tsvector(r[7]) if r[7] else None)
+        return batch
 
     async def write(
         self,
@@ -504,12 +527,12 @@ class PostgresStore(Store):
                         members[(name, platform, r[6])][0],
                         *r[7:16],
                         import_id,
-                        fts.tsvector(r[7]) if r[7] else None,
+                        r[17] if len(r) > 17 else (fts.tsvector(r[7]) if r[7] else None),
                     ]
                 )
             payloads.append(out)
         bulk = import_id is not None or sum(map(len, payloads)) >= COPY_THRESHOLD
-        returned: list[tuple[int, int, int, bool]] = []
+        returned: list[tuple[int, int, int | None, int | None]] = []
         if bulk:
             await conn.execute(_STAGE_DDL)
             async with conn.cursor() as cur:
@@ -520,10 +543,11 @@ class PostgresStore(Store):
                 for cat, rows in enumerate(payloads):
                     if rows:
                         await cur.execute(
-                            f"INSERT INTO activity AS activity ({_COLUMNS}) SELECT {_COLUMNS} "
-                            f"FROM {_STAGE} WHERE cat = %s ORDER BY seq "
-                            + _CONFLICT[cat]
-                            + _RETURNING,
+                            _counted(
+                                f"INSERT INTO activity AS activity ({_COLUMNS}) "
+                                f"SELECT {_COLUMNS} FROM {_STAGE} WHERE cat = %s ORDER BY seq "
+                                + _CONFLICT[cat]
+                            ),
                             (cat,),
                         )
                         returned.extend(await cur.fetchall())
@@ -533,40 +557,23 @@ class PostgresStore(Store):
                 if rows:
                     columns = [list(c) for c in zip(*rows, strict=True)]
                     cur = await conn.execute(
-                        f"INSERT INTO activity AS activity ({_COLUMNS}) {_UNNEST} "
-                        + _CONFLICT[cat]
-                        + _RETURNING,
+                        _counted(
+                            f"INSERT INTO activity AS activity ({_COLUMNS}) {_UNNEST} "
+                            + _CONFLICT[cat]
+                        ),
                         columns,
                     )
                     returned.extend(await cur.fetchall())
-        fresh = [r for r in returned if r[3]]
-        new = len(fresh)
-        changed = len(returned)
-        if fresh:
-            per: dict[int, list[int]] = {}
-            for _, member, ts, _ in fresh:
-                cell = per.get(member)
-                if cell is None:
-                    per[member] = [1, ts, ts]
-                else:
-                    cell[0] += 1
-                    cell[1] = min(cell[1], ts)
-                    cell[2] = max(cell[2], ts)
-            ids = sorted(per)
-            await conn.execute(
-                "UPDATE member SET activity_count = activity_count + n.c, "
-                "first_seen = least(coalesce(first_seen, n.lo), n.lo), "
-                "last_seen = greatest(coalesce(last_seen, n.hi), n.hi) "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
-                "AS n(id, c, lo, hi) WHERE member.id = n.id",
-                (ids, [per[i][0] for i in ids], [per[i][1] for i in ids], [per[i][2] for i in ids]),
-            )
+        new = sum(int(r[0]) for r in returned)
+        changed = sum(int(r[1]) for r in returned)
+        firsts = [r[2] for r in returned if r[2] is not None]
+        lasts = [r[3] for r in returned if r[3] is not None]
         updated = min(max(0, changed - new), batch.count - new)
         return WriteResult(
             new=new,
             duplicate=batch.count - new - updated,
             updated=updated,
-            new_ids=(min(r[0] for r in fresh), max(r[0] for r in fresh)) if fresh else None,
+            new_ids=(int(min(firsts)), int(max(lasts))) if new else None,
         )
 
     async def _upsert_owners(self, conn: Conn, batch: Any) -> None:
