@@ -16,22 +16,22 @@ import asyncio
 import random
 import tempfile
 import time
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import psycopg
+from pgbench_server import server
 
 from cockpit.importing import import_paths
 from cockpit.model import Activity, Kind
 from cockpit.registry import registry
 from cockpit.store.postgres import PostgresStore, fts
 from cockpit.timeutil import iso_z
-from pgbench_server import server
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 BATCH = 10_000
-WORDS = "the a staking token wallet bridge swap gm wen café naïve über mañana привет 你好".split()
+WORDS = ["the", "a", "staking", "token", "wallet", "bridge", "swap", "gm", "wen", "café", "naïve", "über", "mañana", "привет", "你好"]
 
 
 def activities(n: int, members: int, seed: int = 1) -> list[Activity]:
@@ -83,7 +83,9 @@ def plain_copy(url: str, data: list[Activity], members: int) -> float:
         t = time.perf_counter()
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("INSERT INTO community (id, name) VALUES (1, 'bench')")
-            with cur.copy("COPY channel (id, community_id, platform, source_id, name) FROM STDIN") as cp:
+            with cur.copy(
+                "COPY channel (id, community_id, platform, source_id, name) FROM STDIN"
+            ) as cp:
                 for c in range(20):
                     cp.write_row((c + 1, 1, "discord", f"c{c}", f"c{c}"))
             with cur.copy("COPY member (id, community_id, platform, platform_user_id, display_name) "
@@ -119,7 +121,9 @@ async def main() -> None:
     print(f"store import : {t_store:7.2f} s  {r_store:10,.0f} rows/s")
     print(f"plain COPY   : {t_copy:7.2f} s  {r_copy:10,.0f} rows/s")
     ratio = r_store / r_copy
-    print(f"ratio store/COPY: {ratio:.2f}x (budget >= 0.5x): {'ok' if ratio >= 0.5 else 'OVER BUDGET'}")
+    print(
+        f"ratio store/COPY: {ratio:.2f}x (budget >= 0.5x): {'ok' if ratio >= 0.5 else 'OVER BUDGET'}"
+    )
 
 
 if __name__ == "__main__":

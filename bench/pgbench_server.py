@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pgserver import Server, start_server  # noqa: E402
+from pgserver import Server, start_server
 
 
 @contextlib.contextmanager

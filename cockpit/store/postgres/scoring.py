@@ -38,7 +38,8 @@ COLUMNS = (
 WHO = "coalesce(-m.person_id, m.id)"
 # the members `m` behind leaderboard keys: (member ids, person ids, keys)
 KEYED = (
-    f"(m.id = ANY(%s::bigint[]) OR m.person_id = ANY(%s::bigint[])) AND {WHO} = ANY(%s::bigint[])"
+    "m.id IN (SELECT unnest(%s::bigint[]) UNION ALL SELECT id FROM member "
+    f"WHERE person_id = ANY(%s::bigint[])) AND {WHO} = ANY(%s::bigint[])"
 )
 _IX = {name: i for i, name in enumerate(COLUMNS)}
 _EVER = -(1 << 40)

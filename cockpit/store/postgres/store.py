@@ -52,7 +52,8 @@ _MIGRATE_LOCK = 0x636B_6D69  # pg_advisory_xact_lock keys ("ckmi", "ckwr")
 _WRITE_LOCK = 0x636B_7772
 _RAW_LIMIT = 4096
 _CACHE_LIMIT = 200_000
-COPY_THRESHOLD = 2000  # batches this big (and every import batch) go in by COPY
+COPY_THRESHOLD = 2000
+ANALYZE_AFTER = 100_000  # rows an import added before the planner's statistics are renewed  # batches this big (and every import batch) go in by COPY
 
 _COLUMNS = (
     "community_id, platform, source_id, kind, ts, channel_id, member_id, text, reply_to, "
@@ -686,6 +687,10 @@ class PostgresStore(Store):
                 "UPDATE import_file SET state = 'done', finished = %s WHERE id = %s",
                 (now_ms(), import_id),
             )
+            # a big import changes what the planner should expect; autovacuum would get
+            # there later, the first reads after the import should not wait for it
+            if counts.new >= ANALYZE_AFTER:
+                await conn.execute("ANALYZE")
 
     async def refuse_import(self, import_id: int, reason: str) -> int:
         async def run(conn: Conn) -> int:
