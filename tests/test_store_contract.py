@@ -540,7 +540,7 @@ async def test_identity_link_unlink_reject(any_store: Store) -> None:
     await ident.reject(b, a)
     await ident.reject(a, b)
     assert await ident.rejected() == {(min(a, b), max(a, b))}
-    rows = await ident.identities(1)  # c1 was the first community stored
+    rows = await ident.identities(await ident.community_id("c1"))
     assert sorted(r[0] for r in rows) == sorted(ids)
 
 
