@@ -9,7 +9,8 @@ engine's id ranges then never skip a row that a slower concurrent writer committ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,7 +19,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, StoreError
 from cockpit.model import Kind, Quarantined, Record
 from cockpit.store import redact_url
 from cockpit.store.base import (
@@ -238,7 +239,7 @@ class PostgresStore(Store):
         return {str(f): int(v) for f, v in await cur.fetchall()}
 
     async def _check_schema(self) -> None:
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             have = await self._versions(conn)
         for feature, scripts in MIGRATIONS.items():
             version = have.get(feature, 0)
@@ -257,7 +258,7 @@ class PostgresStore(Store):
         """Every pending migration in one transaction, under an advisory lock: a second
         process starting at the same moment waits, then finds nothing left to do."""
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self._connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
                 await conn.execute(
                     "CREATE TABLE IF NOT EXISTS cockpit_schema "
@@ -332,6 +333,15 @@ class PostgresStore(Store):
 
     # --------------------------------------------------------------- plumbing
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection; the driver's errors leave as `StoreError`."""
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.path}: {_first_line(exc)}") from exc
+
     def _writable(self) -> None:
         if self.readonly:
             raise CockpitError(f"{self.path}: opened read-only")
@@ -339,12 +349,12 @@ class PostgresStore(Store):
     async def transaction(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run `fn(conn)` in one transaction on a pooled connection (rolled back on error)."""
         self._writable()
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             return await fn(conn)
 
     async def fetchall(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         """Rows of a read query (`%s` placeholders)."""
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             cur = await conn.execute(query, params)
             return list(await cur.fetchall())
 
@@ -382,7 +392,7 @@ class PostgresStore(Store):
         self._writable()
         now = to_ms(self.clock())
         until = now + int(ttl.total_seconds() * 1000)
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             cur = await conn.execute(
                 "INSERT INTO lease AS l (name, holder, token, expires) VALUES (%s, %s, 1, %s) "
                 "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
@@ -397,7 +407,7 @@ class PostgresStore(Store):
     async def release(self, lease: Lease) -> None:
         """Give a lease up at once (the token stays, so the next holder's is higher)."""
         self._writable()
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             await conn.execute(
                 "UPDATE lease SET expires = 0 WHERE name = %s AND holder = %s AND token = %s",
                 (lease.name, lease.holder, lease.token),
@@ -442,7 +452,7 @@ class PostgresStore(Store):
         self._writable()
         batch = prepared
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self._connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
                 result = await self._store_activities(conn, batch, import_id)
                 now = now_ms()
@@ -682,7 +692,7 @@ class PostgresStore(Store):
 
     async def finish_import(self, import_id: int, counts: WriteResult) -> None:
         self._writable()
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             await conn.execute(
                 "UPDATE import_file SET state = 'done', finished = %s WHERE id = %s",
                 (now_ms(), import_id),
