@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -18,7 +19,7 @@ from cockpit.timeutil import from_ms, to_ms, utcnow
 
 PERIOD_MS = 28 * 86_400_000
 MAX_REMINDER_ATTEMPTS = 5
-# hour of the week with Monday 00:00 UTC as 0; floor division as SQLite's for times >= 1970
+# hour of the week with Monday 00:00 UTC as 0, computed as the SQLite store does
 _HOW = "(((a.ts / 3600000) %% 168 + 168 + 72) %% 168)"
 _ROLLUP_LOCK = 0x636B_6361
 
@@ -67,8 +68,7 @@ def _event_from_row(row: Sequence[Any], exdates: list[str], overrides: list[Any]
 
 
 def _same(a: Event, b: Event) -> bool:
-    from dataclasses import replace
-
+    """Equal in everything a user set (the sequence number is ours)."""
     return replace(a, sequence=0) == replace(b, sequence=0)
 
 

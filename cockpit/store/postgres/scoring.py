@@ -72,10 +72,6 @@ async def _all(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[Any]:
     return list(await cur.fetchall())
 
 
-def _pg_points(totals: Totals) -> str:
-    return totals.points  # "w * d.term + ..." is plain SQL on both stores
-
-
 class PgScoringStore:
     """The scoring's view of a `PostgresStore`."""
 
@@ -773,7 +769,7 @@ async def _fill(
         which, args = "d.member_id = ANY(%s::bigint[])", [ids]
     else:
         return
-    points = f"sum(({_pg_points(totals)}) * power(%s::float8, (%s - d.day) / 30.0::float8))"
+    points = f"sum(({totals.points}) * power(%s::float8, (%s - d.day) / 30.0::float8))"
     await conn.execute(
         "INSERT INTO score_total (win, member_id, community_id, score) "
         f"SELECT %s, d.member_id, d.community_id, {points} "
