@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from cockpit.commands.context import Context
-from cockpit.store import redact_url
+from cockpit.store import copy_store, redact_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,8 +30,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def run_copy(ctx: Context) -> int:
-    from cockpit.store.copy import copy_store  # the PostgreSQL driver loads only here
-
     a = ctx.args
     interactive = not a.quiet and sys.stderr.isatty()
 
