@@ -31,7 +31,23 @@ from cockpit.timeutil import iso_z
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 BATCH = 10_000
-WORDS = ["the", "a", "staking", "token", "wallet", "bridge", "swap", "gm", "wen", "café", "naïve", "über", "mañana", "привет", "你好"]
+WORDS = [
+    "the",
+    "a",
+    "staking",
+    "token",
+    "wallet",
+    "bridge",
+    "swap",
+    "gm",
+    "wen",
+    "café",
+    "naïve",
+    "über",
+    "mañana",
+    "привет",
+    "你好",
+]
 
 
 def activities(n: int, members: int, seed: int = 1) -> list[Activity]:
