@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cockpit.alerts.config import AlertingSettings, Receiver
 from cockpit.alerts.engine import Alert
@@ -679,3 +682,42 @@ async def test_store_copy_sqlite_to_postgresql_resumes_and_verifies(
     assert len(await back.feed(FeedQuery(search="staking", limit=500))) > 0
     await back.close()
     assert await asyncio.to_thread(main, argv) == 1  # the target is not empty
+
+
+# ------------------------------------------------------------ the tokenizer
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60))
+def test_postgresql_tokens_are_fts5s(text: str) -> None:
+    """The PostgreSQL store's lexemes are the tokens SQLite's FTS5 indexes, for any text."""
+    from cockpit.store.postgres import fts
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+    db.execute("INSERT INTO t (x) VALUES (?)", (text,))
+    expected = [r[0] for r in db.execute("SELECT term FROM v ORDER BY offset")]
+    assert fts.tokens(text) == expected
+
+
+async def test_postgresql_migrates_an_older_schema(pg_url: str) -> None:
+    """A database written by an older cockpit (here: before the collector's tables) is
+    refused read-only with a hint, and migrated by the next writer."""
+    s = await PostgresStore.open(pg_url)
+    await s.write([act(1)])
+
+    async def older(conn: Any) -> None:
+        await conn.execute("DROP TABLE source_health")
+        await conn.execute("DELETE FROM cockpit_schema WHERE feature = 'collect'")
+
+    await s.transaction(older)
+    await s.close()
+    with pytest.raises(CockpitError, match="open it once with a writing command"):
+        await PostgresStore.open(pg_url, readonly=True)
+    s = await PostgresStore.open(pg_url)
+    h = ConnectorHealth(name="x", type="jsonl", community="c1")
+    await s.health.save([h], NOW)
+    assert [r.name for r in await s.health.load()] == ["x"]
+    assert (await s.stats()).activities == 1
+    await s.close()
