@@ -87,6 +87,23 @@ async def via_store(url: str, data: list[Activity], path: Path) -> float:
     return time.perf_counter() - t
 
 
+async def via_writes(url: str, data: list[Activity]) -> float:
+    """The store's write path alone: batches prepared ahead (as the parser process does)."""
+    prepared = [PostgresStore.prepare(data[i : i + BATCH]) for i in range(0, len(data), BATCH)]
+    t = time.perf_counter()
+    store = await PostgresStore.open(url)
+    try:
+        rec = await store.begin_import("bench-writes", "bench", "jsonl")
+        done = 0
+        for batch in prepared:
+            done += batch.count
+            await store.write_prepared(batch, import_id=rec.id, import_position=done)
+        await store.finish_import(rec.id, WriteResult(done))
+    finally:
+        await store.close()
+    return time.perf_counter() - t
+
+
 def plain_copy(url: str, data: list[Activity], members: int) -> float:
     """The same rows, ready-made, loaded with COPY into the same (freshly migrated) tables."""
     rows = []
@@ -123,15 +140,16 @@ async def main() -> None:
     a = ap.parse_args()
     data = activities(a.rows, a.members)
     with server(a.url) as srv:
-        store_db, copy_db = srv.fresh_db(), srv.fresh_db()
+        store_db, writes_db, copy_db = srv.fresh_db(), srv.fresh_db(), srv.fresh_db()
         try:
             await (await PostgresStore.open(copy_db)).close()  # the same tables, migrated
             with tempfile.TemporaryDirectory() as tmp:
                 t_store = await via_store(store_db, data, Path(tmp) / "bench.jsonl")
+            t_writes = await via_writes(writes_db, data)
             t_copy = await asyncio.to_thread(plain_copy, copy_db, data, a.members)
         finally:
-            srv.drop_db(store_db)
-            srv.drop_db(copy_db)
+            for db in (store_db, writes_db, copy_db):
+                srv.drop_db(db)
     r_store, r_copy = a.rows / t_store, a.rows / t_copy
     print(f"rows: {a.rows:,} activities, {a.members:,} members, batches of {BATCH:,}")
     print(f"store import : {t_store:7.2f} s  {r_store:10,.0f} rows/s")
