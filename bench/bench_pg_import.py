@@ -26,6 +26,7 @@ from pgbench_server import server
 from cockpit.importing import import_paths
 from cockpit.model import Activity, Kind
 from cockpit.registry import registry
+from cockpit.store.base import WriteResult
 from cockpit.store.postgres import PostgresStore, fts
 from cockpit.timeutil import iso_z
 
@@ -152,12 +153,14 @@ async def main() -> None:
                 srv.drop_db(db)
     r_store, r_copy = a.rows / t_store, a.rows / t_copy
     print(f"rows: {a.rows:,} activities, {a.members:,} members, batches of {BATCH:,}")
-    print(f"store import : {t_store:7.2f} s  {r_store:10,.0f} rows/s")
-    print(f"plain COPY   : {t_copy:7.2f} s  {r_copy:10,.0f} rows/s")
-    ratio = r_store / r_copy
-    print(
-        f"ratio store/COPY: {ratio:.2f}x (budget >= 0.5x): {'ok' if ratio >= 0.5 else 'OVER BUDGET'}"
-    )
+    r_writes = a.rows / t_writes
+    print(f"cockpit import (parse included) : {t_store:7.2f} s  {r_store:10,.0f} rows/s")
+    print(f"store writes (batches prepared) : {t_writes:7.2f} s  {r_writes:10,.0f} rows/s")
+    print(f"plain COPY                      : {t_copy:7.2f} s  {r_copy:10,.0f} rows/s")
+    for name, rate in (("import", r_store), ("writes", r_writes)):
+        ratio = rate / r_copy
+        verdict = "ok" if ratio >= 0.5 else "UNDER BUDGET"
+        print(f"ratio {name}/COPY: {ratio:.2f}x (budget >= 0.5x): {verdict}")
 
 
 if __name__ == "__main__":
