@@ -721,3 +721,26 @@ async def test_postgresql_migrates_an_older_schema(pg_url: str) -> None:
     assert [r.name for r in await s.health.load()] == ["x"]
     assert (await s.stats()).activities == 1
     await s.close()
+
+
+async def test_rule_history_and_backtest_reads(any_store: Store) -> None:
+    s = any_store
+    await s.write([act(i) for i in range(5)])
+    al = s.alerts
+    t0, t4 = to_ms(T0), to_ms(T0 + timedelta(seconds=4))
+    first = await al.events_in(t0, t4 + 1, limit=3)
+    assert [e.source_id for e in first] == ["0", "1", "2"]
+    after = (first[-1].ts, first[-1].id)
+    assert [e.source_id for e in await al.events_in(t0, t4 + 1, after=after)] == ["3", "4"]
+    t = to_ms(NOW)
+    await al.save([alert("f1", "firing", t), alert("f2", "pending", t)], t)
+    stats = await al.rule_stats(t + 1000)
+    assert (stats["scam"].open_state, stats["scam"].fires_24h, stats["scam"].last_fired) == (
+        "firing",
+        1,
+        t,
+    )
+    one = await al.record_rule_change("scam", "disabled", "ana", t)
+    await al.record_rule_change("raid", "joins: 10 -> 15", "bob", t + 1)
+    assert [c.change for c in await al.rule_changes()] == ["joins: 10 -> 15", "disabled"]
+    assert await al.rule_changes("scam") == [one]

@@ -12,7 +12,7 @@ from cockpit.alerts.config import AlertingSettings, Receiver
 from cockpit.alerts.engine import Alert
 from cockpit.alerts.events import Event
 from cockpit.alerts.grouping import LogEntry, Outgoing, plan
-from cockpit.alerts.records import AlertRow, Matcher, OutboxRow, SilenceRow
+from cockpit.alerts.records import AlertRow, Matcher, OutboxRow, RuleChange, RuleStats, SilenceRow
 from cockpit.errors import CockpitError
 from cockpit.model import Kind
 from cockpit.store.postgres.store import Conn, PostgresStore
@@ -121,6 +121,24 @@ class PgAlertStore:
             EVENT_SELECT + " WHERE a.id > %s AND a.ts >= %s ORDER BY a.id LIMIT %s",
             (after_id, since, limit),
         )
+        return [_event(r) for r in rows]
+
+    async def events_in(
+        self, start: int, end: int, after: tuple[int, int] | None = None, limit: int = 20_000
+    ) -> list[Event]:
+        """History in time order, paged by (ts, id): what a backtest replays."""
+        if after is None:
+            rows = await self.store.fetchall(
+                EVENT_SELECT + " WHERE a.ts >= %s AND a.ts < %s ORDER BY a.ts, a.id LIMIT %s",
+                (start, end, limit),
+            )
+        else:
+            ts, row_id = after
+            rows = await self.store.fetchall(
+                EVENT_SELECT + " WHERE a.ts < %s AND (a.ts > %s OR (a.ts = %s AND a.id > %s)) "
+                "ORDER BY a.ts, a.id LIMIT %s",
+                (end, ts, ts, row_id, limit),
+            )
         return [_event(r) for r in rows]
 
     async def save(self, changes: Sequence[Alert], now: int) -> list[str]:
@@ -502,3 +520,51 @@ class PgAlertStore:
         )
         r = rows[0]
         return int(r[0]), int(r[1]), r[2]
+
+    # ------------------------------------------------------------ rules
+
+    async def rule_stats(self, now: int) -> dict[str, RuleStats]:
+        day, week = now - 86_400_000, now - 7 * 86_400_000
+        rows = await self.store.fetchall(
+            "SELECT rule, max(fired_at), count(*) FILTER (WHERE fired_at >= %s), "
+            "count(*) FILTER (WHERE fired_at >= %s) FROM alert "
+            "WHERE fired_at IS NOT NULL GROUP BY rule",
+            (day, week),
+        )
+        fired = {r[0]: (r[1], int(r[2] or 0), int(r[3] or 0)) for r in rows}
+        open_rows = await self.alerts(states=("pending", "firing"), limit=10_000, now=now)
+        names = set(fired) | {a.rule for a in open_rows}
+        out = {}
+        for name in names:
+            mine = [a for a in open_rows if a.rule == name]
+            state = (
+                "firing"
+                if any(a.state == "firing" for a in mine)
+                else ("pending" if mine else None)
+            )
+            last, f24, f7 = fired.get(name, (None, 0, 0))
+            out[name] = RuleStats(name, state, any(a.silenced_by for a in mine), last, f24, f7)
+        return out
+
+    async def record_rule_change(self, rule: str, change: str, by: str, now: int) -> RuleChange:
+        async def run(conn: Conn) -> int:
+            rows = await _all(
+                conn,
+                "INSERT INTO rule_change (rule, change, by, at) VALUES (%s, %s, %s, %s) "
+                "RETURNING id",
+                (rule, change, by, now),
+            )
+            return int(rows[0][0])
+
+        return RuleChange(await self.store.transaction(run), rule, change, by, now)
+
+    async def rule_changes(self, rule: str | None = None, limit: int = 50) -> list[RuleChange]:
+        query = "SELECT id, rule, change, by, at FROM rule_change"
+        params: list[Any] = []
+        if rule is not None:
+            query += " WHERE rule = %s"
+            params.append(rule)
+        rows = await self.store.fetchall(
+            query + " ORDER BY at DESC, id DESC LIMIT %s", (*params, limit)
+        )
+        return [RuleChange(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]

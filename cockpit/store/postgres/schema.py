@@ -185,6 +185,18 @@ ALERTS: list[str] = [
     );
     CREATE INDEX outbox_due ON outbox (state, next_attempt);
     """,
+    # 2: who changed which rule, how, and when (the Rules view and `cockpit rules set`)
+    f"""
+    CREATE TABLE rule_change (
+        id {ID},
+        rule TEXT NOT NULL,
+        change TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE INDEX rule_change_rule ON rule_change (rule, at);
+    CREATE INDEX alert_rule_fired ON alert (rule, fired_at);
+    """,
 ]
 
 CALENDAR: list[str] = [
