@@ -24,6 +24,7 @@ from cockpit.commands import (
     imports,
     leaderboard,
     members,
+    store,
     tui,
 )
 from cockpit.commands.context import Context
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect.register(sub)
     leaderboard.register(sub)
     health.register(sub)
+    store.register(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ import pytest
 import pytest_textual_snapshot
 
 from cockpit.store.sqlite import SQLiteStore
+from pgserver import Server, start_server
 
 
 @pytest.fixture
@@ -17,6 +18,20 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     s = await SQLiteStore.open(tmp_path / "store.db")
     yield s
     await s.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """One PostgreSQL server for the session (see tests/pgserver.py)."""
+    yield from start_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: Server) -> Iterator[str]:
+    """The URL of a new, empty database, dropped after the test."""
+    url = pg_server.fresh_db()
+    yield url
+    pg_server.drop_db(url)
 
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"

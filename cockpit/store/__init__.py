@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from cockpit.errors import CockpitError
 from cockpit.store.base import Store
 from cockpit.timeutil import Clock, utcnow
 
-__all__ = ["Store", "is_url", "open_store", "redact_url"]
+if TYPE_CHECKING:
+    from cockpit.store.copy import TableReport
+
+__all__ = ["Store", "copy_store", "is_url", "open_store", "redact_url"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -70,3 +75,13 @@ async def _sqlite(path: str | Path, readonly: bool, clock: Clock) -> Store:
     from cockpit.store.sqlite import SQLiteStore
 
     return await SQLiteStore.open(path, readonly=readonly, clock=clock)
+
+
+async def copy_store(
+    source: str | Path, target: str | Path, progress: Callable[[str], None] = lambda _: None
+) -> list[TableReport]:
+    """Copy a whole store into a new one (`cockpit store copy`): resumable, every record
+    once, verified by counts (see `cockpit/store/copy.py`)."""
+    from cockpit.store.copy import copy_store as run
+
+    return await run(source, target, progress)

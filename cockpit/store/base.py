@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from cockpit.collect.repository import HealthRepository
     from cockpit.scoring.config import ScoringSettings
     from cockpit.scoring.repository import IdentityRepository, ScoringRepository
+    from cockpit.store.lease import Lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,3 +306,25 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def integrity_check(self) -> str: ...
+
+    # singletons across processes, and change notices for attached cockpits
+    @abc.abstractmethod
+    async def lease(self, name: str, holder: str, ttl: timedelta) -> Lease | None:
+        """Take or renew the lease `name` for `holder` for `ttl`; None while another holds it.
+        Every change of holder raises the lease's fencing token."""
+
+    @abc.abstractmethod
+    async def release(self, lease: Lease) -> None: ...
+
+    @abc.abstractmethod
+    async def lease_current(self, lease: Lease) -> bool:
+        """Whether `lease` is still the current one (same token, not expired)."""
+
+    @abc.abstractmethod
+    def changes(self) -> AsyncGenerator[str, None]:
+        """Notices of committed changes ("activity:<last id>", "alert"), for attached
+        cockpits: pushed by PostgreSQL (LISTEN/NOTIFY), polled on SQLite."""
+
+    @abc.abstractmethod
+    async def wait_for_change(self, timeout: float) -> str | None:
+        """The next change notice, or None after `timeout` seconds without one."""

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from cockpit.store.base import (
     StoreStats,
     WriteResult,
 )
+from cockpit.store.lease import Lease
 from cockpit.store.sqlite_alerts import AlertStore
 from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.store.sqlite_collect import SQLiteHealth
@@ -1085,6 +1086,72 @@ class SQLiteStore(Store):
     async def integrity_check(self) -> str:
         rows = await self._fetchall("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
+
+    # ------------------------------------------- leases and change notices
+
+    async def lease(self, name: str, holder: str, ttl: timedelta) -> Lease | None:
+        """Take or renew the lease `name` for `holder` until now + ttl; None while another
+        holder's lease runs. A new holder (or a re-take after expiry) gets a higher token."""
+        now = to_ms(self.clock())
+        until = now + int(ttl.total_seconds() * 1000)
+
+        def run(conn: sqlite3.Connection) -> Any:
+            return conn.execute(
+                "INSERT INTO lease AS l (name, holder, token, expires) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                "token = CASE WHEN l.holder = excluded.holder AND l.expires > ? THEN l.token "
+                "ELSE l.token + 1 END, expires = excluded.expires "
+                "WHERE l.holder = excluded.holder OR l.expires <= ? RETURNING token",
+                (name, holder, until, now, now),
+            ).fetchone()
+
+        row = await self.transaction(run)
+        return Lease(name, holder, int(row[0]), from_ms(until)) if row else None
+
+    async def release(self, lease: Lease) -> None:
+        """Give a lease up at once (the token stays, so the next holder's is higher)."""
+        await self.transaction(
+            lambda conn: conn.execute(
+                "UPDATE lease SET expires = 0 WHERE name = ? AND holder = ? AND token = ?",
+                (lease.name, lease.holder, lease.token),
+            )
+        )
+
+    async def lease_current(self, lease: Lease) -> bool:
+        """Whether `lease` still holds (same token, not expired): check before acting."""
+        rows = await self._fetchall(
+            "SELECT 1 FROM lease WHERE name = ? AND token = ? AND expires > ?",
+            (lease.name, lease.token, to_ms(self.clock())),
+        )
+        return bool(rows)
+
+    async def changes(self, interval: float = 0.5) -> AsyncGenerator[str, None]:
+        """Committed changes as they are seen ("activity:<last id>", "alert"): SQLite has no
+        notifications, so this polls two cheap maxima every `interval` seconds."""
+        last = (-1, -1)
+        while True:
+            rows = await self._fetchall(
+                "SELECT (SELECT coalesce(max(id), 0) FROM activity), "
+                "(SELECT coalesce(max(updated), 0) FROM alert)"
+            )
+            now = (int(rows[0][0]), int(rows[0][1]))
+            if last != (-1, -1):
+                if now[0] > last[0]:
+                    yield f"activity:{now[0]}"
+                if now[1] > last[1]:
+                    yield "alert"
+            last = now
+            await asyncio.sleep(interval)
+
+    async def wait_for_change(self, timeout: float) -> str | None:
+        """The next change's notice, or None after `timeout` seconds without one."""
+        gen = self.changes(min(0.5, timeout / 4))
+        try:
+            return await asyncio.wait_for(anext(gen), timeout)
+        except TimeoutError:
+            return None
+        finally:
+            await gen.aclose()
 
 
 def _is_full(exc: BaseException) -> bool:

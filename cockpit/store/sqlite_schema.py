@@ -134,3 +134,14 @@ FEATURE_MIGRATIONS["calendar"] = CALENDAR_MIGRATIONS
 FEATURE_MIGRATIONS["alerts"] = ALERTS_MIGRATIONS
 FEATURE_MIGRATIONS["scoring"] = SCORING_MIGRATIONS
 FEATURE_MIGRATIONS["collect"] = COLLECT_MIGRATIONS
+FEATURE_MIGRATIONS["lease"] = [
+    # 1: singletons (alert evaluation, reminders, jobs): one holder at a time, fenced by token
+    """
+    CREATE TABLE lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+    );
+    """,
+]
