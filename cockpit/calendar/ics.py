@@ -22,7 +22,7 @@ from icalendar import Event as VEvent
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from cockpit.calendar.model import Event, EventKind, Override, TimeKind
-from cockpit.calendar.recurrence import RecurrenceError, check_rule, last_end
+from cockpit.calendar.recurrence import RecurrenceError, check_rule, last_end, parse_rule
 from cockpit.calendar.zones import get_zone, resolve, wall
 from cockpit.errors import CockpitError
 
@@ -50,6 +50,46 @@ def _value(event: Event, naive: datetime) -> date | datetime:
     return naive.replace(tzinfo=tz) if tz is not None else naive
 
 
+def _plain(naive: datetime, tz: tzinfo) -> bool:
+    """A wall-clock time that occurs exactly once in its zone (not in a gap, not in a fold).
+
+    Only such a time means the same instant to every reader: RFC 5545 says a twice-occurring
+    time is the first, but ical.js (Thunderbird) reads the second, and readers differ on gaps.
+    """
+    return resolve(naive, tz).note is None
+
+
+def _odd(event: Event, start: datetime, duration: timedelta) -> bool:
+    """An instance other readers would place differently from us if written as wall clock.
+
+    A start or end in a gap or fold, or an end with another UTC offset than the start: readers
+    that add the duration on the wall clock (ical.js, ical) or read the other side of a fold
+    would move it.
+    """
+    tz = _zone_of(event)
+    if tz is None:
+        return False
+    begin = resolve(start, tz)
+    end = begin.utc + duration
+    return (
+        begin.note is not None
+        or begin.utc.astimezone(tz).utcoffset() != end.astimezone(tz).utcoffset()
+        or not _plain(wall(end, tz), tz)
+    )
+
+
+def _span(
+    event: Event, start: datetime, duration: timedelta
+) -> tuple[date | datetime, date | datetime]:
+    """DTSTART and DTEND of one instance: wall clock with TZID, or both as UTC instants when
+    the instance is odd (so every reader sees the same start, end and length)."""
+    tz = _zone_of(event)
+    if tz is not None and _odd(event, start, duration):
+        begin = resolve(start, tz).utc
+        return begin, begin + duration
+    return _value(event, start), _end_value(event, start, duration)
+
+
 def _end_value(event: Event, start: datetime, duration: timedelta) -> date | datetime:
     """DTEND: the same exact duration for every instance (RFC 5545 3.8.5.3)."""
     if event.time_kind is TimeKind.ALL_DAY:
@@ -58,6 +98,36 @@ def _end_value(event: Event, start: datetime, duration: timedelta) -> date | dat
     if tz is None:
         return start + duration
     return (resolve(start, tz).utc + duration).astimezone(tz)
+
+
+_IRREGULAR_YEARS = 10  # instances checked for DST oddities this far past the export
+
+
+def _irregular(event: Event, stamp: datetime) -> list[datetime]:
+    """Series instances (wall starts) other readers would place differently from us.
+
+    An instance whose start is in a gap or fold, or whose exact end has another UTC offset
+    than its start, is read differently by readers that add durations on the wall clock
+    (ical.js, ical) or pick the other side of a fold; each gets an explicit edited VEVENT.
+    """
+    tz = _zone_of(event)
+    if tz is None or not event.rrule:
+        return []
+    horizon = wall(stamp, tz) + timedelta(days=366 * _IRREGULAR_YEARS)
+    edited = {o.recurrence_id for o in event.overrides}
+    found: list[datetime] = []
+    rule = parse_rule(event.rrule, event.start, tz)
+    for count, instance in enumerate(rule.xafter(event.start, inc=True)):
+        if instance > horizon or count > _MAX_INSTANCES:
+            break
+        if instance in event.exdates or instance in edited:
+            continue
+        if _odd(event, instance, event.duration):
+            found.append(instance)
+    return found
+
+
+_MAX_INSTANCES = 100_000
 
 
 def _export_rule(event: Event) -> vRecur:
@@ -81,8 +151,19 @@ def _vevent(event: Event, stamp: datetime) -> VEvent:
     ve.add("DTSTAMP", stamp)
     ve.add("SEQUENCE", event.sequence)
     ve.add("SUMMARY", event.title)
-    ve.add("DTSTART", _value(event, event.start))
-    ve.add("DTEND", _end_value(event, event.start, event.duration))
+    if event.rrule:
+        # the series keeps its zone; odd instances (the first too) get their own VEVENT
+        ve.add("DTSTART", _value(event, event.start))
+        if _odd(event, event.start, event.duration):
+            ve.add("DURATION", event.duration)
+        else:
+            ve.add("DTEND", _end_value(event, event.start, event.duration))
+    else:
+        start, end = _span(event, event.start, event.duration)
+        ve.add("DTSTART", start)
+        ve.add("DTEND", end)
+        if event.tz and isinstance(start, datetime) and start.tzinfo is UTC:
+            ve.add(_X + "TZ", event.tz)  # written in UTC for other readers; the zone is kept
     if event.description:
         ve.add("DESCRIPTION", event.description)
     where = " ".join(x for x in (event.platform, f"#{event.channel}" if event.channel else "") if x)
@@ -117,8 +198,9 @@ def _override_vevent(event: Event, o: Override, stamp: datetime) -> VEvent:
     ve.add("SEQUENCE", event.sequence)
     ve.add("RECURRENCE-ID", _value(event, o.recurrence_id))
     ve.add("SUMMARY", o.title if o.title is not None else event.title)
-    ve.add("DTSTART", _value(event, o.start))
-    ve.add("DTEND", _end_value(event, o.start, o.duration))
+    start, end = _span(event, o.start, o.duration)
+    ve.add("DTSTART", start)
+    ve.add("DTEND", end)
     description = o.description if o.description is not None else event.description
     if description:
         ve.add("DESCRIPTION", description)
@@ -140,6 +222,10 @@ def export_ics(events: Iterable[Event], stamp: datetime, name: str = "Community 
     for event in events:
         body.append(_vevent(event, stamp))
         body.extend(_override_vevent(event, o, stamp) for o in event.overrides)
+        body.extend(
+            _override_vevent(event, Override(w, w, event.duration), stamp)
+            for w in _irregular(event, stamp)
+        )
         if event.tz and event.time_kind is TimeKind.ZONED and event.tz != "UTC":
             starts = [event.start, *(o.start for o in event.overrides)]
             first = min(starts).date() - timedelta(days=366)
@@ -269,7 +355,7 @@ def _master(comp: Component, community: str) -> Event:
     tz_name: str | None = None
     if isinstance(start, datetime):
         if start.tzinfo is not None:
-            tz_name = _zone_name(start_prop, start)
+            tz_name = _text(comp, _X + "TZ") or _zone_name(start_prop, start)
             kind = TimeKind.ZONED
             wall_start = wall(start, get_zone(tz_name))
         elif start_prop.params.get("TZID"):
@@ -385,6 +471,19 @@ def _override(comp: Component, master: Event) -> Override | None:
     )
 
 
+def _unchanged(master: Event, edit: Override) -> bool:
+    """An edited instance that says exactly what the series says (our export writes one for
+    each instance whose wall clock other readers would misplace)."""
+    if (edit.title, edit.host, edit.description) != (None, None, None):
+        return False
+    if edit.duration != master.duration:
+        return False
+    if edit.start == edit.recurrence_id:
+        return True
+    tz = _zone_of(master)
+    return tz is not None and resolve(edit.start, tz).utc == resolve(edit.recurrence_id, tz).utc
+
+
 def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
     """Events (with their edits) from an .ics file, or IcsError naming what and where."""
     try:
@@ -443,6 +542,8 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
         if edit is None:
             rid = _to_wall(comp.get("RECURRENCE-ID").dt, master.tz, master.start)
             masters[uid] = replace(master, exdates=master.exdates | {rid})
+        elif _unchanged(master, edit):
+            continue  # an instance spelled out for other readers (a DST oddity), not an edit
         else:
             kept = tuple(o for o in master.overrides if o.recurrence_id != edit.recurrence_id)
             masters[uid] = replace(master, overrides=(*kept, edit))
