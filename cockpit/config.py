@@ -127,6 +127,19 @@ class Config:
     secret_paths: frozenset[KeyPath] = field(default_factory=frozenset)
     # validated feature sections by top-level key; absent keys hold the feature's default
     sections: dict[str, Any] = field(default_factory=dict)
+    # `${NAME}` values whose variable is unset: (key path, the error naming file, line and key).
+    # Only what starts sources needs them (require_secrets); reading the store does not.
+    missing_secrets: tuple[tuple[KeyPath, str], ...] = ()
+
+    def require_secrets(self) -> None:
+        """Refuse (naming file, line and variable) when a secret an enabled source or another
+        section needs is unset; a disabled source's secrets are never needed."""
+        for path, message in self.missing_secrets:
+            if len(path) >= 2 and path[0] == "sources" and isinstance(path[1], int):
+                index = path[1]
+                if index < len(self.sources) and not self.sources[index].enabled:
+                    continue
+            raise ConfigError(message)
 
     def section(self, key: str) -> Any:
         """A feature's validated section (its default when the file does not have it)."""
@@ -232,7 +245,10 @@ def _dotted(path: KeyPath) -> str:
     return out
 
 
-def _substitute(value: Any, path: KeyPath, secrets: set[KeyPath]) -> Any:
+def _substitute(
+    value: Any, path: KeyPath, secrets: set[KeyPath], missing: dict[KeyPath, str]
+) -> Any:
+    """`${NAME}` from the environment; an unset one stays as written and is noted in `missing`."""
     if isinstance(value, str):
         if not _ENV.search(value):
             return value
@@ -240,21 +256,17 @@ def _substitute(value: Any, path: KeyPath, secrets: set[KeyPath]) -> Any:
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in os.environ:
-                raise _Missing(path, name)
+                missing.setdefault(path, name)
+                return m.group(0)
             return os.environ[name]
 
         secrets.add(path)
         return _ENV.sub(repl, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, (*path, k), secrets) for k, v in value.items()}
+        return {k: _substitute(v, (*path, k), secrets, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, (*path, i), secrets) for i, v in enumerate(value)]
+        return [_substitute(v, (*path, i), secrets, missing) for i, v in enumerate(value)]
     return value
-
-
-class _Missing(Exception):
-    def __init__(self, path: KeyPath, name: str) -> None:
-        self.path, self.name = path, name
 
 
 def _errors(exc: ValidationError, prefix: KeyPath) -> Iterator[tuple[KeyPath, str]]:
@@ -292,10 +304,12 @@ def load_config(path: Path | None, registry: Registry) -> Config:
         return ConfigError(f"{where}: {_dotted(key)}: {message}")
 
     secrets: set[KeyPath] = set()
-    try:
-        data = _substitute(raw, (), secrets)
-    except _Missing as missing:
-        raise fail(missing.path, f"environment variable {missing.name} is not set") from None
+    missing: dict[KeyPath, str] = {}
+    data = _substitute(raw, (), secrets, missing)
+    unset = tuple(
+        (key, str(fail(key, f"environment variable {name} is not set")))
+        for key, name in missing.items()
+    )
     try:
         settings = FileSettings.model_validate(data)
     except ValidationError as exc:
@@ -347,5 +361,11 @@ def load_config(path: Path | None, registry: Registry) -> Config:
         sources.append(SourceConfig(kind, name, community, enabled, typed))
 
     return Config(
-        path, settings.cockpit, settings.import_.timezone, sources, frozenset(secrets), sections
+        path,
+        settings.cockpit,
+        settings.import_.timezone,
+        sources,
+        frozenset(secrets),
+        sections,
+        unset,
     )

@@ -241,3 +241,24 @@ def test_the_demo_watches_with_the_default_rules_when_the_config_has_none() -> N
     names = {rule.name for rule in sections["rules"]}
     assert {"scam-words", "flood", "raid"} <= names
     assert demo_sections({"rules": []})["rules"] == []  # the config's own choice wins
+
+
+def test_read_commands_run_without_the_sources_secrets(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """feed, leaderboard, members... read the store: an unset ${TOKEN} does not stop them;
+    only what starts the sources (collect) refuses, naming the file, line and variable."""
+    monkeypatch.delenv("CC_TEST_DISCORD_TOKEN", raising=False)
+    cfg = tmp_path / "secrets.toml"
+    cfg.write_text(
+        "[[sources]]\ntype = 'discord'\ntoken = '${CC_TEST_DISCORD_TOKEN}'\nguild_ids = ['1']\n"
+        "base_url = 'http://127.0.0.1:9'\ngateway_url = 'ws://127.0.0.1:9'\n",
+        encoding="utf-8",
+    )
+    base = ["--config", str(cfg), "--db", str(db)]
+    for command in (["feed"], ["leaderboard"], ["members"], ["health"], ["alerts"]):
+        assert main([*base, *command, "--json"]) == 0, command
+    capsys.readouterr()
+    assert main([*base, "collect"]) == 1
+    err = capsys.readouterr().err
+    assert "secrets.toml:3: sources[0].token: environment variable CC_TEST_DISCORD_TOKEN" in err

@@ -109,6 +109,7 @@ async def check_sources(ctx: Context) -> list[dict[str, Any]]:
 
 async def run(ctx: Context) -> int:
     config = ctx.config  # a bad config raises ConfigError here: exit 1, one line
+    config.require_secrets()  # only what starts sources needs the tokens
     if ctx.args.check:
         results = await check_sources(ctx)
         if ctx.args.json:
