@@ -15,6 +15,7 @@ def register(sub: Subparsers) -> None:
 
 async def run_check(ctx: Context) -> int:
     cfg = ctx.config
+    cfg.require_secrets()  # checking a deployment: every secret the collector needs is set
     where = str(cfg.path) if cfg.path else "no config file (defaults)"
     print(f"ok: {where}", file=ctx.out)
     print(f"  store: {cfg.store_path(ctx.args.db)}", file=ctx.out)
