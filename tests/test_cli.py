@@ -262,3 +262,47 @@ def test_read_commands_run_without_the_sources_secrets(
     assert main([*base, "collect"]) == 1
     err = capsys.readouterr().err
     assert "secrets.toml:3: sources[0].token: environment variable CC_TEST_DISCORD_TOKEN" in err
+
+
+def test_hash_number_is_exactly_that_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`#N` is member number N even when another member's platform id is N (the ambiguity
+    error asks for the #id, so it must work); a bare N keeps the broad lookup."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COCKPIT_DB", raising=False)
+    rows = [
+        {
+            "platform": "discord",
+            "id": str(i),
+            "kind": "message",
+            "ts": f"2024-05-01T12:0{i}:00Z",
+            "channel": "general",
+            "author": name,
+            "author_id": uid,
+            "text": "hi",
+        }
+        for i, (name, uid) in enumerate(
+            [("Ann", "900"), ("Ben", "901"), ("Cho", "1"), ("Dee", "2")]
+        )
+    ]
+    src = tmp_path / "m.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = tmp_path / "m.db"
+    assert main(["--db", str(db), "import", str(src)]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members", "--json"]) == 0
+    ids = {m["display_name"]: m["id"] for m in json.loads(capsys.readouterr().out)}
+    ann = ids["Ann"]
+    # Cho's or Dee's platform id is Ann's number: a bare N is ambiguous, #N is Ann
+    assert str(ann) in ("1", "2")
+    assert main(["--db", str(db), "members", "show", str(ann), "--json"]) == 1
+    assert "ambiguous" in capsys.readouterr().err
+    assert main(["--db", str(db), "members", "show", f"#{ann}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["display_name"] == "Ann"
+    assert main(["--db", str(db), "leaderboard", "--explain", f"#{ann}", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members", "link", f"#{ann}", f"#{ids['Ben']}"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members", "show", "#999"]) == 1
+    assert "no member #999" in capsys.readouterr().err

@@ -99,8 +99,7 @@ async def run(ctx: Context) -> int:
     async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
         if a.explain:
-            term = a.explain[1:] if a.explain.startswith("#") else a.explain
-            member = await resolve_member(store, term, community)
+            member = await resolve_member(store, a.explain, community)
             rows = [await explain(scoring, community, member.id, a.window, now)]
         else:
             rows = await leaderboard(scoring, community, a.window, now, limit=a.limit)

@@ -66,7 +66,7 @@ async def run_list(ctx: Context) -> int:
 
 async def run_show(ctx: Context) -> int:
     a = ctx.args
-    term = a.member[1:] if a.member.startswith("#") and a.member[1:].isdigit() else a.member
+    term = a.member
     store = await ctx.open_store()
     try:
         member = await resolve_member(store, term, a.community)
