@@ -336,3 +336,22 @@ def test_new_account_is_a_scam_cue_where_the_platform_says_how_old_it_is() -> No
     e.observe(ev(2, now, "refund here", author_id=young))
     [a] = e.evaluate(now)
     assert a.annotations["account_age"] == "24h"
+
+
+def test_keywords_survive_invisible_characters_lookalikes_and_cjk() -> None:
+    """Evasions: a zero-width space or soft hyphen inside a word, a Cyrillic 'е' in 'free';
+    and CJK, written without spaces, where a word has no boundary to stand between."""
+    [rule] = parse_rules(
+        [{"name": "scam", "kind": "keyword", "keywords": ["free nitro", "airdrop", "詐欺", "scam"]}]
+    )
+    m = KeywordMatcher([(0, rule)])
+    assert m.match("fr\u200bee nitro inside") == {0: "free nitro"}
+    assert m.match("air\u00addrop live") == {0: "airdrop"}
+    assert m.match("fr\u0435e nitr\u043e") == {0: "free nitro"}  # Cyrillic е and о
+    assert m.match("FRΕΕ NΙΤRΟ") == {0: "free nitro"}  # Greek capitals
+    assert m.match("これは詐欺です") == {0: "詐欺"}
+    assert m.match("scammer and scamp") == {}  # Latin words keep their boundaries
+    assert m.match("这不是诈骗") == {}
+    # a rule written with a lookalike matches plain text too
+    [odd] = parse_rules([{"name": "o", "kind": "keyword", "keywords": ["gіveaway"]}])
+    assert KeywordMatcher([(0, odd)]).match("GIVEAWAY time") == {0: "gіveaway"}
