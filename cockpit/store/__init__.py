@@ -38,7 +38,9 @@ def redact_url(target: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-async def open_store(target: str | Path, *, readonly: bool = False, clock: Clock = utcnow) -> Store:
+async def open_store(
+    target: str | Path, *, readonly: bool = False, clock: Clock = utcnow
+) -> Store:
     """Open (and migrate, unless read-only) the store at `target`."""
     if is_url(target):
         text = str(target)
@@ -55,9 +57,7 @@ async def open_store(target: str | Path, *, readonly: bool = False, clock: Clock
         if scheme == "sqlite":
             path = unquote(urlsplit(text).path)
             if not path:
-                raise CockpitError(
-                    f"{text}: a sqlite:// URL needs a path (sqlite:///var/lib/cockpit.db)"
-                )
+                raise CockpitError(f"{text}: a sqlite:// URL needs a path (sqlite:///var/lib/cockpit.db)")
             return await _sqlite(path, readonly, clock)
         raise CockpitError(
             f"{redact_url(text)}: unsupported store URL scheme {scheme!r} "
