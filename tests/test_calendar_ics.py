@@ -338,3 +338,31 @@ def test_dst_export_reads_back_as_it_was() -> None:
         sorted((e.uid, o.start, o.end) for e in back for o in occurrences(e, DST_FROM, DST_UNTIL))
         == _our_instants()
     )
+
+
+def test_google_floating_times_follow_x_wr_timezone_and_rdate_adds_dates() -> None:
+    """Google writes floating times and names their zone in X-WR-TIMEZONE: a weekly 18:00
+    Berlin call stays 18:00 in Berlin after DST begins (28 March), and an RDATE adds a date
+    (and goes back out as an RDATE, read by `ical` as well)."""
+    data = (FIXTURES / "google_floating_rdate.ics").read_bytes()
+    result = import_ics(data, "google.ics", "acme")
+    assert result.warnings == []
+    [event] = result.events
+    assert (event.tz, event.time_kind) == ("Europe/Berlin", TimeKind.ZONED)
+    berlin = ZoneInfo("Europe/Berlin")
+    window = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
+    local = [o.start.astimezone(berlin) for o in occurrences(event, *window)]
+    assert [t.strftime("%m-%d %H:%M") for t in local] == [
+        "03-04 18:00",
+        "03-11 18:00",
+        "03-20 11:00",  # the RDATE
+        "03-25 18:00",
+        "04-01 18:00",  # CEST now: still 18:00 in Berlin
+        "04-08 18:00",
+    ]
+    out = export_ics([event], STAMP)
+    assert b"RDATE;TZID=Europe/Berlin:20270320T110000" in out
+    assert import_ics(out, "again.ics", "acme").events == [event]
+    cal = IcsCalendarStream.calendar_from_ics(out.decode())
+    theirs = [e.start.astimezone(UTC) for e in cal.timeline_tz(ZoneInfo("UTC"))]
+    assert theirs == [o.start for o in occurrences(event, *window)]

@@ -103,6 +103,16 @@ def _end_value(event: Event, start: datetime, duration: timedelta) -> date | dat
 _IRREGULAR_YEARS = 10  # instances checked for DST oddities this far past the export
 
 
+def _extra_date(event: Event, o: Override) -> bool:
+    """An edit that stands for no rule instance and changes nothing: an RDATE."""
+    return (
+        o.recurrence_id == o.start
+        and o.duration == event.duration
+        and (o.title, o.host, o.description) == (None, None, None)
+        and not _instance_of(event, o.recurrence_id)
+    )
+
+
 def _irregular(event: Event, stamp: datetime) -> list[datetime]:
     """Series instances (wall starts) other readers would place differently from us.
 
@@ -173,6 +183,9 @@ def _vevent(event: Event, stamp: datetime) -> VEvent:
         ve.add("RRULE", _export_rule(event))
     if event.exdates:
         ve.add("EXDATE", [_value(event, x) for x in sorted(event.exdates)])
+    extra = sorted(o.start for o in event.overrides if _extra_date(event, o))
+    if extra:
+        ve.add("RDATE", [_value(event, x) for x in extra])
     if event.kind is EventKind.SHIFT:
         ve.add("CATEGORIES", ["Moderator shift"])
         ve.add("TRANSP", "OPAQUE")
@@ -221,7 +234,9 @@ def export_ics(events: Iterable[Event], stamp: datetime, name: str = "Community 
     body: list[VEvent] = []
     for event in events:
         body.append(_vevent(event, stamp))
-        body.extend(_override_vevent(event, o, stamp) for o in event.overrides)
+        body.extend(
+            _override_vevent(event, o, stamp) for o in event.overrides if not _extra_date(event, o)
+        )
         body.extend(
             _override_vevent(event, Override(w, w, event.duration), stamp)
             for w in _irregular(event, stamp)
@@ -347,12 +362,21 @@ def _dates(comp: Component, name: str) -> list[date | datetime]:
     return [d.dt for item in lists for d in item.dts]
 
 
-def _master(comp: Component, community: str) -> Event:
+def _master(comp: Component, community: str, calendar_tz: str | None = None) -> Event:
     start_prop = comp.get("DTSTART")
     if start_prop is None:
         raise ValueError("no DTSTART")
     start = start_prop.dt
     tz_name: str | None = None
+    if (
+        calendar_tz
+        and isinstance(start, datetime)
+        and start.tzinfo is None
+        and not start_prop.params.get("TZID")
+    ):
+        # Google Calendar writes floating times and names their zone in X-WR-TIMEZONE: a
+        # weekly 18:00 Berlin event stays 18:00 in Berlin across DST
+        start = start.replace(tzinfo=get_zone(calendar_tz))
     if isinstance(start, datetime):
         if start.tzinfo is not None:
             tz_name = _text(comp, _X + "TZ") or _zone_name(start_prop, start)
@@ -366,7 +390,7 @@ def _master(comp: Component, community: str) -> Event:
         kind, wall_start = TimeKind.ALL_DAY, datetime.combine(start, time())
     else:
         raise ValueError("DTSTART is neither a date nor a date-time")
-    duration = _duration(comp, start, kind)
+    duration = _duration(comp, start, kind, calendar_tz if kind is TimeKind.ZONED else None)
     rules = comp.get("RRULE")
     if isinstance(rules, list):
         raise ValueError("more than one RRULE")
@@ -376,6 +400,12 @@ def _master(comp: Component, community: str) -> Event:
         if isinstance(until, datetime) and until.tzinfo is None:
             raise ValueError("RRULE UNTIL must be in UTC (…Z) when DTSTART has a zone")
     exdates = frozenset(_to_wall(x, tz_name, wall_start) for x in _dates(comp, "EXDATE"))
+    # RDATE: extra instances, kept as edits that stand for no rule instance
+    extra = tuple(
+        Override(d, d, duration)
+        for d in sorted({_to_wall(x, tz_name, wall_start) for x in _dates(comp, "RDATE")})
+        if d != wall_start and d not in exdates
+    )
     regions = tuple(r for r in str(comp.get(_X + "REGIONS", "")).split(",") if r)
     for r in regions:
         get_zone(r)
@@ -406,6 +436,7 @@ def _master(comp: Component, community: str) -> Event:
         description=_text(comp, "DESCRIPTION") or "",
         reminders=reminders,
         sequence=int(comp.get("SEQUENCE", 0)),
+        overrides=extra,
     )
 
 
@@ -414,10 +445,20 @@ def _text(comp: Component, name: str) -> str | None:
     return str(value) if value is not None and str(value) != "" else None
 
 
-def _duration(comp: Component, start: date | datetime, kind: TimeKind) -> timedelta:
+def _duration(
+    comp: Component, start: date | datetime, kind: TimeKind, floating_zone: str | None = None
+) -> timedelta:
     end_prop = comp.get("DTEND")
     if end_prop is not None:
         end = end_prop.dt
+        if (
+            floating_zone
+            and isinstance(end, datetime)
+            and end.tzinfo is None
+            and isinstance(start, datetime)
+            and start.tzinfo is not None
+        ):
+            end = end.replace(tzinfo=get_zone(floating_zone))  # X-WR-TIMEZONE, as the start
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise ValueError("DTSTART and DTEND are not both dates or both date-times")
         if isinstance(start, datetime) and isinstance(end, datetime):
@@ -471,11 +512,22 @@ def _override(comp: Component, master: Event) -> Override | None:
     )
 
 
+def _instance_of(event: Event, wall_start: datetime) -> bool:
+    """Whether the series' rule itself makes an instance at this wall-clock start."""
+    if not event.rrule:
+        return wall_start == event.start
+    tz = _zone_of(event)
+    rule = parse_rule(event.rrule, event.start, tz)
+    return bool(rule.between(wall_start, wall_start, inc=True))
+
+
 def _unchanged(master: Event, edit: Override) -> bool:
     """An edited instance that says exactly what the series says (our export writes one for
     each instance whose wall clock other readers would misplace)."""
     if (edit.title, edit.host, edit.description) != (None, None, None):
         return False
+    if not _instance_of(master, edit.recurrence_id):
+        return False  # an extra date (RDATE), not a spelled-out instance
     if edit.duration != master.duration:
         return False
     if edit.start == edit.recurrence_id:
@@ -498,6 +550,17 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
         raise IcsError(f"{origin}: line {line}: {exc}") from None
     if isinstance(cal, list):
         raise IcsError(f"{origin}: more than one VCALENDAR in one file")
+    calendar_tz = _text(cal, "X-WR-TIMEZONE")
+    if calendar_tz:
+        try:
+            calendar_tz = _zone_name(None, datetime(2000, 1, 1, tzinfo=get_zone(calendar_tz)))
+        except ValueError:
+            clean = WINDOWS_TO_OLSON.get(calendar_tz.strip())
+            if clean is None:
+                raise IcsError(
+                    f"{origin}: X-WR-TIMEZONE {calendar_tz!r} is neither an IANA nor a Windows zone"
+                ) from None
+            calendar_tz = clean
     result = IcsImport()
     spans = lay.components.get("VEVENT", [])
     vevents = list(cal.walk("VEVENT"))
@@ -519,7 +582,7 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
             pending.append((comp, span))
             continue
         try:
-            event = _master(comp, community)
+            event = _master(comp, community, calendar_tz)
         except (ValueError, RecurrenceError) as exc:
             raise IcsError(f"{where}: {exc}") from None
         if uid in masters:
@@ -547,11 +610,6 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
         else:
             kept = tuple(o for o in master.overrides if o.recurrence_id != edit.recurrence_id)
             masters[uid] = replace(master, overrides=(*kept, edit))
-    for comp in vevents:
-        if comp.get("RDATE") is not None:
-            result.warnings.append(
-                f"{origin}: VEVENT {comp.get('UID')}: RDATE is not supported; extra dates skipped"
-            )
     result.events = [masters[u] for u in order]
     return result
 
