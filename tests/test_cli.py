@@ -306,3 +306,35 @@ def test_hash_number_is_exactly_that_member(
     capsys.readouterr()
     assert main(["--db", str(db), "members", "show", "#999"]) == 1
     assert "no member #999" in capsys.readouterr().err
+
+
+def test_tables_measure_cells_cjk_stays_aligned_and_cuts_show_an_ellipsis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cockpit.cells import cells
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COCKPIT_DB", raising=False)
+    names = ["Ann", "山田太郎", "佐藤花子さんは長い名前を持っています", "A" * 40]
+    rows = [
+        {"platform": "discord", "id": str(i), "kind": "message", "ts": f"2024-05-01T12:0{i}:00Z",
+         "channel": "一般" if i % 2 else "general", "author": n, "author_id": str(700 + i),
+         "text": "hello"}
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    src = tmp_path / "cjk.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = tmp_path / "cjk.db"
+    assert main(["--db", str(db), "import", str(src)]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("#")]
+    assert len(lines) == 4
+    # the activity count column starts at the same cell on every line
+    starts = {cells(ln[: ln.rindex("      1")]) for ln in lines}
+    assert len(starts) == 1, lines
+    assert any("…" in ln and "佐藤" in ln for ln in lines)
+    assert any("A" * 23 + "…" in ln for ln in lines)
+    assert main(["--db", str(db), "feed"]) == 0
+    feed = capsys.readouterr().out.splitlines()
+    assert len({cells(ln[: ln.index("hello")]) for ln in feed}) == 1, feed

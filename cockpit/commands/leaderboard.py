@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from cockpit.cells import fit
 from cockpit.commands.context import Context, resolve_member
 from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
@@ -118,7 +119,7 @@ async def run(ctx: Context) -> int:
     for s in rows:
         flag = f" ⚠ {s.churn}" if s.churn else ""
         print(
-            f"{s.rank:>3} {inert_line(s.who.name)[:24]:<24} {','.join(s.who.platforms)[:22]:<22} "
+            f"{s.rank:>3} {fit(inert_line(s.who.name), 24)} {fit(','.join(s.who.platforms), 22)} "
             f"{s.score:>8.1f} {s.level:<11} {s.trend():<5} {s.influence:>4}  "
             f"{', '.join(s.badges)}{flag}",
             file=ctx.out,
