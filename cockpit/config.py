@@ -134,6 +134,20 @@ class Config:
         """`text` with every value that came from the environment shown as `${NAME}`."""
         return redact(text, self.secret_values)
 
+    # `${NAME}` values whose variable is unset: (key path, the error naming file, line and key).
+    # Only what starts sources needs them (require_secrets); reading the store does not.
+    missing_secrets: tuple[tuple[KeyPath, str], ...] = ()
+
+    def require_secrets(self) -> None:
+        """Refuse (naming file, line and variable) when a secret an enabled source or another
+        section needs is unset; a disabled source's secrets are never needed."""
+        for path, message in self.missing_secrets:
+            if len(path) >= 2 and path[0] == "sources" and isinstance(path[1], int):
+                index = path[1]
+                if index < len(self.sources) and not self.sources[index].enabled:
+                    continue
+            raise ConfigError(message)
+
     def section(self, key: str) -> Any:
         """A feature's validated section (its default when the file does not have it)."""
         if key in self.sections:
@@ -254,7 +268,10 @@ def _dotted(path: KeyPath) -> str:
     return out
 
 
-def _substitute(value: Any, path: KeyPath, secrets: set[KeyPath]) -> Any:
+def _substitute(
+    value: Any, path: KeyPath, secrets: set[KeyPath], missing: dict[KeyPath, str]
+) -> Any:
+    """`${NAME}` from the environment; an unset one stays as written and is noted in `missing`."""
     if isinstance(value, str):
         if not _ENV.search(value):
             return value
@@ -262,15 +279,16 @@ def _substitute(value: Any, path: KeyPath, secrets: set[KeyPath]) -> Any:
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in os.environ:
-                raise _Missing(path, name)
+                missing.setdefault(path, name)
+                return m.group(0)
             return os.environ[name]
 
         secrets.add(path)
         return _ENV.sub(repl, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, (*path, k), secrets) for k, v in value.items()}
+        return {k: _substitute(v, (*path, k), secrets, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, (*path, i), secrets) for i, v in enumerate(value)]
+        return [_substitute(v, (*path, i), secrets, missing) for i, v in enumerate(value)]
     return value
 
 
@@ -301,11 +319,6 @@ def redact(text: str, secrets: tuple[tuple[str, str], ...]) -> str:
         if quoted != value:
             text = text.replace(quoted, f"${{{name}}}")
     return text
-
-
-class _Missing(Exception):
-    def __init__(self, path: KeyPath, name: str) -> None:
-        self.path, self.name = path, name
 
 
 def _errors(exc: ValidationError, prefix: KeyPath) -> Iterator[tuple[KeyPath, str]]:
@@ -346,10 +359,12 @@ def load_config(path: Path | None, registry: Registry) -> Config:
         # a value from the environment may be echoed by a validator (a zone, a name, a regex)
         return ConfigError(redact(f"{where}: {_dotted(key)}: {message}", secret_values))
 
-    try:
-        data = _substitute(raw, (), secrets)
-    except _Missing as missing:
-        raise fail(missing.path, f"environment variable {missing.name} is not set") from None
+    missing: dict[KeyPath, str] = {}
+    data = _substitute(raw, (), secrets, missing)
+    unset = tuple(
+        (key, str(fail(key, f"environment variable {name} is not set")))
+        for key, name in missing.items()
+    )
     secret_values = _secret_values(raw, secrets)
     try:
         settings = FileSettings.model_validate(data)
@@ -409,4 +424,5 @@ def load_config(path: Path | None, registry: Registry) -> Config:
         frozenset(secrets),
         sections,
         secret_values,
+        unset,
     )

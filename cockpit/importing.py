@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import multiprocessing
@@ -179,7 +180,9 @@ async def import_file(
     importer: Importer,
     path: Path,
     ctx: ImportContext,
+    progress: Callable[[int], None] | None = None,
 ) -> FileReport:
+    """Import one file; `progress` hears the count of records read after each batch."""
     rec = await store.begin_import(
         await asyncio.to_thread(fingerprint, path), str(path), importer.name
     )
@@ -199,6 +202,8 @@ async def import_file(
                 store.write_prepared(prepared, import_id=rec.id, import_position=position)
             )
             await asyncio.sleep(0)  # let the write reach the writer thread
+            if progress is not None:
+                progress(position)
         if pending is not None:
             totals = totals + await pending
             pending = None
@@ -399,6 +404,7 @@ async def import_paths(
     warn: Callable[[str], None],
     note: Callable[[str], None] | None = None,
     on_report: Callable[[FileReport], None] | None = None,
+    progress: Callable[[Path, int], None] | None = None,
 ) -> list[FileReport]:
     reports: list[FileReport] = []
     for path in paths:
@@ -426,7 +432,8 @@ async def import_paths(
                 warn=file_warn,
                 note=file_note,
             )
-            report = await import_file(store, importer, path, ctx)
+            hear = None if progress is None else functools.partial(progress, path)
+            report = await import_file(store, importer, path, ctx, hear)
         reports.append(report)
         if on_report:
             on_report(report)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cockpit.alerts.config import parse_rules
 from cockpit.alerts.engine import Engine
@@ -92,6 +96,9 @@ def test_keyword_rule_scope_bots_staff_and_lifecycle() -> None:
         "community": "c1",
         "platform": "discord",
         "channel": "general",
+        "term": "hacked",
+        "author_id": "u1",
+        "author": "alice",
         "alertname": "scam",
         "severity": "critical",
     }
@@ -262,3 +269,89 @@ def test_every_rule_kind_has_a_detector() -> None:
 
     assert set(DETECTORS) == set(RULE_CLASSES)
     assert len(set(RULE_KINDS)) == len(RULE_CLASSES)
+
+
+def test_a_keyword_alert_is_about_one_trigger_and_stays_so() -> None:
+    """'refund' by A and 'airdrop' by B in one channel are two alerts: more posts never turn
+    one into the other, so acking the false positive cannot ack the real scam."""
+    e = engine({"name": "scam", "kind": "keyword", "keywords": ["refund", "airdrop"]})
+    e.observe(ev(1, 0, "do I get a refund?", author_id="a1", author="ann"))
+    [first] = e.evaluate(0)
+    e.observe(ev(2, 1 * S, "airdrop live, claim now", author_id="b2", author="bob"))
+    e.observe(ev(3, 2 * S, "refund please", author_id="a1", author="ann"))
+    e.evaluate(2 * S)
+    by_fp = {a.fingerprint: a for a in e.alerts.values()}
+    assert len(by_fp) == 2
+    assert by_fp[first.fingerprint].summary == "'refund' by ann in discord #general"
+    assert by_fp[first.fingerprint].ids == [1, 3]
+    other = next(a for fp, a in by_fp.items() if fp != first.fingerprint)
+    assert (other.summary, other.ids) == ("'airdrop' by bob in discord #general", [2])
+    assert (other.labels["term"], other.labels["author_id"]) == ("airdrop", "b2")
+
+
+SHIPPED = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("where", ["cockpit.toml", "cockpit/demo.toml"])
+def test_shipped_scam_rule_pages_scams_not_support_questions(where: str) -> None:
+    """Billing and account questions hold the words but no lure: nobody is woken for them."""
+    raw = tomllib.loads((SHIPPED / where).read_text(encoding="utf-8"))
+    rule = next(r for r in raw["rules"] if r["name"] == "scam-words")
+    quiet = [
+        "do I get a refund?",
+        "if I downgrade mid-month do I get a refund?",
+        "I think my account got hacked, what should I do?",
+        "is the airdrop real? never share your wallet with anyone",
+        "refund policy is here: https://docs.example.com/billing#refund",
+        "how do I claim your free trial thing from the docs?",
+    ]
+    loud = [
+        "🎁 FREE NITRO giveaway, claim: https://dlscord-nitro.gift/x",
+        "airdrop is live, connect your wallet to claim 500 tokens",
+        "refund desk here, DM me your order id and I will refund you",
+        "send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 for your airdrop",
+        "giveaway! message me on telegram t.me/fake_support",
+    ]
+    for i, text in enumerate(quiet):
+        e = engine(rule)
+        e.observe(ev(i + 1, 0, text))
+        assert e.evaluate(0) == [], text
+    for i, text in enumerate(loud):
+        e = engine(rule)
+        e.observe(ev(i + 1, 0, text))
+        [a] = e.evaluate(0)
+        assert a.severity == "critical" and a.annotations.get("runbook"), text
+
+
+def test_new_account_is_a_scam_cue_where_the_platform_says_how_old_it_is() -> None:
+    """A Discord id carries the account's creation time: a day-old account posting 'refund'
+    is a cue, a years-old one asking the same is not."""
+    rule = {"name": "s", "kind": "keyword", "keywords": ["refund"], "context": ["new_account"]}
+    now = 1_764_000_000_000  # Nov 2025
+    young = str((now - 86_400_000 - 1_420_070_400_000) << 22)
+    old = str((now - 3 * 365 * 86_400_000 - 1_420_070_400_000) << 22)
+    e = engine(rule)
+    e.observe(ev(1, now, "refund here", author_id=old))
+    assert e.evaluate(now) == []
+    e.observe(ev(2, now, "refund here", author_id=young))
+    [a] = e.evaluate(now)
+    assert a.annotations["account_age"] == "24h"
+
+
+def test_keywords_survive_invisible_characters_lookalikes_and_cjk() -> None:
+    """Evasions: a zero-width space or soft hyphen inside a word, a Cyrillic 'е' in 'free';
+    and CJK, written without spaces, where a word has no boundary to stand between."""
+    [rule] = parse_rules(
+        [{"name": "scam", "kind": "keyword", "keywords": ["free nitro", "airdrop", "詐欺", "scam"]}]
+    )
+    m = KeywordMatcher([(0, rule)])
+    assert m.match("fr\u200bee nitro inside") == {0: "free nitro"}
+    assert m.match("air\u00addrop live") == {0: "airdrop"}
+    assert m.match("fr\u0435e nitr\u043e") == {0: "free nitro"}  # Cyrillic е and о
+    assert m.match("FRΕΕ NΙΤRΟ") == {0: "free nitro"}  # Greek capitals
+    assert m.match("これは詐欺です") == {0: "詐欺"}
+    assert m.match("scammer and scamp") == {}  # Latin words keep their boundaries
+    assert m.match("这不是诈骗") == {}
+    # a rule written with a lookalike matches plain text too
+    [odd] = parse_rules([{"name": "o", "kind": "keyword", "keywords": ["gіveaway"]}])
+    assert KeywordMatcher([(0, odd)]).match("GIVEAWAY time") == {0: "gіveaway"}

@@ -89,6 +89,8 @@ def settings(**kw: Any) -> AlertingSettings:
 
 
 async def scam(writer: BatchingWriter, i: int, clock: Clock, **kw: Any) -> None:
+    """A scam post by one spammer (an alert is about one term by one author in one place)."""
+    kw = {"author": "spammer", "author_id": "666", **kw}
     await writer.write_result(
         [act(i, text="get FREE NITRO here", ts=datetime.fromtimestamp(clock.now / 1000, UTC), **kw)]
     )
@@ -119,7 +121,7 @@ async def test_real_delivery_grouped_deduplicated_ack_and_resolve(
     await settle(service)
     assert inbox.titles() == ["[FIRING:1] scam (c1)"]
     assert "[critical]" in inbox.received[0]["message"]
-    assert "'free nitro' by user1 in discord #general" in inbox.received[0]["message"]
+    assert "'free nitro' by spammer in discord #general" in inbox.received[0]["message"]
     # more evidence for the same alert: no second page
     clock.now += 5 * S
     await scam(writer, 2, clock)
@@ -128,14 +130,15 @@ async def test_real_delivery_grouped_deduplicated_ack_and_resolve(
     alerts = AlertStore(store)
     [row] = await alerts.alerts()
     assert (row.state, row.rule, row.activity_ids) == ("firing", "scam", (1, 2))
-    # a second alert in the same group (alertname, community) waits for group_interval
+    # a second alert in the same group (alertname, community): critical, so it does not wait
+    # for group_interval; the page lists both
     clock.now += 1 * S
     await scam(writer, 3, clock, channel="help")
     await settle(service)
-    assert len(inbox.received) == 1
+    assert inbox.titles()[-1] == "[FIRING:2] scam (c1)"
     clock.now += 60 * S
     await settle(service)
-    assert inbox.titles()[-1] == "[FIRING:2] scam (c1)"
+    assert len(inbox.received) == 2
     # ack stops repeats
     open_rows = await alerts.alerts(states=["firing"])
     for r in open_rows:

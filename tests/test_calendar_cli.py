@@ -348,3 +348,42 @@ def test_a_series_edit_keeps_or_drops_occurrence_edits_as_the_tui_does(run) -> N
         ("Weekly AMA", "2030-03-14"),
         ("Weekly AMA", "2030-03-21"),
     ]
+
+
+def test_suggest_never_offers_a_past_slot_and_ranks_distinct_times(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Members post every day at 15:xx and 16:xx UTC (a few at 10:xx): the suggestions are
+    distinct times (15:00, then others), each naming the other days as good, none before now,
+    under a line saying what was ranked and what kept out."""
+    now = datetime.now(UTC)
+    day0 = (now - timedelta(days=8)).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = []
+    n = 0
+    for d in range(7):
+        for hour, people in ((15, 7), (16, 5), (10, 3)):
+            for p in range(people):
+                n += 1
+                ts = day0 + timedelta(days=d, hours=hour, minutes=p)
+                rows.append(act(n, author_id=str(500 + p), author=f"p{p}", ts=ts))
+
+    async def seed() -> None:
+        store = await SQLiteStore.open(tmp_path / "s.db")
+        try:
+            await store.write(rows)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    args = ("calendar", "suggest", "--region", "Europe/London", "--limit", "3")
+    code, out, _ = run(*args, "--json")
+    assert code == 0
+    slots = json.loads(out)
+    starts = [datetime.fromisoformat(s["start"].replace("Z", "+00:00")) for s in slots]
+    assert all(s >= now - timedelta(minutes=1) for s in starts)  # --from today: not the past
+    assert len({(s.hour, s.minute) for s in starts}) == len(starts) == 3
+    assert (starts[0].hour, starts[0].minute) == (15, 0)
+    assert len(slots[0]["also"]) >= 4  # the other days at 15:00, said once
+    code, out, _ = run(*args)
+    header, *lines = out.strip().splitlines()
+    assert "keeping Europe/London awake (07:00-23:00 local)" in header
+    assert "one line per time of day" in header
+    assert len(lines) == 3 and "as good on" in lines[0]

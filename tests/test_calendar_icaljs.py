@@ -21,6 +21,7 @@ from cockpit.calendar.ics import export_ics
 from cockpit.calendar.model import Event, Override, TimeKind
 from cockpit.calendar.recurrence import occurrences
 from cockpit.calendar.shifts import shift_event
+from dst_events import DST_EVENTS, DST_FROM, DST_STAMP, DST_UNTIL
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).parent / "icaljs" / "expand.cjs"
@@ -160,3 +161,28 @@ def test_icaljs_expands_our_export_to_the_same_instants(tmp_path: Path) -> None:
     assert ny[-1]["start"] == "2027-06-24T14:00:00.000Z"  # EDT: still 10:00 in New York
     ktm = next(d for d in got if d["uid"] == "ktm@t")
     assert ktm["start"] == "2027-03-20T12:30:00.000Z"  # +05:45
+
+
+def test_icaljs_reads_dst_gaps_and_folds_at_our_instants(tmp_path: Path) -> None:
+    """Starts and ends in gaps and folds (several zones, single and recurring, an edit moved
+    into a fold): ical.js reads a twice-occurring wall time as the second one and adds
+    durations on the wall clock, so such instances must be written so that it cannot."""
+    path = tmp_path / "dst.ics"
+    path.write_bytes(export_ics(DST_EVENTS, DST_STAMP))
+    done = subprocess.run(
+        [NODE or "node", str(SCRIPT), str(path), DST_FROM.isoformat(), DST_UNTIL.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TZ": "UTC", "NODE_PATH": str(MODULES)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    got = sorted(
+        (d["uid"], datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"]))
+        for d in json.loads(done.stdout)
+    )
+    expected = sorted(
+        (e.uid, o.start, o.end) for e in DST_EVENTS for o in occurrences(e, DST_FROM, DST_UNTIL)
+    )
+    assert got == expected

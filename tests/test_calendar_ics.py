@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from ical.calendar_stream import IcsCalendarStream
 from cockpit.calendar.ics import IcsError, export_ics, import_ics
 from cockpit.calendar.model import Event, EventKind, Override, TimeKind
 from cockpit.calendar.recurrence import check_rule, occurrences
+from dst_events import DST_EVENTS, DST_FROM, DST_STAMP, DST_UNTIL
 
 FIXTURES = Path(__file__).parent / "fixtures" / "calendar"
 STAMP = datetime(2024, 2, 1, 12, 0, tzinfo=UTC)
@@ -282,3 +284,85 @@ def test_vtimezone_covers_old_events() -> None:
     text = export_ics([old], STAMP).decode().replace("\r\n ", "")
     assert "19950326T020000" in text or "19950326" in text  # DST start of 1995
     assert date(1995, 6, 1) > date(1994, 1, 1)
+
+
+def _our_instants() -> list[tuple[str, datetime, datetime]]:
+    return sorted(
+        (e.uid, o.start, o.end) for e in DST_EVENTS for o in occurrences(e, DST_FROM, DST_UNTIL)
+    )
+
+
+def test_dst_gaps_and_folds_read_the_same_by_ical() -> None:
+    """Every instance starts and ends at our instants in the `ical` library's timeline."""
+    text = export_ics(DST_EVENTS, DST_STAMP).decode()
+    cal = IcsCalendarStream.calendar_from_ics(text)
+    theirs = sorted(
+        (str(e.uid), e.start.astimezone(UTC), e.end.astimezone(UTC))
+        for e in cal.timeline_tz(ZoneInfo("UTC"))
+        if e.start.astimezone(UTC) < DST_UNTIL
+    )
+    ours = _our_instants()
+    assert theirs == ours
+    assert all(end > start for _, start, end in ours)
+    fold = next(x for x in ours if x[0] == "ny-end-in-fold@t")
+    assert fold[1:] == (
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+        datetime(2026, 11, 1, 6, 0, tzinfo=UTC),
+    )
+
+
+def test_dst_gaps_and_folds_read_the_same_by_icalendar() -> None:
+    """Each VEVENT's own DTSTART/DTEND (icalendar) is the instance's start and end: no DTEND
+    before its DTSTART, and the spelled-out instances are the ones we compute."""
+    cal = icalendar.Calendar.from_ical(export_ics(DST_EVENTS, DST_STAMP))
+    ours = {(uid, s): e for uid, s, e in _our_instants()}
+    for ve in cal.walk("VEVENT"):
+        start, end = ve.decoded("DTSTART"), ve.get("DTEND")
+        assert isinstance(start, datetime) and start.tzinfo is not None
+        if end is None:
+            assert ve.get("RRULE") is not None  # a series whose first instance is spelled out
+            continue
+        begin = start.astimezone(UTC)
+        finish = end.dt.astimezone(UTC)
+        assert finish > begin, ve.to_ical()
+        assert ours[(str(ve["UID"]), begin)] == finish
+
+
+def test_dst_export_reads_back_as_it_was() -> None:
+    """The instances spelled out for other readers are not edits when the file comes back."""
+    back = import_ics(export_ics(DST_EVENTS, DST_STAMP), "dst.ics", "default").events
+    assert [(e.uid, e.tz, e.overrides) for e in back] == [
+        (e.uid, e.tz, e.overrides) for e in DST_EVENTS
+    ]
+    assert (
+        sorted((e.uid, o.start, o.end) for e in back for o in occurrences(e, DST_FROM, DST_UNTIL))
+        == _our_instants()
+    )
+
+
+def test_google_floating_times_follow_x_wr_timezone_and_rdate_adds_dates() -> None:
+    """Google writes floating times and names their zone in X-WR-TIMEZONE: a weekly 18:00
+    Berlin call stays 18:00 in Berlin after DST begins (28 March), and an RDATE adds a date
+    (and goes back out as an RDATE, read by `ical` as well)."""
+    data = (FIXTURES / "google_floating_rdate.ics").read_bytes()
+    result = import_ics(data, "google.ics", "acme")
+    assert result.warnings == []
+    [event] = result.events
+    assert (event.tz, event.time_kind) == ("Europe/Berlin", TimeKind.ZONED)
+    berlin = ZoneInfo("Europe/Berlin")
+    window = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
+    local = [o.start.astimezone(berlin) for o in occurrences(event, *window)]
+    assert [t.strftime("%m-%d %H:%M") for t in local] == [
+        "03-04 18:00",
+        "03-11 18:00",
+        "03-20 11:00",  # the RDATE
+        "03-25 18:00",
+        "04-01 18:00",  # CEST now: still 18:00 in Berlin
+        "04-08 18:00",
+    ]
+    out = export_ics([event], STAMP)
+    assert b"RDATE;TZID=Europe/Berlin:20270320T110000" in out
+    assert import_ics(out, "again.ics", "acme").events == [event]
+    cal = IcsCalendarStream.calendar_from_ics(out.decode())
+    theirs = [e.start.astimezone(UTC) for e in cal.timeline_tz(ZoneInfo("UTC"))]
+    assert theirs == [o.start for o in occurrences(event, *window)]

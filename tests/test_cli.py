@@ -241,3 +241,100 @@ def test_the_demo_watches_with_the_default_rules_when_the_config_has_none() -> N
     names = {rule.name for rule in sections["rules"]}
     assert {"scam-words", "flood", "raid"} <= names
     assert demo_sections({"rules": []})["rules"] == []  # the config's own choice wins
+
+
+def test_read_commands_run_without_the_sources_secrets(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """feed, leaderboard, members... read the store: an unset ${TOKEN} does not stop them;
+    only what starts the sources (collect) refuses, naming the file, line and variable."""
+    monkeypatch.delenv("CC_TEST_DISCORD_TOKEN", raising=False)
+    cfg = tmp_path / "secrets.toml"
+    cfg.write_text(
+        "[[sources]]\ntype = 'discord'\ntoken = '${CC_TEST_DISCORD_TOKEN}'\nguild_ids = ['1']\n"
+        "base_url = 'http://127.0.0.1:9'\ngateway_url = 'ws://127.0.0.1:9'\n",
+        encoding="utf-8",
+    )
+    base = ["--config", str(cfg), "--db", str(db)]
+    for command in (["feed"], ["leaderboard"], ["members"], ["health"], ["alerts"]):
+        assert main([*base, *command, "--json"]) == 0, command
+    capsys.readouterr()
+    assert main([*base, "collect"]) == 1
+    err = capsys.readouterr().err
+    assert "secrets.toml:3: sources[0].token: environment variable CC_TEST_DISCORD_TOKEN" in err
+
+
+def test_hash_number_is_exactly_that_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`#N` is member number N even when another member's platform id is N (the ambiguity
+    error asks for the #id, so it must work); a bare N keeps the broad lookup."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COCKPIT_DB", raising=False)
+    rows = [
+        {
+            "platform": "discord",
+            "id": str(i),
+            "kind": "message",
+            "ts": f"2024-05-01T12:0{i}:00Z",
+            "channel": "general",
+            "author": name,
+            "author_id": uid,
+            "text": "hi",
+        }
+        for i, (name, uid) in enumerate(
+            [("Ann", "900"), ("Ben", "901"), ("Cho", "1"), ("Dee", "2")]
+        )
+    ]
+    src = tmp_path / "m.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = tmp_path / "m.db"
+    assert main(["--db", str(db), "import", str(src)]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members", "--json"]) == 0
+    ids = {m["display_name"]: m["id"] for m in json.loads(capsys.readouterr().out)}
+    ann = ids["Ann"]
+    # Cho's or Dee's platform id is Ann's number: a bare N is ambiguous, #N is Ann
+    assert str(ann) in ("1", "2")
+    assert main(["--db", str(db), "members", "show", str(ann), "--json"]) == 1
+    assert "ambiguous" in capsys.readouterr().err
+    assert main(["--db", str(db), "members", "show", f"#{ann}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["display_name"] == "Ann"
+    assert main(["--db", str(db), "leaderboard", "--explain", f"#{ann}", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members", "link", f"#{ann}", f"#{ids['Ben']}"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members", "show", "#999"]) == 1
+    assert "no member #999" in capsys.readouterr().err
+
+
+def test_tables_measure_cells_cjk_stays_aligned_and_cuts_show_an_ellipsis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cockpit.cells import cells
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COCKPIT_DB", raising=False)
+    names = ["Ann", "山田太郎", "佐藤花子さんは長い名前を持っています", "A" * 40]
+    rows = [
+        {"platform": "discord", "id": str(i), "kind": "message", "ts": f"2024-05-01T12:0{i}:00Z",
+         "channel": "一般" if i % 2 else "general", "author": n, "author_id": str(700 + i),
+         "text": "hello"}
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    src = tmp_path / "cjk.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = tmp_path / "cjk.db"
+    assert main(["--db", str(db), "import", str(src)]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "members"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("#")]
+    assert len(lines) == 4
+    # the activity count column starts at the same cell on every line
+    starts = {cells(ln[: ln.rindex("      1")]) for ln in lines}
+    assert len(starts) == 1, lines
+    assert any("…" in ln and "佐藤" in ln for ln in lines)
+    assert any("A" * 23 + "…" in ln for ln in lines)
+    assert main(["--db", str(db), "feed"]) == 0
+    feed = capsys.readouterr().out.splitlines()
+    assert len({cells(ln[: ln.index("hello")]) for ln in feed}) == 1, feed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,33 @@ def test_collect_without_sources_is_an_error(tmp_path: Path, capsys: Any) -> Non
 
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def test_json_log_lines_keep_tracebacks_and_write_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service log in JSON lines: the traceback of a failure is kept, and the time is UTC
+    with a Z whatever the machine's zone."""
+    import json
+    import logging
+    import time
+
+    from cockpit.commands.collect import setup_logging
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        out = io.StringIO()
+        setup_logging(out, "json", verbose=False)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("cockpit.test").exception("source failed")
+        line = json.loads(out.getvalue().splitlines()[-1])
+        assert line["msg"] == "source failed" and line["level"] == "error"
+        assert "Traceback" in line["exc"] and "ValueError: boom" in line["exc"]
+        assert line["ts"].endswith("Z")
+        stamp = datetime.fromisoformat(line["ts"].replace("Z", "+00:00"))
+        assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        logging.getLogger().handlers[:] = []

@@ -96,7 +96,7 @@ def test_env_substitution_and_missing_variable(
     ):
         load_config(
             write(tmp_path, "[[sources]]\ntype = 'jsonl'\npath = '${FEED_FILE}'\n"), registry()
-        )
+        ).require_secrets()
 
 
 def test_secret_values_never_appear_in_errors(

@@ -170,7 +170,7 @@ async def test_window_cycles_and_trend_against_the_window_before(scored: Path) -
         await until(pilot, shown(app, "7d"))
         # last week Mallory led and Grace was second; Ken is outside the 7 days
         assert [(r[1], r[3], r[4]) for r in rows(app)] == [
-            ("Ada Lovelace @ada", "8.5", "new"),
+            ("Ada Lovelace @ada", "8.5", "back"),  # seen 40 days ago, not last week
             ("Grace Hopper @grace", "2.5", "="),
             ("[b]Mal\\u202eory", "0.5", "▼2"),
         ]

@@ -77,3 +77,93 @@ def test_leaderboard_explain_link_and_report(run: Run) -> None:
     assert code == 0 and out.startswith("# Community report: c1")
     code, _, err = run("leaderboard", "--community", "nope")
     assert code == 1 and "no community 'nope'" in err
+
+
+def test_one_definition_of_question_and_trend_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scam post with '?' in its link is no question waiting for an answer (as for the
+    unanswered rule); the leaderboard and the report give each person the same trend; a
+    person seen long before but not last week is 'back', not 'new'."""
+    from cockpit.alerts.questions import reads_as_question
+    from cockpit.scoring.signals import is_question
+
+    for text in (
+        "🎁 FREE NITRO claim: https://dlscord-nitro.gift/claim?ref=1 @everyone",
+        "how do I reset my key?",
+        "anyone around to help with the SDK",
+        "thanks, that worked",
+    ):
+        assert is_question(text) == reads_as_question(text.strip()), text
+    assert not is_question("🎁 FREE NITRO claim: https://dlscord-nitro.gift/claim?ref=1")
+    config = tmp_path / "cockpit.toml"
+    config.write_text('[cockpit]\ncommunity = "c1"\n')
+    now = utcnow() - timedelta(hours=2)
+
+    async def fill() -> None:
+        store = await SQLiteStore.open(tmp_path / "t.db")
+        rows = [
+            act(
+                0,
+                source_id="old",
+                author="Ada",
+                author_id="ada",
+                ts=now - timedelta(days=40),
+                text="an answer from long ago, long enough to count",
+            ),
+            act(
+                0,
+                source_id="scam",
+                author="Eve",
+                author_id="eve",
+                ts=now,
+                text="FREE NITRO for everyone https://dlscord-nitro.gift/claim?ref=9 @everyone",
+            ),
+        ]
+        for i in range(6):
+            rows.append(
+                act(
+                    0,
+                    source_id=f"a{i}",
+                    author="Ada",
+                    author_id="ada",
+                    ts=now - timedelta(minutes=i),
+                    text=f"a substantive message {i} here",
+                )
+            )
+            rows.append(
+                act(
+                    0,
+                    source_id=f"b{i}",
+                    author="Bo",
+                    author_id="bo",
+                    ts=now - timedelta(days=9, minutes=i),
+                    text=f"last week's words {i} ok",
+                )
+            )
+            rows.append(
+                act(
+                    0,
+                    source_id=f"c{i}",
+                    author="Cy",
+                    author_id="cy",
+                    ts=now - timedelta(days=(0 if i < 3 else 9), minutes=i),
+                    text=f"both weeks, message {i} here",
+                )
+            )
+        await store.write(rows)
+        await store.close()
+
+    asyncio.run(fill())
+    base = ["--config", str(config), "--db", str(tmp_path / "t.db")]
+    capsys.readouterr()
+    assert main([*base, "leaderboard", "--window", "7d", "--json"]) == 0
+    board = {s["name"]: s["trend"] for s in json.loads(capsys.readouterr().out)}
+    assert main([*base, "report", "--window", "7d", "--format", "json"]) == 0
+    [report] = json.loads(capsys.readouterr().out)
+    assert {s["name"]: s["trend"] for s in report["leaderboard"]} == board
+    assert board["Ada"] == "back" and board["Eve"] == "new"
+    assert report["health"]["unanswered"] == 0  # the scam post is not a question
+    assert main([*base, "report", "--window", "7d"]) == 0
+    md = capsys.readouterr().out
+    assert "questions wait for an answer" not in md

@@ -30,7 +30,9 @@ async def test_demo_leaderboard_names_the_planted_kocs(store: SQLiteStore) -> No
     await sc.catch_up()
     # the operator accepts the confident suggestions
     cid = await sc.community_id("demo")
-    for s in suggest(identities_from_rows(await sc.store.identity.identities(cid)), min_confidence=0.68):
+    for s in suggest(
+        identities_from_rows(await sc.store.identity.identities(cid)), min_confidence=0.68
+    ):
         if s.reason in ("same handle and name", "same display name"):
             await sc.store.identity.link(s.a.id, s.b.id)
     board = await leaderboard(sc, "demo", "30d", NOW, limit=None)

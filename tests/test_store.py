@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import stat
 from datetime import timedelta
@@ -17,10 +18,14 @@ from factories import T0, act
 
 
 async def test_store_file_is_private_and_wal(tmp_path: Path) -> None:
-    s = await SQLiteStore.open(tmp_path / "sub" / "x.db")
+    old = os.umask(0o022)
+    try:
+        s = await SQLiteStore.open(tmp_path / "sub" / "x.db")
+    finally:
+        os.umask(old)
     await s.write([act(1)])
     mode = stat.S_IMODE((tmp_path / "sub" / "x.db").stat().st_mode)
-    assert mode == 0o600
+    assert mode == 0o640  # the group as the umask allows, never others (test_store_mode.py)
     conn = sqlite3.connect(tmp_path / "sub" / "x.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -82,7 +82,7 @@ def settings_text(rule: AnyRule) -> str:
     """The rule's own thresholds, as `rules set` takes them (KEY=VALUE)."""
     common = {
         "name", "kind", "severity", "labels", "annotations", "communities", "platforms",
-        "channels", "notify", "enabled",
+        "channels", "notify", "enabled", "runbook",
     }  # fmt: skip
     out = []
     for key, value in rule.model_dump(by_alias=True).items():

@@ -26,6 +26,31 @@ SEP = "\x00"  # a starter that composes with nothing: NFKC of a join is the join
 # with the offset of the text's own character in the mark.
 WHITESPACE_AFTER_NFKC = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u1680\u2028\u2029"
 _ODD_SPACE = (("  ", 0), (" " + SEP, 0), (SEP + " ", 1), *((c, 0) for c in WHITESPACE_AFTER_NFKC))
+# Invisible format characters (Unicode category Cf: zero-width space and joiners, soft hyphen,
+# bidi controls, BOM, ...) are dropped before matching, so "fr\u200bee" reads as "free".
+_FORMAT = "".join(chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf")
+_FORMAT_RE = re.compile("[" + re.escape(_FORMAT) + "]+")
+# A confusables skeleton (after UTS #39) for the letters scams borrow: Cyrillic, Greek and
+# other lookalikes of lowercase Latin letters (NFKC already folds full-width and math forms).
+CONFUSABLES = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k",
+    "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "ѕ": "s", "т": "t", "у": "y",
+    "х": "x", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y", "ɡ": "g", "ɑ": "a", "ɩ": "i", "ο": "o",
+    "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+    "ω": "w", "ϲ": "c", "ϳ": "j", "ꮪ": "s", "օ": "o", "ս": "u", "ց": "g", "ք": "p", "ı": "i",
+}  # fmt: skip
+_SKELETON = str.maketrans(CONFUSABLES)
+_CONFUSABLE_RE = re.compile("[" + "".join(CONFUSABLES) + "]")
+
+
+def skeleton(text: str) -> str:
+    """Text as matching sees it (NFKC, format characters gone, casefolded, lookalikes made
+    Latin); keywords go through the same, so a rule may be written in any script."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _FORMAT_RE.sub("", text).casefold()
+    return text.translate(_SKELETON) if _CONFUSABLE_RE.search(text) else text
+
+
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]]+", re.IGNORECASE)
 
 
@@ -47,8 +72,14 @@ class Folded:
         joined = SEP.join(texts)
         if joined.count(SEP) != len(texts) - 1:  # a NUL inside a text reads as a space
             joined = SEP.join(t.replace(SEP, " ") for t in texts)
-        self.exact = _collapse(unicodedata.normalize("NFKC", joined))
-        self.folded = self.exact.casefold()  # casefolding never makes or removes whitespace
+        joined = unicodedata.normalize("NFKC", joined)
+        if not joined.isascii() and _FORMAT_RE.search(joined):  # C-speed checks: rare
+            joined = _FORMAT_RE.sub("", joined)
+        self.exact = _collapse(joined)
+        folded = self.exact.casefold()  # casefolding never makes or removes whitespace
+        if not folded.isascii() and _CONFUSABLE_RE.search(folded):
+            folded = folded.translate(_SKELETON)  # one character for one: positions hold
+        self.folded = folded
 
     def norms(self) -> list[str]:
         """Each text folded, in order."""

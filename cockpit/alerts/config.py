@@ -64,6 +64,7 @@ class _RuleBase(_Model):
     exclude_staff: bool = False
     notify: list[str] = Field(default_factory=lambda: ["oncall"])
     enabled: bool = True
+    runbook: str | None = Field(None, max_length=500)  # what to do, quoted in every page
 
     @field_validator("labels")
     @classmethod
@@ -76,8 +77,19 @@ class _RuleBase(_Model):
         return value
 
 
+Context = Literal["link", "new_account", "wallet", "dm_lure"]
+
+
 class KeywordRule(_RuleBase):
-    """Words, phrases and regular expressions watched in message text."""
+    """Words, phrases and regular expressions watched in message text.
+
+    Each alert is about one trigger: one term by one author in one place (`per` says which
+    place: channel, community, or the author anywhere); notifications are what is grouped.
+    With `context`, a term counts only in a message that also shows one of these cues (a
+    link, a new account, a wallet address or lure, an invitation to DM): a scam, not a
+    support question. A message holding an `allow` phrase is never a hit; links to the
+    `allow_links` domains (the community's own docs, say) are no cue.
+    """
 
     kind: Literal["keyword"]
     keywords: list[str] = Field(default_factory=list)
@@ -86,6 +98,10 @@ class KeywordRule(_RuleBase):
     whole_words: bool = True
     per: Literal["channel", "community", "author"] = "channel"
     hold: Duration = timedelta(minutes=10)
+    context: list[Context] = Field(default_factory=list)
+    allow: list[str] = Field(default_factory=list)
+    allow_links: list[str] = Field(default_factory=list)  # domains whose links are no cue
+    new_account_age: Duration = timedelta(days=7)
 
     @field_validator("keywords")
     @classmethod
@@ -277,6 +293,13 @@ class Receiver(_Model):
     quiet_hours: QuietHours | None = None
     escalate_to: str | None = None
     escalate_after: Duration = timedelta(minutes=30)
+    timezone: str = "UTC"  # times in pages are written in this zone
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        zone(value)
+        return value
 
 
 def _receivers(value: list[Receiver]) -> list[Receiver]:

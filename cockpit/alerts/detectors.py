@@ -10,6 +10,7 @@ to report) leaves early.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -28,7 +29,7 @@ from cockpit.alerts.config import (
     VolumeRule,
 )
 from cockpit.alerts.display import age
-from cockpit.alerts.events import Condition, Event, SourceState, digest
+from cockpit.alerts.events import Condition, Event, SourceState, digest, message_link
 from cockpit.alerts.questions import question_test
 from cockpit.alerts.scope import Scope, Staff
 from cockpit.alerts.sentiment import is_negative
@@ -97,34 +98,102 @@ def _where(ev: Event) -> str:
     return f"{ev.platform} #{ev.channel}"
 
 
+_WALLET = re.compile(
+    r"\b(?:0x[0-9a-f]{40}|bc1[0-9a-z]{25,60}|[13][1-9a-hj-np-z]{25,34}|t[1-9a-hj-np-z]{33})\b"
+    r"|(?:connect|validate|verify|sync|restore|recover)\s+(?:your\s+)?wallet"
+    r"|(?:seed|recovery|secret)\s+(?:phrase|words)|private\s+key",
+    re.IGNORECASE,
+)
+_DM_LURE = re.compile(
+    r"\b(?:dm|pm|inbox|message|text|contact|write\s+to)\s+(?:me|us|@|our\s+support|support)"
+    r"|\bcheck\s+(?:your\s+)?(?:dms?|inbox|private\s+messages?)"
+    r"|\b(?:whatsapp|telegram)\s+(?:me|us)\b|\bt\.me/|\bwa\.me/",
+    re.IGNORECASE,
+)
+_DISCORD_EPOCH = 1_420_070_400_000
+
+
+def account_created(ev: Event) -> int | None:
+    """When the author's account was made (ms), where the platform says: a Discord user id is a
+    snowflake that carries it. None elsewhere."""
+    if ev.platform == "discord" and ev.author_id.isdigit() and len(ev.author_id) >= 15:
+        return (int(ev.author_id) >> 22) + _DISCORD_EPOCH
+    return None
+
+
 class KeywordDetector(Detector):
-    """Fed by the shared matcher: `hit_word` is called only for messages that matched."""
+    """Fed by the shared matcher: `hit_word` is called only for messages that matched.
+
+    The alert's identity is the trigger itself (term, author, place), so it never changes what
+    it is about as more messages arrive: acking a false positive cannot ack a real scam.
+    """
 
     def __init__(self, rule: KeywordRule, staff: Staff) -> None:
         super().__init__(rule, staff)
         self.krule = rule
         self.hold = ms(rule.hold)
+        self.context = frozenset(rule.context)
+        self.allow = tuple(" ".join(a.casefold().split()) for a in rule.allow)
+        self.new_account = ms(rule.new_account_age)
+        self.allow_links = tuple(d.casefold().removeprefix("www.") for d in rule.allow_links)
+
+    def _allowed(self, link: str) -> bool:
+        host = link.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+        host = host.split(":", 1)[0].removeprefix("www.")
+        return any(host == d or host.endswith("." + d) for d in self.allow_links)
+
+    def _cues(self, ev: Event) -> list[str]:
+        """The context cues the message shows, among those the rule asks for."""
+        found = []
+        if "link" in self.context and any(not self._allowed(u) for u in ev.links):
+            found.append("link")
+        if "wallet" in self.context and _WALLET.search(ev.norm or ev.text):
+            found.append("wallet")
+        if "dm_lure" in self.context and _DM_LURE.search(ev.norm or ev.text):
+            found.append("dm_lure")
+        if "new_account" in self.context:
+            created = account_created(ev)
+            if created is not None and ev.ts - created < self.new_account:
+                found.append("new_account")
+        return found
 
     def hit_word(self, ev: Event, term: str) -> None:
         if not self.accepts(ev):
             return
+        if self.allow and any(a in (ev.norm or ev.text.casefold()) for a in self.allow):
+            return
+        cues = self._cues(ev) if self.context else []
+        if self.context and not cues:
+            return  # the word alone, in an ordinary question: nobody is woken for it
         per = self.krule.per
+        what = term.casefold()
         if per == "channel":
-            key: tuple[str, ...] = (ev.community, ev.platform, ev.channel)
+            key: tuple[str, ...] = (ev.community, ev.platform, ev.channel, what, ev.author_id)
             labels = {"community": ev.community, "platform": ev.platform, "channel": ev.channel}
         elif per == "community":
-            key, labels = (ev.community,), {"community": ev.community}
+            key, labels = (ev.community, what, ev.author_id), {"community": ev.community}
         else:
-            key = (ev.community, ev.platform, ev.author_id)
-            labels = {
-                "community": ev.community,
-                "platform": ev.platform,
-                "author_id": ev.author_id,
-                "author": ev.author,
-            }
-        self.hit(
-            key, labels, ev.ts, ev.ts + self.hold, ev.id, f"{term!r} by {ev.author} in {_where(ev)}"
+            key = (ev.community, ev.platform, ev.author_id, what)
+            labels = {"community": ev.community, "platform": ev.platform}
+        if per != "author":
+            labels["platform"] = ev.platform
+        labels.update(term=what, author_id=ev.author_id, author=ev.author)
+        why = f" ({', '.join(cues)})" if cues else ""
+        cond = self.hit(
+            key,
+            labels,
+            ev.ts,
+            ev.ts + self.hold,
+            ev.id,
+            f"{term!r} by {ev.author} in {_where(ev)}{why}",
         )
+        created = account_created(ev)
+        if created is not None:
+            cond.notes["account_age"] = age(created, ev.ts)
+        cond.notes["message"] = ev.text[:500]
+        link = message_link(ev)
+        if link:
+            cond.notes["link"] = link
 
 
 _Seen = tuple[int, str, int, int, int]  # ts, folded text, mentions, links, activity id

@@ -212,6 +212,7 @@ class Engine:
             alert.value = cond.value
             alert.annotations = {
                 **cond.notes,
+                **({"runbook": rule.runbook} if rule.runbook else {}),
                 **{k: _fill(v, alert.labels, cond) for k, v in rule.annotations.items()},
                 "summary": _fill(rule.annotations.get("summary", ""), alert.labels, cond)
                 or cond.summary,

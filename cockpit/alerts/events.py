@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -40,6 +41,7 @@ class Event:
     # derived once per event by the engine's batch (cockpit/alerts/batch.py), shared by rules:
     norm: str = ""  # the text folded: NFKC, whitespace collapsed, casefolded
     links: tuple[str, ...] = ()  # the links in it, casefolded
+    extras: dict[str, Any] | None = None  # the platform's extras (a link, the guild), as stored
 
     @classmethod
     def from_row(cls, r: ActivityRow) -> Event:
@@ -60,6 +62,7 @@ class Event:
             r.mentions,
             r.is_bot,
             r.author_handle,
+            extras=r.extras or None,
         )
 
     @classmethod
@@ -81,6 +84,7 @@ class Event:
             a.mentions,
             a.is_bot,
             a.author_handle,
+            extras=a.extras or None,
         )
 
 
@@ -131,3 +135,19 @@ def fingerprint(labels: dict[str, str]) -> str:
 
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def message_link(ev: Event) -> str | None:
+    """The platform's web link to a message, where one can be made: a plugin's own `url`
+    extra, else Discord's (guild, channel, message) and Telegram's supergroup/channel links."""
+    extras = ev.extras or {}
+    url = extras.get("url") or extras.get("permalink")
+    if isinstance(url, str) and url.startswith("https://"):
+        return url
+    if ev.platform == "discord" and ev.source_id.isdigit() and extras.get("guild_id"):
+        return f"https://discord.com/channels/{extras['guild_id']}/{ev.channel_id}/{ev.source_id}"
+    if ev.platform == "telegram":
+        chat, _, message = ev.source_id.partition(":")
+        if chat.startswith("-100") and chat[4:].isdigit() and message.isdigit():
+            return f"https://t.me/c/{chat[4:]}/{message}"
+    return None

@@ -16,7 +16,7 @@ import orjson
 from cockpit.alerts.config import AlertingSettings, Receiver
 from cockpit.alerts.records import AlertRow, SilenceRow
 from cockpit.textsafe import inert_line
-from cockpit.timeutil import from_ms, iso_z, to_ms, zone
+from cockpit.timeutil import from_ms, to_ms, zone
 
 GroupId = tuple[str, str]  # receiver name, group key
 
@@ -116,10 +116,13 @@ def plan(
                 continue
             groups[gid] = now + wait
             out.groups[gid] = now + wait
-        if now < groups[gid]:
-            continue
         firing_fps = sorted(a.fingerprint for a in firing)
         new = set(firing_fps) - prev_firing
+        # a new critical alert pages at once: group_wait and group_interval are for company,
+        # and a scam spreading is not worth waiting minutes for
+        urgent = any(a.severity == "critical" and a.fingerprint in new for a in firing)
+        if now < groups[gid] and not urgent:
+            continue
         unacked = [a for a in firing if a.acked_at is None]
         due_repeat = prev is not None and unacked and now - prev.sent_at >= repeat
         send_resolved = receiver.send_resolved and bool(resolved)
@@ -138,7 +141,7 @@ def plan(
             continue
         if new or send_resolved or due_repeat:
             out.outgoing.append(
-                _message(receiver.name, gid[1], firing, resolved if send_resolved else [])
+                _message(receiver.name, gid[1], firing, resolved if send_resolved else [], receiver)
             )
         out.log[gid] = LogEntry(firing_fps, sorted(a.fingerprint for a in resolved), now)
         if firing:
@@ -181,13 +184,46 @@ def _escalate(
             due = [a for a in due if a.severity in target.quiet_hours.allow]
             if not due:
                 continue
-        msg = _message(target.name, f"escalation:{receiver.name}", due, [])
+        msg = _message(target.name, f"escalation:{receiver.name}", due, [], target)
         msg.title = f"[ESCALATED from {receiver.name}] " + msg.title
         out.outgoing.append(msg)
         out.escalations.extend((a.id, target.name) for a in due)
 
 
-def _message(receiver: str, key: str, firing: list[AlertRow], resolved: list[AlertRow]) -> Outgoing:
+def when(ms: int, receiver: Receiver | None) -> str:
+    """An instant as the receiver reads it: 'Thu 03 Dec 18:45 CET', in its own zone."""
+    tz = zone(receiver.timezone if receiver is not None else "UTC")
+    local = from_ms(ms).astimezone(tz)
+    return f"{local:%a %d %b %H:%M} {local.tzname()}"
+
+
+def _details(a: AlertRow) -> list[str]:
+    """What a person paged needs to judge without opening the cockpit: the message (inert),
+    where it is, how old the account is, what the runbook says, and how to ack."""
+    notes = a.annotations
+    out: list[str] = []
+    if notes.get("message"):
+        text = inert_line(notes["message"])
+        out.append(f'    message: "{text[:300]}{"…" if len(text) > 300 else ""}"')
+    if notes.get("link"):
+        out.append(f"    link: {inert_line(notes['link'])}")
+    if notes.get("account_age"):
+        out.append(f"    account age: {inert_line(notes['account_age'])}")
+    if notes.get("description"):
+        out.append("    " + inert_line(notes["description"]))
+    if notes.get("runbook"):
+        out.append(f"    runbook: {inert_line(notes['runbook'])}")
+    out.append(f"    ack: cockpit alerts ack {a.id} (or `a` on it in the Alerts pane)")
+    return out
+
+
+def _message(
+    receiver: str,
+    key: str,
+    firing: list[AlertRow],
+    resolved: list[AlertRow],
+    to: Receiver | None = None,
+) -> Outgoing:
     """Plain text: titles and bodies carry untrusted names, so control characters go."""
     first = (firing or resolved)[0]
     names = sorted({a.rule for a in firing or resolved})
@@ -201,14 +237,13 @@ def _message(receiver: str, key: str, firing: list[AlertRow], resolved: list[Ale
     order = {"critical": 0, "warning": 1, "info": 2}
     lines: list[str] = []
     for a in sorted(firing, key=lambda a: (order.get(a.severity, 3), a.id)):
-        since = iso_z(from_ms(a.fired_at or a.active_at))
+        since = when(a.fired_at or a.active_at, to)
         summary = a.annotations.get("summary") or a.summary
         acked = " (acked)" if a.acked_at is not None else ""
         lines.append(
             f"[{a.severity}] #{a.id} {a.rule}: {inert_line(summary)} (since {since}){acked}"
         )
-        if a.annotations.get("description"):
-            lines.append("    " + inert_line(a.annotations["description"]))
+        lines.extend(_details(a))
     for a in resolved:
         lines.append(f"[resolved] #{a.id} {a.rule}: {inert_line(a.summary)}")
     severity = "failure" if any(a.severity == "critical" for a in firing) else "warning"

@@ -1,7 +1,8 @@
 """Every keyword rule at once: one Aho-Corasick pass per batch, whatever the number of words.
 
 Text and keywords are compared after NFKC normalisation, whitespace collapsing and
-casefolding (so "ＳＣＡＭ", "Scam" and "SCAM" are one word, "straße" matches "STRASSE" and
+casefolding, with invisible format characters dropped and lookalike letters (Cyrillic "е")
+read as Latin (so "ＳＣＡＭ", "Scam" and "SCAM" are one word, "straße" matches "STRASSE" and
 "free   nitro" matches "free nitro"); a case-sensitive rule uses a second automaton over the
 NFKC text. The batch (cockpit/alerts/batch.py) does the folding, for every rule at once. Regular expressions are few in practice: a
 combined pattern tells whether any of them can match before each is tried on its own.
@@ -16,12 +17,33 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from cockpit.alerts.batch import SEP, Folded
+from cockpit.alerts.batch import SEP, Folded, skeleton
 from cockpit.alerts.config import KeywordRule
 
 
 def _word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
+
+
+# Scripts written without spaces between words: no word boundary is required next to their
+# characters (詐欺 matches in これは詐欺です). Hiragana, Katakana, CJK ideographs, Thai, Lao,
+# Khmer, Myanmar; Hangul is written with spaces and keeps its boundaries.
+_UNSPACED = (
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x2FDF), (0x3040, 0x30FF),
+    (0x3100, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
+    (0x20000, 0x3FFFF),
+)  # fmt: skip
+
+
+def unspaced(ch: str) -> bool:
+    """A character of a script that puts no spaces between words."""
+    o = ord(ch)
+    return o >= 0x0E00 and any(lo <= o <= hi for lo, hi in _UNSPACED)
+
+
+def _edge(outside: str, inside: str) -> bool:
+    """A word may start or end between these two characters."""
+    return not _word_char(outside) or unspaced(outside) or unspaced(inside)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +65,7 @@ class KeywordMatcher:
                 word = " ".join(word.replace(SEP, " ").split())  # NUL separates texts
                 key = unicodedata.normalize("NFKC", word)
                 table = exact if rule.case_sensitive else folded
-                key = key if rule.case_sensitive else key.casefold()
+                key = key if rule.case_sensitive else skeleton(key)
                 table.setdefault(key, []).append(_Entry(index, word, rule.whole_words))
             flags = 0 if rule.case_sensitive else re.IGNORECASE
             for pattern in rule.regex:
@@ -107,8 +129,8 @@ def _scan(
     last = len(joined) - 1
     for end, (length, entries) in automaton.iter(joined):
         start = end - length + 1
-        bounded = (start == 0 or not _word_char(joined[start - 1])) and (
-            end == last or not _word_char(joined[end + 1])
+        bounded = (start == 0 or _edge(joined[start - 1], joined[start])) and (
+            end == last or _edge(joined[end + 1], joined[end])
         )
         found: dict[int, str] | None = None
         for entry in entries:

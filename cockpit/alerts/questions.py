@@ -37,3 +37,8 @@ def question_test(pattern: str) -> Callable[[str], bool]:
         return _default
     search = re.compile(pattern, re.IGNORECASE | re.MULTILINE).search
     return lambda text: search(text.strip()) is not None
+
+
+def reads_as_question(text: str) -> bool:
+    """The default question test (what every figure that counts questions uses)."""
+    return _default(text)

@@ -22,7 +22,7 @@ from icalendar import Event as VEvent
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from cockpit.calendar.model import Event, EventKind, Override, TimeKind
-from cockpit.calendar.recurrence import RecurrenceError, check_rule, last_end
+from cockpit.calendar.recurrence import RecurrenceError, check_rule, last_end, parse_rule
 from cockpit.calendar.zones import get_zone, resolve, wall
 from cockpit.errors import CockpitError
 
@@ -50,6 +50,46 @@ def _value(event: Event, naive: datetime) -> date | datetime:
     return naive.replace(tzinfo=tz) if tz is not None else naive
 
 
+def _plain(naive: datetime, tz: tzinfo) -> bool:
+    """A wall-clock time that occurs exactly once in its zone (not in a gap, not in a fold).
+
+    Only such a time means the same instant to every reader: RFC 5545 says a twice-occurring
+    time is the first, but ical.js (Thunderbird) reads the second, and readers differ on gaps.
+    """
+    return resolve(naive, tz).note is None
+
+
+def _odd(event: Event, start: datetime, duration: timedelta) -> bool:
+    """An instance other readers would place differently from us if written as wall clock.
+
+    A start or end in a gap or fold, or an end with another UTC offset than the start: readers
+    that add the duration on the wall clock (ical.js, ical) or read the other side of a fold
+    would move it.
+    """
+    tz = _zone_of(event)
+    if tz is None:
+        return False
+    begin = resolve(start, tz)
+    end = begin.utc + duration
+    return (
+        begin.note is not None
+        or begin.utc.astimezone(tz).utcoffset() != end.astimezone(tz).utcoffset()
+        or not _plain(wall(end, tz), tz)
+    )
+
+
+def _span(
+    event: Event, start: datetime, duration: timedelta
+) -> tuple[date | datetime, date | datetime]:
+    """DTSTART and DTEND of one instance: wall clock with TZID, or both as UTC instants when
+    the instance is odd (so every reader sees the same start, end and length)."""
+    tz = _zone_of(event)
+    if tz is not None and _odd(event, start, duration):
+        begin = resolve(start, tz).utc
+        return begin, begin + duration
+    return _value(event, start), _end_value(event, start, duration)
+
+
 def _end_value(event: Event, start: datetime, duration: timedelta) -> date | datetime:
     """DTEND: the same exact duration for every instance (RFC 5545 3.8.5.3)."""
     if event.time_kind is TimeKind.ALL_DAY:
@@ -58,6 +98,46 @@ def _end_value(event: Event, start: datetime, duration: timedelta) -> date | dat
     if tz is None:
         return start + duration
     return (resolve(start, tz).utc + duration).astimezone(tz)
+
+
+_IRREGULAR_YEARS = 10  # instances checked for DST oddities this far past the export
+
+
+def _extra_date(event: Event, o: Override) -> bool:
+    """An edit that stands for no rule instance and changes nothing: an RDATE."""
+    return (
+        o.recurrence_id == o.start
+        and o.duration == event.duration
+        and (o.title, o.host, o.description) == (None, None, None)
+        and not _instance_of(event, o.recurrence_id)
+    )
+
+
+def _irregular(event: Event, stamp: datetime) -> list[datetime]:
+    """Series instances (wall starts) other readers would place differently from us.
+
+    An instance whose start is in a gap or fold, or whose exact end has another UTC offset
+    than its start, is read differently by readers that add durations on the wall clock
+    (ical.js, ical) or pick the other side of a fold; each gets an explicit edited VEVENT.
+    """
+    tz = _zone_of(event)
+    if tz is None or not event.rrule:
+        return []
+    horizon = wall(stamp, tz) + timedelta(days=366 * _IRREGULAR_YEARS)
+    edited = {o.recurrence_id for o in event.overrides}
+    found: list[datetime] = []
+    rule = parse_rule(event.rrule, event.start, tz)
+    for count, instance in enumerate(rule.xafter(event.start, inc=True)):
+        if instance > horizon or count > _MAX_INSTANCES:
+            break
+        if instance in event.exdates or instance in edited:
+            continue
+        if _odd(event, instance, event.duration):
+            found.append(instance)
+    return found
+
+
+_MAX_INSTANCES = 100_000
 
 
 def _export_rule(event: Event) -> vRecur:
@@ -81,8 +161,19 @@ def _vevent(event: Event, stamp: datetime) -> VEvent:
     ve.add("DTSTAMP", stamp)
     ve.add("SEQUENCE", event.sequence)
     ve.add("SUMMARY", event.title)
-    ve.add("DTSTART", _value(event, event.start))
-    ve.add("DTEND", _end_value(event, event.start, event.duration))
+    if event.rrule:
+        # the series keeps its zone; odd instances (the first too) get their own VEVENT
+        ve.add("DTSTART", _value(event, event.start))
+        if _odd(event, event.start, event.duration):
+            ve.add("DURATION", event.duration)
+        else:
+            ve.add("DTEND", _end_value(event, event.start, event.duration))
+    else:
+        start, end = _span(event, event.start, event.duration)
+        ve.add("DTSTART", start)
+        ve.add("DTEND", end)
+        if event.tz and isinstance(start, datetime) and start.tzinfo is UTC:
+            ve.add(_X + "TZ", event.tz)  # written in UTC for other readers; the zone is kept
     if event.description:
         ve.add("DESCRIPTION", event.description)
     where = " ".join(x for x in (event.platform, f"#{event.channel}" if event.channel else "") if x)
@@ -92,6 +183,9 @@ def _vevent(event: Event, stamp: datetime) -> VEvent:
         ve.add("RRULE", _export_rule(event))
     if event.exdates:
         ve.add("EXDATE", [_value(event, x) for x in sorted(event.exdates)])
+    extra = sorted(o.start for o in event.overrides if _extra_date(event, o))
+    if extra:
+        ve.add("RDATE", [_value(event, x) for x in extra])
     if event.kind is EventKind.SHIFT:
         ve.add("CATEGORIES", ["Moderator shift"])
         ve.add("TRANSP", "OPAQUE")
@@ -117,8 +211,9 @@ def _override_vevent(event: Event, o: Override, stamp: datetime) -> VEvent:
     ve.add("SEQUENCE", event.sequence)
     ve.add("RECURRENCE-ID", _value(event, o.recurrence_id))
     ve.add("SUMMARY", o.title if o.title is not None else event.title)
-    ve.add("DTSTART", _value(event, o.start))
-    ve.add("DTEND", _end_value(event, o.start, o.duration))
+    start, end = _span(event, o.start, o.duration)
+    ve.add("DTSTART", start)
+    ve.add("DTEND", end)
     description = o.description if o.description is not None else event.description
     if description:
         ve.add("DESCRIPTION", description)
@@ -139,7 +234,13 @@ def export_ics(events: Iterable[Event], stamp: datetime, name: str = "Community 
     body: list[VEvent] = []
     for event in events:
         body.append(_vevent(event, stamp))
-        body.extend(_override_vevent(event, o, stamp) for o in event.overrides)
+        body.extend(
+            _override_vevent(event, o, stamp) for o in event.overrides if not _extra_date(event, o)
+        )
+        body.extend(
+            _override_vevent(event, Override(w, w, event.duration), stamp)
+            for w in _irregular(event, stamp)
+        )
         if event.tz and event.time_kind is TimeKind.ZONED and event.tz != "UTC":
             starts = [event.start, *(o.start for o in event.overrides)]
             first = min(starts).date() - timedelta(days=366)
@@ -261,15 +362,24 @@ def _dates(comp: Component, name: str) -> list[date | datetime]:
     return [d.dt for item in lists for d in item.dts]
 
 
-def _master(comp: Component, community: str) -> Event:
+def _master(comp: Component, community: str, calendar_tz: str | None = None) -> Event:
     start_prop = comp.get("DTSTART")
     if start_prop is None:
         raise ValueError("no DTSTART")
     start = start_prop.dt
     tz_name: str | None = None
+    if (
+        calendar_tz
+        and isinstance(start, datetime)
+        and start.tzinfo is None
+        and not start_prop.params.get("TZID")
+    ):
+        # Google Calendar writes floating times and names their zone in X-WR-TIMEZONE: a
+        # weekly 18:00 Berlin event stays 18:00 in Berlin across DST
+        start = start.replace(tzinfo=get_zone(calendar_tz))
     if isinstance(start, datetime):
         if start.tzinfo is not None:
-            tz_name = _zone_name(start_prop, start)
+            tz_name = _text(comp, _X + "TZ") or _zone_name(start_prop, start)
             kind = TimeKind.ZONED
             wall_start = wall(start, get_zone(tz_name))
         elif start_prop.params.get("TZID"):
@@ -280,7 +390,7 @@ def _master(comp: Component, community: str) -> Event:
         kind, wall_start = TimeKind.ALL_DAY, datetime.combine(start, time())
     else:
         raise ValueError("DTSTART is neither a date nor a date-time")
-    duration = _duration(comp, start, kind)
+    duration = _duration(comp, start, kind, calendar_tz if kind is TimeKind.ZONED else None)
     rules = comp.get("RRULE")
     if isinstance(rules, list):
         raise ValueError("more than one RRULE")
@@ -290,6 +400,12 @@ def _master(comp: Component, community: str) -> Event:
         if isinstance(until, datetime) and until.tzinfo is None:
             raise ValueError("RRULE UNTIL must be in UTC (…Z) when DTSTART has a zone")
     exdates = frozenset(_to_wall(x, tz_name, wall_start) for x in _dates(comp, "EXDATE"))
+    # RDATE: extra instances, kept as edits that stand for no rule instance
+    extra = tuple(
+        Override(d, d, duration)
+        for d in sorted({_to_wall(x, tz_name, wall_start) for x in _dates(comp, "RDATE")})
+        if d != wall_start and d not in exdates
+    )
     regions = tuple(r for r in str(comp.get(_X + "REGIONS", "")).split(",") if r)
     for r in regions:
         get_zone(r)
@@ -320,6 +436,7 @@ def _master(comp: Component, community: str) -> Event:
         description=_text(comp, "DESCRIPTION") or "",
         reminders=reminders,
         sequence=int(comp.get("SEQUENCE", 0)),
+        overrides=extra,
     )
 
 
@@ -328,10 +445,20 @@ def _text(comp: Component, name: str) -> str | None:
     return str(value) if value is not None and str(value) != "" else None
 
 
-def _duration(comp: Component, start: date | datetime, kind: TimeKind) -> timedelta:
+def _duration(
+    comp: Component, start: date | datetime, kind: TimeKind, floating_zone: str | None = None
+) -> timedelta:
     end_prop = comp.get("DTEND")
     if end_prop is not None:
         end = end_prop.dt
+        if (
+            floating_zone
+            and isinstance(end, datetime)
+            and end.tzinfo is None
+            and isinstance(start, datetime)
+            and start.tzinfo is not None
+        ):
+            end = end.replace(tzinfo=get_zone(floating_zone))  # X-WR-TIMEZONE, as the start
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise ValueError("DTSTART and DTEND are not both dates or both date-times")
         if isinstance(start, datetime) and isinstance(end, datetime):
@@ -385,6 +512,30 @@ def _override(comp: Component, master: Event) -> Override | None:
     )
 
 
+def _instance_of(event: Event, wall_start: datetime) -> bool:
+    """Whether the series' rule itself makes an instance at this wall-clock start."""
+    if not event.rrule:
+        return wall_start == event.start
+    tz = _zone_of(event)
+    rule = parse_rule(event.rrule, event.start, tz)
+    return bool(rule.between(wall_start, wall_start, inc=True))
+
+
+def _unchanged(master: Event, edit: Override) -> bool:
+    """An edited instance that says exactly what the series says (our export writes one for
+    each instance whose wall clock other readers would misplace)."""
+    if (edit.title, edit.host, edit.description) != (None, None, None):
+        return False
+    if not _instance_of(master, edit.recurrence_id):
+        return False  # an extra date (RDATE), not a spelled-out instance
+    if edit.duration != master.duration:
+        return False
+    if edit.start == edit.recurrence_id:
+        return True
+    tz = _zone_of(master)
+    return tz is not None and resolve(edit.start, tz).utc == resolve(edit.recurrence_id, tz).utc
+
+
 def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
     """Events (with their edits) from an .ics file, or IcsError naming what and where."""
     try:
@@ -399,6 +550,17 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
         raise IcsError(f"{origin}: line {line}: {exc}") from None
     if isinstance(cal, list):
         raise IcsError(f"{origin}: more than one VCALENDAR in one file")
+    calendar_tz = _text(cal, "X-WR-TIMEZONE")
+    if calendar_tz:
+        try:
+            calendar_tz = _zone_name(None, datetime(2000, 1, 1, tzinfo=get_zone(calendar_tz)))
+        except ValueError:
+            clean = WINDOWS_TO_OLSON.get(calendar_tz.strip())
+            if clean is None:
+                raise IcsError(
+                    f"{origin}: X-WR-TIMEZONE {calendar_tz!r} is neither an IANA nor a Windows zone"
+                ) from None
+            calendar_tz = clean
     result = IcsImport()
     spans = lay.components.get("VEVENT", [])
     vevents = list(cal.walk("VEVENT"))
@@ -420,7 +582,7 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
             pending.append((comp, span))
             continue
         try:
-            event = _master(comp, community)
+            event = _master(comp, community, calendar_tz)
         except (ValueError, RecurrenceError) as exc:
             raise IcsError(f"{where}: {exc}") from None
         if uid in masters:
@@ -443,14 +605,11 @@ def import_ics(data: bytes, origin: str, community: str) -> IcsImport:
         if edit is None:
             rid = _to_wall(comp.get("RECURRENCE-ID").dt, master.tz, master.start)
             masters[uid] = replace(master, exdates=master.exdates | {rid})
+        elif _unchanged(master, edit):
+            continue  # an instance spelled out for other readers (a DST oddity), not an edit
         else:
             kept = tuple(o for o in master.overrides if o.recurrence_id != edit.recurrence_id)
             masters[uid] = replace(master, overrides=(*kept, edit))
-    for comp in vevents:
-        if comp.get("RDATE") is not None:
-            result.warnings.append(
-                f"{origin}: VEVENT {comp.get('UID')}: RDATE is not supported; extra dates skipped"
-            )
     result.events = [masters[u] for u in order]
     return result
 

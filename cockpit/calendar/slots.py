@@ -8,7 +8,7 @@ spans: a few big-integer operations per slot, whatever the size of the community
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from cockpit.calendar.zones import get_zone
@@ -38,6 +38,7 @@ class Slot:
     regions: tuple[RegionTime, ...]
     busy: tuple[str, ...] = ()  # titles of events already overlapping the slot
     weight: float = 0.0  # members per hour, weighted by how much of each hour the slot covers
+    also: tuple[datetime, ...] = ()  # the same time on other days, as good: one line for all
 
     @property
     def share(self) -> float:
@@ -70,12 +71,17 @@ def find_slots(
     busy: Sequence[tuple[datetime, datetime, str]] = (),
     limit: int = 5,
     include_night: bool = False,
+    not_before: datetime | None = None,
 ) -> list[Slot]:
-    """The best `limit` non-overlapping slots in the window, best first.
+    """The best `limit` non-overlapping slots in the window, best first, none before
+    `not_before` (now, for a planner: a slot that has passed is no suggestion).
 
     Slots that put a target region outside its waking hours are dropped unless
     `include_night` (then they are kept, flagged). Slots clashing with an event rank
     last; ties go to the slot covering more of the busy hours, then the earlier one.
+    Members' habits are per hour of the week, so the same time on other days often ranks
+    as well: distinct times come first, each listing its equally good days in `also`;
+    repeats fill the list only when there are not enough distinct times.
     """
     if duration <= timedelta(0):
         raise ValueError("the duration must be positive")
@@ -85,6 +91,8 @@ def find_slots(
     active = everyone.bit_count()
     step_s = int(step.total_seconds())
     first = window_start.astimezone(UTC)
+    if not_before is not None and not_before > first:
+        first = not_before.astimezone(UTC)
     offset = (-int((first - _EPOCH).total_seconds())) % step_s
     start = first + timedelta(seconds=offset)
     candidates: list[Slot] = []
@@ -116,12 +124,30 @@ def find_slots(
         start += step
     candidates.sort(key=lambda s: (bool(s.busy), -s.attendees, -s.weight, s.start))
     chosen: list[Slot] = []
+    by_time: dict[tuple[int, int], int] = {}  # time of day -> index in chosen
+    repeats: list[Slot] = []
+
+    def free(slot: Slot) -> bool:
+        return all(slot.end <= c.start or slot.start >= c.end for c in chosen)
+
     for slot in candidates:
-        if all(slot.end <= c.start or slot.start >= c.end for c in chosen):
+        tod = (slot.start.hour, slot.start.minute)
+        if tod in by_time:
+            best = chosen[by_time[tod]]
+            if (slot.attendees, slot.busy) == (best.attendees, best.busy):
+                chosen[by_time[tod]] = replace(best, also=(*best.also, slot.start))
+            repeats.append(slot)
+            continue
+        if len(chosen) < limit and free(slot):
+            by_time[tod] = len(chosen)
             chosen.append(slot)
-            if len(chosen) >= limit:
-                break
-    return chosen
+    for slot in repeats:  # not enough distinct times: the same time on another day
+        if len(chosen) >= limit:
+            break
+        if slot.start not in {c.start for c in chosen} and free(slot):
+            chosen.append(slot)
+    shown = {c.start for c in chosen}
+    return [replace(c, also=tuple(sorted(t for t in c.also if t not in shown))) for c in chosen]
 
 
 def _hours(start: datetime, end: datetime) -> list[tuple[int, float]]:

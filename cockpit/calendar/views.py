@@ -97,6 +97,7 @@ def slot_json(slot: Slot) -> dict[str, Any]:
             {"zone": r.region, "local": r.local.isoformat(), "awake": r.awake} for r in slot.regions
         ],
         "busy": list(slot.busy),
+        "also": [iso_z(t) for t in slot.also],
     }
 
 
@@ -108,9 +109,11 @@ def slot_line(slot: Slot, viewer: tzinfo) -> str:
         for r in slot.regions
     )
     busy = f"  busy: {', '.join(inert_line(b) for b in slot.busy)}" if slot.busy else ""
+    days = ", ".join(f"{t.astimezone(viewer):%a %d}" for t in slot.also)
+    also = f"  (as good on {days} at this time)" if days else ""
     return (
         f"{s:%Y-%m-%d %a %H:%M}  {slot.attendees}/{slot.active} active members "
-        f"({slot.share:.0%})  {zones}{busy}"
+        f"({slot.share:.0%})  {zones}{busy}{also}"
     )
 
 

@@ -11,6 +11,7 @@ from cockpit.alerts.display import age
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
+from cockpit.cells import fit
 from cockpit.commands import rules
 from cockpit.commands.context import Context, count, option_zone, record_id
 from cockpit.commands.options import Subparsers, community_filter, json_output
@@ -84,7 +85,7 @@ def format_alert(a: AlertRow, now: int, tz: tzinfo) -> str:
     summary = inert_line(a.annotations.get("summary") or a.summary)
     return (
         f"#{a.id:<5} {a.state:<8} {a.severity:<8} {when} {age(since, now):>4}  "
-        f"{inert_line(a.rule)[:20]:<20} {summary}{tail}"
+        f"{fit(inert_line(a.rule), 20)} {summary}{tail}"
     )
 
 

@@ -553,6 +553,12 @@ async def run_import(ctx: Context) -> int:
     return 0
 
 
+def _length(d: timedelta) -> str:
+    minutes = int(d.total_seconds() // 60)
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m:02d} min" if h and m else (f"{h} h" if h else f"{m} min")
+
+
 async def run_suggest(ctx: Context) -> int:
     a = ctx.args
     settings = _settings(ctx)
@@ -563,6 +569,9 @@ async def run_suggest(ctx: Context) -> int:
     regions = [_zone_name(r, "--region") for r in a.region] if a.region else _regions(ctx)
     start = _day_start(a.from_, tz)
     end = start + timedelta(days=a.days)
+    now = utcnow()
+    if end <= now:
+        raise CockpitError(f"--from {a.from_}: the window has passed (slots start from now on)")
     community = a.community or ctx.config.cockpit.community
     store = await ctx.open_store(readonly=False)
     cal = store.calendar
@@ -588,10 +597,27 @@ async def run_suggest(ctx: Context) -> int:
         busy=busy,
         limit=a.limit,
         include_night=a.include_night,
+        not_before=now,
     )
     if a.json:
         ctx.print_json([slot_json(s) for s in slots])
         return 0
+    first = max(start, now).astimezone(tz)
+    awake = (
+        ""
+        if a.include_night
+        else (
+            f", keeping {', '.join(regions)} awake "
+            f"({settings.awake_from:02d}:00-{settings.awake_until:02d}:00 local)"
+        )
+    )
+    print(
+        f"{_length(duration)} slots from {first:%a %d %b %H:%M} to "
+        f"{end.astimezone(tz):%a %d %b %H:%M} ({tz}){awake}, ranked by how many of the "
+        f"members active in the last {settings.lookback_days} days usually post at that hour of "
+        "the week; one line per time of day, free of other events first:",
+        file=ctx.out,
+    )
     for s in slots:
         print(slot_line(s, tz), file=ctx.out)
     if not slots:

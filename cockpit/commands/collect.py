@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import signal
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from cockpit.collect.http import ApiError
@@ -45,24 +46,32 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(run=run)
 
 
-class _JsonFormatter(logging.Formatter):
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: the time in UTC with a Z (milliseconds), and the traceback
+    (`exc`) and stack when the record has one, so a crash in a service log is not lost."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-                "level": record.levelname.lower(),
-                "logger": record.name,
-                "msg": record.getMessage(),
-            },
-            ensure_ascii=False,
-        )
+        when = datetime.fromtimestamp(record.created, UTC)
+        out: dict[str, Any] = {
+            "ts": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            out["exc"] = record.exc_text
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(out, ensure_ascii=False)
 
 
 def setup_logging(stream: TextIO, fmt: str, verbose: bool) -> None:
     """One line per event: time, level, logger, message (key=value pairs), or JSON lines."""
     handler = logging.StreamHandler(stream)
     if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
@@ -109,6 +118,7 @@ async def check_sources(ctx: Context) -> list[dict[str, Any]]:
 
 async def run(ctx: Context) -> int:
     config = ctx.config  # a bad config raises ConfigError here: exit 1, one line
+    config.require_secrets()  # only what starts sources needs the tokens
     if ctx.args.check:
         results = await check_sources(ctx)
         if ctx.args.json:

@@ -15,6 +15,7 @@ def register(sub: Subparsers) -> None:
 
 async def run_check(ctx: Context) -> int:
     cfg = ctx.config
+    cfg.require_secrets()  # checking a deployment: every secret the collector needs is set
     lines = [f"ok: {cfg.path}" if cfg.path else "ok: no config file (defaults)"]
     lines.append(f"  store: {cfg.store_path(ctx.args.db)}")
     lines.append(f"  community: {cfg.cockpit.community}, timezone: {cfg.cockpit.timezone}")

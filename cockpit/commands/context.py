@@ -60,7 +60,18 @@ class Context:
 
 
 async def resolve_member(store: Store, term: str, community: str | None = None) -> MemberRow:
-    """A MEMBER argument: a handle, a display name or an id; ambiguity lists the candidates."""
+    """A MEMBER argument: a handle, a display name or an id; ambiguity lists the candidates.
+
+    `#N` is the member numbered N and nothing else (the ambiguity message asks for it), so it
+    never matches a platform id or handle "N"; a bare number is looked up like any term.
+    """
+    number = term.strip()
+    if number.startswith("#") and number[1:].isdigit():
+        row = await store.member(int(number[1:]))
+        if row is None or (community is not None and row.community != community):
+            where = f" in community {community!r}" if community else ""
+            raise CockpitError(f"no member {number}{where}")
+        return row
     found = await store.find_members(term, community)
     if not found:
         raise CockpitError(f"no member matches {term!r} (try a handle, a display name or an id)")

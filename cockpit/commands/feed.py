@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
+from cockpit.cells import fit
 from cockpit.commands.context import Context, count, option_zone, resolve_member
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
@@ -42,8 +43,8 @@ def register(sub: Subparsers) -> None:
 
 def format_row(row: ActivityRow, tz: tzinfo) -> str:
     when = row.ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    author = inert_line(row.author)[:16]
-    channel = inert_line(row.channel)[:16]
+    author = fit(inert_line(row.author), 16)
+    channel = fit(inert_line(row.channel), 16)
     text = inert_line(row.text)
     if row.kind is Kind.JOIN:
         body = "→ joined"
@@ -61,7 +62,7 @@ def format_row(row: ActivityRow, tz: tzinfo) -> str:
             body += " (edited)"
         if row.deleted:
             body = "[deleted] " + body
-    return f"{when}  {row.platform:<9} {channel:<16} {author:<16} {body}"
+    return f"{when}  {row.platform:<9} {channel} {author} {body}"
 
 
 async def run(ctx: Context) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from cockpit.cells import fit
 from cockpit.commands.context import Context, count
 from cockpit.commands.leaderboard import community_of, open_scoring
 from cockpit.commands.options import Subparsers, community_choice, json_output
@@ -61,7 +62,7 @@ def health_lines(h: dict[str, Any]) -> list[str]:
     ]
     for c in h["churn_watch"][:10]:
         lines.append(
-            f"    {inert_line(c['name'])[:30]:<30} quiet {c['days_quiet']} d, "
+            f"    {fit(inert_line(c['name']), 30)} quiet {c['days_quiet']} d, "
             f"{c['conversations_90d']} conversations before"
         )
     return lines

@@ -37,7 +37,6 @@ def register(msub: Subparsers) -> None:
 
 
 async def _member(store: Store, term: str, community: str) -> MemberRow:
-    term = term[1:] if term.startswith("#") and term[1:].isdigit() else term
     return await resolve_member(store, term, community)
 
 

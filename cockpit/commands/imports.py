@@ -7,6 +7,7 @@ from pathlib import Path
 from cockpit.commands.context import Context, option_zone
 from cockpit.commands.options import Subparsers, community_choice
 from cockpit.importing import FileReport, import_paths
+from cockpit.progress import ImportProgress
 
 
 def register(sub: Subparsers) -> None:
@@ -44,7 +45,10 @@ async def run(ctx: Context) -> int:
         tz = option_zone(tz_name) if a.tz else option_zone(tz_name, "import.timezone")
     store = await ctx.open_store(readonly=False)
 
+    shown = ImportProgress(ctx.err)  # only on a terminal
+
     def report(r: FileReport) -> None:
+        shown.done()
         if r.ok:
             print(_describe(r), file=ctx.out, flush=True)
         else:
@@ -62,7 +66,9 @@ async def run(ctx: Context) -> int:
             warn=ctx.warn,
             note=lambda message: print(f"cockpit: note: {message}", file=ctx.err),
             on_report=report,
+            progress=shown.update,
         )
     finally:
+        shown.done()
         await store.close()
     return 0 if all(r.ok for r in reports) else 1

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from cockpit.cells import fit
 from cockpit.commands.context import Context, count, resolve_member
 from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
@@ -101,8 +102,7 @@ async def run(ctx: Context) -> int:
     async with open_scoring(ctx) as (store, scoring):
         community = await community_of(ctx, scoring)
         if a.explain:
-            term = a.explain[1:] if a.explain.startswith("#") else a.explain
-            member = await resolve_member(store, term, community)
+            member = await resolve_member(store, a.explain, community)
             rows = [await explain(scoring, community, member.id, a.window, now)]
         else:
             rows = await leaderboard(scoring, community, a.window, now, limit=a.limit)
@@ -121,7 +121,7 @@ async def run(ctx: Context) -> int:
     for s in rows:
         flag = f" ⚠ {s.churn}" if s.churn else ""
         print(
-            f"{s.rank:>3} {inert_line(s.who.name)[:24]:<24} {','.join(s.who.platforms)[:22]:<22} "
+            f"{s.rank:>3} {fit(inert_line(s.who.name), 24)} {fit(','.join(s.who.platforms), 22)} "
             f"{s.score:>8.1f} {s.level:<11} {s.trend():<5} {s.influence:>4}  "
             f"{', '.join(s.badges)}{flag}",
             file=ctx.out,

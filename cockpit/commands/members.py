@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cockpit.cells import fit
 from cockpit.commands import identity
 from cockpit.commands.context import Context, count, option_zone, resolve_member
 from cockpit.commands.feed import format_row
@@ -39,7 +40,7 @@ def _line(m: MemberRow) -> str:
     last = m.last_seen.strftime("%Y-%m-%d %H:%M") if m.last_seen else "-"
     handle = f"@{inert_line(m.handle)}" if m.handle else ""
     return (
-        f"#{m.id:<7} {m.platform:<9} {inert_line(m.display_name)[:24]:<24} {handle[:20]:<20} "
+        f"#{m.id:<7} {m.platform:<9} {fit(inert_line(m.display_name), 24)} {fit(handle, 20)} "
         f"{m.activity_count:>7}  {last}"
     )
 
@@ -69,7 +70,7 @@ async def run_list(ctx: Context) -> int:
 
 async def run_show(ctx: Context) -> int:
     a = ctx.args
-    term = a.member[1:] if a.member.startswith("#") and a.member[1:].isdigit() else a.member
+    term = a.member
     store = await ctx.open_store()
     try:
         member = await resolve_member(store, term, a.community)

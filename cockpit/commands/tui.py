@@ -67,6 +67,8 @@ def run_default(ctx: Context) -> int:
     asyncio.run(_probe_store(ctx))
     from cockpit.app import run_cockpit  # Textual is imported only when a TUI starts
 
+    if not ctx.args.attach:
+        ctx.config.require_secrets()  # the in-process cockpit runs the sources
     return run_cockpit(
         store_path=ctx.store_path, config=ctx.config, registry=ctx.registry, attach=ctx.args.attach
     )

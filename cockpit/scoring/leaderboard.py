@@ -27,6 +27,8 @@ class Standing:
     centrality: float  # PageRank in the reply graph, scaled so the mean is 1
     churn: str | None  # None, 'at risk' (quiet half the churn time) or 'quiet'
     last_seen: datetime | None
+    newcomer: bool = False  # first seen inside this window (what 'new' means, everywhere)
+    compared: bool = True  # a window before exists to compare with (not so for 'all')
 
     @property
     def places(self) -> int | None:
@@ -34,8 +36,13 @@ class Standing:
         return None if self.previous_rank is None else self.previous_rank - self.rank
 
     def trend(self) -> str:
+        """'▲3', '▼1', '=' against the window before; unranked then: 'new' for a newcomer,
+        'back' for someone seen before who was not active in the window before. The one
+        definition the CLI, the pane and the report all show."""
+        if not self.compared:
+            return "·"
         if self.places is None:
-            return "new"
+            return "new" if self.newcomer else "back"
         if self.places > 0:
             return f"▲{self.places}"
         if self.places < 0:
@@ -55,6 +62,8 @@ class Standing:
             "badges": list(self.badges),
             "previous_rank": self.previous_rank,
             "places": self.places,
+            "trend": self.trend(),
+            "newcomer": self.newcomer,
             "influence": self.influence,
             "centrality": round(self.centrality, 4),
             "churn": self.churn,
@@ -127,6 +136,8 @@ async def leaderboard(
                 centrality=central.get(key, 0.0),
                 churn=_churn_flag(info, today, s.churn_quiet_days, s.churn_conversations),
                 last_seen=None if last_day is None else _day_start(last_day),
+                newcomer=start is not None and min(info.get("posts") or {today: 0}) >= start,
+                compared=length is not None,
             )
         )
     return out

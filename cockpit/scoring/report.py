@@ -38,14 +38,19 @@ def _md(text: str) -> str:
 
 def build(health: dict[str, Any], board: Sequence[Standing]) -> dict[str, Any]:
     """The report's content as JSON-ready data (what every format renders)."""
-    climbers = sorted(
-        (s for s in board if s.places and s.places > 0), key=lambda s: -(s.places or 0)
-    )
+    climbers: list[Standing] = []
+    seen: set[int] = set()
+    for s in sorted(
+        (s for s in board if s.places and s.places > 0), key=lambda s: (-(s.places or 0), s.rank)
+    ):
+        if s.who.key not in seen:  # one line per person
+            seen.add(s.who.key)
+            climbers.append(s)
     return {
         "health": health,
         "leaderboard": [s.to_json() for s in board],
         "climbers": [s.to_json() for s in climbers[:3]],
-        "newcomers_in_top": [s.to_json() for s in board if s.previous_rank is None][:3],
+        "newcomers_in_top": [s.to_json() for s in board if s.newcomer][:3],
     }
 
 
@@ -118,10 +123,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def _trend(s: dict[str, Any]) -> str:
-    places = s["places"]
-    if places is None:
-        return "new"
-    return f"▲{places}" if places > 0 else f"▼{-places}" if places < 0 else "="
+    """The standing's own trend (cockpit/scoring/leaderboard.py): one definition."""
+    return str(s["trend"])
 
 
 def _bars(values: Sequence[tuple[str, float]], width: int = 640, height: int = 160) -> str:

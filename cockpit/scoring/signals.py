@@ -5,12 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_QUESTION_MARKS = ("?", "？", "؟", "¿")
-_ASKING = re.compile(
-    r"^\s*(?:how|what|why|when|where|who|which|anyone|anybody|does|do|is|are|can|could|"
-    r"should|would|will|has|have|any idea|help)\b",
-    re.IGNORECASE,
-)
+from cockpit.alerts.questions import reads_as_question
+
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 _URL = re.compile(r"https?://\S+|<[^>]*>|[@#]\w+")
 STOPWORDS = frozenset(
@@ -30,13 +26,13 @@ def substantive(text: str, min_length: int) -> bool:
 
 
 def is_question(text: str) -> bool:
-    """Reads as a question: a question mark, or a sentence opened by an asking word."""
+    """Reads as a question, by the same test as the unanswered rule (a line ending in a
+    question mark, or opened by an asking word): one definition for the health figures, the
+    report and the alerts. A '?' inside a link (a scam's `claim?ref=`) asks nothing."""
     stripped = text.strip()
     if len(stripped) < 8:
         return False
-    if any(mark in stripped for mark in _QUESTION_MARKS):
-        return True
-    return bool(_ASKING.match(stripped)) and len(stripped.split()) >= 4
+    return reads_as_question(stripped.replace("？", "?").replace("؟", "?"))
 
 
 def terms(text: str) -> set[str]:

@@ -197,9 +197,11 @@ def _row_to_member(r: sqlite3.Row | tuple[Any, ...]) -> MemberRow:
 
 
 def _create_private(path: Path) -> None:
-    """Create the store file readable by its owner only, before SQLite opens it."""
+    """Create the store file before SQLite opens it: owner read-write, the group as the umask
+    allows (the documented set-up, UMask=0027, lets operators of the group --attach), never
+    anyone else. SQLite gives its -wal and -shm files the same mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o660)  # the umask narrows it further
     os.close(fd)
 
 
