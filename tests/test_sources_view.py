@@ -64,6 +64,17 @@ def test_merged_health_trusts_the_supervisor_over_a_silent_source() -> None:
     assert (got[0].events, got[0].last_event, got[1].events) == (7, NOW, 3)
 
 
+def test_a_streaming_source_counted_by_the_runner_stays_current() -> None:
+    """The demo streams for hours: its newest event is the runner's latest count every time,
+    not the first (it read '4d' ago, the end of the history backfill, while streaming)."""
+    board = HealthBoard()
+    expected = [Expected("demo", "demo", "acme")]
+    first = merged(expected, board, {"demo": Sup("running", None, 20_000, NOW - timedelta(days=4))})
+    assert (first[0].events, first[0].last_event) == (20_000, NOW - timedelta(days=4))
+    later = merged(expected, board, {"demo": Sup("running", None, 20_500, NOW)})
+    assert (later[0].events, later[0].last_event) == (20_500, NOW)
+
+
 def test_ago_reads_like_a_person_would_say_it() -> None:
     assert [ago(NOW - timedelta(seconds=s), NOW) for s in (3, 125, 7300, 200000)] == [
         "3s",

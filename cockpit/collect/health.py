@@ -32,6 +32,7 @@ class ConnectorHealth:
     events: int = 0
     clock: Callable[[], datetime] = field(default=utcnow, repr=False, compare=False)
     reported: bool = field(default=False, compare=False)  # the source itself said something
+    counted: bool = field(default=False, compare=False)  # the source counts its own events
 
     def ok(self, *, lagging: bool = False, detail: str | None = None) -> None:
         """A successful round trip; `lagging` while catching up on a backlog."""
@@ -41,7 +42,7 @@ class ConnectorHealth:
         self.last_ok = self.clock()
 
     def received(self, count: int, newest: datetime | None) -> None:
-        self.reported = True
+        self.reported = self.counted = True
         self.events += count
         if newest is not None and (self.last_event is None or newest > self.last_event):
             self.last_event = newest
@@ -120,7 +121,7 @@ def merged(
             entry.failing(sup.last_error or "failed")
         elif sup is not None and sup.state == "running" and not entry.reported:
             entry.state, entry.detail = "connected", "running"
-        if sup is not None and not entry.events:  # counted for it by the runner
+        if sup is not None and not entry.counted:  # counted for it by the runner, every time
             entry.events, entry.last_event = sup.events, sup.last_event
         out.append(entry)
     return out
