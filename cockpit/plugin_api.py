@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -18,6 +18,13 @@ from cockpit.model import Record
 from cockpit.store.base import Store
 
 __all__ = [
+    "ACTIONS",
+    "TEMPORARY",
+    "ActionCall",
+    "ActionOutcome",
+    "ActionTarget",
+    "Actor",
+    "ActorFactory",
     "ImportContext",
     "Importer",
     "Plugin",
@@ -108,6 +115,8 @@ class SourceType:
     name: str
     settings: type[BaseModel]
     create: SourceFactory
+    # how the process holding this source's token acts on its platform (None: it cannot)
+    actor: ActorFactory | None = None
 
 
 ACTIONS = frozenset(
@@ -126,6 +135,88 @@ ACTIONS = frozenset(
     }
 )
 """The actions of `cockpit mod ACTION`; a plugin declares the ones its platform can carry out."""
+
+TEMPORARY = frozenset({"timeout", "ban", "lock", "slowmode"})
+"""Actions that may carry a duration (`--for`); the token holder lifts them when due unless
+the platform does so itself (`ActionOutcome.lifts_itself`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTarget:
+    """What one platform call acts on, in that platform's own ids.
+
+    The core resolves a MEMBER, a person, an activity or a channel to one target per
+    platform; the plugin never looks anything up in the store.
+    """
+
+    platform: str
+    community: str
+    user_id: str | None = None  # the platform's user id (member actions)
+    channel_id: str | None = None  # the platform's channel/chat/topic id
+    message_ids: tuple[str, ...] = ()  # the platform's message ids (delete, purge, a reply)
+    label: str = ""  # how a person reads the target in a line ("@mallory on discord")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """One action on one platform, as the operator confirmed it.
+
+    `key` is unique per call and stable across retries and restarts (the case number and
+    the platform): a plugin passes it where the platform deduplicates (Discord's `nonce`
+    with `enforce_nonce`), and uses it to recognise its own earlier attempt in `verify`.
+    """
+
+    action: str  # one of ACTIONS
+    target: ActionTarget
+    reason: str
+    key: str
+    operator: str = ""
+    until: datetime | None = None  # end of a temporary action (UTC), None: permanent
+    text: str | None = None  # what `say` and `warn` post
+    delete_history: timedelta | None = None  # ban: delete the member's recent messages
+    slowmode_seconds: int | None = None  # slowmode: seconds between a member's messages
+    restore: Mapping[str, Any] | None = None  # unlock/unslow: what the lock's outcome saved
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """The platform's answer to one call, in one line a moderator can act on.
+
+    `done`: the platform confirmed it. `failed`: the platform refused or it could not be
+    sent (nothing happened). `unknown`: sent, but the answer was lost (a transport error
+    after the request left): never retried blindly; the executor asks `verify` later.
+    """
+
+    status: Literal["done", "failed", "unknown"]
+    detail: str
+    ref: str | None = None  # what the platform created (the id of a posted message)
+    restore: Mapping[str, Any] | None = None  # lock/slowmode: what unlock puts back
+    lifts_itself: bool = False  # the platform ends it at `until` (Discord timeout)
+    retry_after: float | None = None  # failed on a rate limit that outlasted our patience
+
+
+@runtime_checkable
+class Actor(Protocol):
+    """Carries out actions on a platform with the token of the source it was built from.
+
+    `actions` maps each platform this actor serves (the demo serves several) to the actions
+    it can carry out there. `perform` never raises for a platform's refusal: every answer is
+    an `ActionOutcome`. `verify` checks, after a crash or a lost answer, whether the call
+    took effect (is the ban there? is the message gone?): `done`, `failed`, or None when
+    the platform cannot tell (then the case stays unknown for a human to check).
+    """
+
+    actions: Mapping[str, frozenset[str]]
+
+    async def perform(self, call: ActionCall) -> ActionOutcome: ...
+
+    async def verify(self, call: ActionCall) -> ActionOutcome | None: ...
+
+    async def aclose(self) -> None: ...
+
+
+ActorFactory = Callable[[Any, SourceContext], Actor]
+"""Builds the actor of a source from its typed settings (token, base URL, guild)."""
 
 
 @dataclass(frozen=True, slots=True)
