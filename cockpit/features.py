@@ -1,22 +1,31 @@
 """What runs beside the writer in a process that writes the store: the alert engine, the
 calendar's and the scoring's rollups, and event reminders. Both `cockpit collect` and the
-TUI in its in-process mode start them through here, so they behave the same."""
+TUI in its in-process mode start them through here, so they behave the same.
+
+Rollups are safe in every writer (each catches up from a high-water mark under a lock).
+Alert evaluation with its paging, and reminders, must run once per store: with a `holder`
+(what `Runtime` passes) each runs only while this process holds its lease, so several
+collectors can share one store and one takes over when another dies (`cockpit.leases`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cockpit.alerts.service import AlertService
 from cockpit.calendar.reminders import Reminders
 from cockpit.config import Config, load_config
 from cockpit.errors import CockpitError
+from cockpit.leases import LeaseKeeper
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
 from cockpit.store.base import Store
+from cockpit.store.lease import Lease
 from cockpit.tasks import cancel_all
 from cockpit.timeutil import utcnow
 
@@ -32,6 +41,9 @@ class Features:
         clock: Callable[[], datetime] = utcnow,
         registry: Registry | None = None,
         watch_every: float = WATCH_SECONDS,
+        *,
+        holder: str | None = None,
+        lease_ttl: float = 15.0,
     ) -> None:
         self.store = store
         self.config = config
@@ -43,27 +55,83 @@ class Features:
         self.alerts: AlertService | None = None
         self.calendar = store.calendar
         self.scoring = store.scoring(config.scoring)
+        self.holder = holder
+        self.lease_ttl = lease_ttl
+        self.keepers: dict[str, LeaseKeeper] = {}
         self._stop = asyncio.Event()
+        self._reminders_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._singletons: dict[str, asyncio.Task[None]] = {}
 
     async def start(self, writer: BatchingWriter) -> None:
-        rules = self.config.rules
-        if rules:
-            self.alerts = AlertService(
-                self.store, rules, self.config.receivers, self.config.alerting
-            )
-            await self.alerts.start(writer)
-            log.info("rules=%d receivers=%d", len(rules), len(self.config.receivers))
+        self._writer = writer
+        if self.holder is None:  # the only writer: no lease to take
+            await self._start_alerts()
+        else:
+            self._keep("alerts", self._start_alerts, self._stop_alerts)
         if self.registry is not None and self.config.path is not None:
-            self._writer = writer
             seen = _stamp(self.config.path)  # now: a change made while the task starts counts
             self._tasks.append(asyncio.create_task(self._watch_rules(seen), name="rules-watch"))
         writer.listeners.append(self.calendar.listener())
         writer.listeners.append(self.scoring.listener())
+        if self.config.calendar.receivers:
+            if self.holder is None:
+                self._tasks.append(asyncio.create_task(self._start_reminders(), name="reminders"))
+            else:
+                self._keep("reminders", self._start_reminders, self._stop_reminders)
+
+    def _keep(
+        self,
+        name: str,
+        start: Callable[[], Coroutine[Any, Any, None]],
+        stop: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Run `start` while this process holds the lease `name`, `stop` when it loses it.
+        The start runs in a task of its own, so a long warm-up never delays a renewal."""
+        assert self.holder is not None
+
+        async def gained(lease: Lease) -> None:
+            self._singletons[name] = asyncio.create_task(start(), name=f"start-{name}")
+
+        async def lost() -> None:
+            task = self._singletons.pop(name, None)
+            if task is not None:
+                await cancel_all([task])
+            await stop()
+
+        keeper = LeaseKeeper(self.store, name, self.holder, self.lease_ttl, gained, lost)
+        self.keepers[name] = keeper
+        keeper.start()
+
+    async def _start_alerts(self) -> None:
+        rules = self.config.rules
+        if not rules or self.alerts is not None:
+            return
+        keeper = self.keepers.get("alerts")
+        alerts = AlertService(
+            self.store,
+            rules,
+            self.config.receivers,
+            self.config.alerting,
+            guard=keeper.is_current if keeper is not None else None,
+        )
+        await alerts.start(self._writer)
+        self.alerts = alerts
+        log.info("rules=%d receivers=%d", len(rules), len(self.config.receivers))
+
+    async def _stop_alerts(self) -> None:
+        alerts, self.alerts = self.alerts, None
+        if alerts is not None:
+            await alerts.close()
+
+    async def _start_reminders(self) -> None:
+        self._reminders_stop = asyncio.Event()
         calendar = self.config.calendar
-        if calendar.receivers:
-            reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
-            self._tasks.append(asyncio.create_task(reminders.run(self._stop), name="reminders"))
+        reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
+        await reminders.run(self._reminders_stop)
+
+    async def _stop_reminders(self) -> None:
+        self._reminders_stop.set()
 
     async def _watch_rules(self, seen: tuple[int, int] | None) -> None:
         """Pick up rule changes in cockpit.toml (`cockpit rules set`, the Rules view, an
@@ -88,9 +156,11 @@ class Features:
                 continue
             self.config = fresh
             if self.alerts is None:
-                if rules:
-                    self.alerts = AlertService(self.store, rules, fresh.receivers, fresh.alerting)
-                    await self.alerts.start(self._writer)
+                # started now if this process evaluates (no lease, or the lease is held);
+                # otherwise the holder's own watcher reloads, and ours starts on take-over
+                keeper = self.keepers.get("alerts")
+                if keeper is None or keeper.held:
+                    await self._start_alerts()
             else:
                 self.alerts.reload(rules)
             self.rules_loaded += 1
@@ -98,9 +168,11 @@ class Features:
 
     async def stop(self) -> None:
         self._stop.set()
-        await cancel_all(self._tasks)
-        if self.alerts is not None:
-            await self.alerts.close()
+        self._reminders_stop.set()
+        for keeper in self.keepers.values():
+            await keeper.stop()  # stops what it guards, gives the lease up at once
+        await cancel_all([*self._tasks, *self._singletons.values()])
+        await self._stop_alerts()
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

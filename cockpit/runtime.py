@@ -23,6 +23,7 @@ from cockpit.collect.http import AuthError
 from cockpit.collect.webhooks import ROUTER, WebhookRouter, WebhookServer
 from cockpit.config import Config, SourceConfig
 from cockpit.features import Features
+from cockpit.leases import holder_name
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import PreparesStore, Sink, Source
 from cockpit.registry import Registry
@@ -104,7 +105,15 @@ class Runtime:
         self.writer = BatchingWriter(store)
         self.runner = _Runner(config, self.writer, registry, board)
         self.server: WebhookServer | None = None
-        self.features = Features(store, config, clock, registry)
+        self.holder = holder_name()  # who this process is in the store's leases
+        self.features = Features(
+            store,
+            config,
+            clock,
+            registry,
+            holder=self.holder,
+            lease_ttl=self.settings.lease_ttl,
+        )
         self.features_started = False
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -592,6 +592,8 @@ async def test_lease_takeover_with_fencing(
         await two.release(taken)
         back = await one.lease("alerts:c1", "collector-a", ttl)
         assert back is not None and back.token == 3
+        listed = {lease.name: (lease.holder, lease.token) for lease in await two.leases()}
+        assert listed == {"alerts:c1": ("collector-a", 3), "reminders": ("collector-a", 1)}
     finally:
         await one.close()
         await two.close()

@@ -6,6 +6,11 @@ persists the alerts and plans notifications; a periodic tick drives the time-bas
 (unanswered, quiet members, sources in trouble from the health the collector stores,
 pending → firing). A sender task drains the persisted outbox through apprise in a thread,
 with retries and exponential backoff.
+
+The engine sees every row of the store once, in id order, whoever wrote it: each batch is
+read from just past the last row seen up to the newest (writers commit in id order), so rows
+another collector wrote into the same store are evaluated too. With a `guard` (the alert
+lease of `cockpit.features`) nothing is sent unless this process still holds the lease.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
 from cockpit.alerts.engine import Alert, Engine
@@ -28,6 +33,7 @@ from cockpit.timeutil import to_ms, utcnow
 
 log = logging.getLogger(__name__)
 _TICK = object()
+CHUNK = 5_000  # rows read at a time when catching up
 
 
 class _Reload:
@@ -52,8 +58,11 @@ class AlertService:
         clock: Callable[[], int] = _now_ms,
         send: SendFn | None = None,
         tick: float | None = None,
+        guard: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.settings = settings or AlertingSettings()
+        self.latest = store.max_activity_id
+        self.guard = guard
         self.clock = clock
         self.store = store.alerts
         self.health = store.health
@@ -69,6 +78,7 @@ class AlertService:
         self._writer: BatchingWriter | None = None
         self._synced = 0
         self._warmed_to = 0  # the last row id the warm-up fed to the engine
+        self._seen = 0  # the last row id fed to the engine (warm-up or batches)
         self.last_error: str | None = None
         self.evaluations = 0
 
@@ -79,8 +89,10 @@ class AlertService:
         for row in await self.store.alerts(states=("pending", "firing"), limit=10_000):
             self.engine.restore(_from_row(row))
         await self._sync_sources()
+        top = await self.latest()
         if warmup:
             await self._warm_up()
+        self._seen = max(top, self._warmed_to)
         self._synced = self.clock()
         if writer is not None:
             self._writer = writer
@@ -131,6 +143,7 @@ class AlertService:
                 elif isinstance(item, _Reload):
                     await self._apply_rules(item.rules)
                 else:
+                    await self._catch_up()
                     await self._sync_operators()
                     await self._sync_sources()
                     await self._evaluate()
@@ -163,14 +176,28 @@ class AlertService:
         log.info("rules reloaded: %d enabled", len(engine.rules))
 
     async def process(self, first: int, last: int) -> None:
-        first = max(first, self._warmed_to + 1)  # what a warm-up after a reload saw already
-        if first > last:
-            return
-        events = await self.store.events_between(first, last)
-        if events:
-            await asyncio.to_thread(self.engine.observe_many, events)
-        del events  # the batch goes before evaluating: less for the garbage collector to walk
+        """Feed the rows up to `last` that the engine has not seen, then evaluate. Reading
+        from the last row seen (not from `first`) takes in what other writers committed."""
+        await self._observe_to(last)
         await self._evaluate()
+
+    async def _observe_to(self, last: int) -> None:
+        while True:
+            first = max(self._seen, self._warmed_to) + 1  # a reload's warm-up saw some
+            if first > last:
+                return
+            end = min(last, first + CHUNK - 1)
+            events = await self.store.events_between(first, end)
+            if events:
+                await asyncio.to_thread(self.engine.observe_many, events)
+            del events  # before evaluating: less for the garbage collector to walk
+            self._seen = end
+
+    async def _catch_up(self) -> None:
+        """Rows other writers committed since the last batch (a tick without own writes)."""
+        top = await self.latest()
+        if top > self._seen:
+            await self._observe_to(top)
 
     async def _sync_operators(self) -> None:
         """Alerts resolved by an operator (here or in another process) are forgotten."""
@@ -221,6 +248,8 @@ class AlertService:
         """Send what is due in the outbox; failures are retried with exponential backoff."""
         sent = 0
         s = self.settings
+        if self.guard is not None and not await self.guard():
+            return 0  # another process holds the alert lease now: it pages, not us
         for item in await self.store.claim_due(self.clock()):
             error = await asyncio.to_thread(
                 self.send, item.receiver, item.title, item.body, item.notify_type

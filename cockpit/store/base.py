@@ -321,6 +321,10 @@ class Store(abc.ABC):
         """Whether `lease` is still the current one (same token, not expired)."""
 
     @abc.abstractmethod
+    async def leases(self) -> list[Lease]:
+        """Every lease with its holder and expiry (who evaluates alerts, who reminds)."""
+
+    @abc.abstractmethod
     def changes(self) -> AsyncGenerator[str, None]:
         """Notices of committed changes ("activity:<last id>", "alert"), for attached
         cockpits: pushed by PostgreSQL (LISTEN/NOTIFY), polled on SQLite."""

@@ -413,6 +413,10 @@ class PostgresStore(Store):
                 (lease.name, lease.holder, lease.token),
             )
 
+    async def leases(self) -> list[Lease]:
+        rows = await self.fetchall("SELECT name, holder, token, expires FROM lease ORDER BY name")
+        return [Lease(r[0], r[1], int(r[2]), from_ms(int(r[3]))) for r in rows]
+
     async def lease_current(self, lease: Lease) -> bool:
         """Whether `lease` still holds (same token, not expired): check before acting."""
         rows = await self.fetchall(
