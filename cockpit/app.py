@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -71,6 +72,7 @@ else:
 Clock = Callable[[], datetime]
 
 WIDE_COLUMNS = 120
+log = logging.getLogger("cockpit.tui")
 POLL_SECONDS = 0.5
 TICK_SECONDS = 0.25
 PULSE_MINUTES = 30
@@ -318,7 +320,7 @@ class CockpitApp(App[int]):
         self.ready = True
         self.set_interval(TICK_SECONDS, self._tick)
         if self.attach:
-            self.set_interval(self.poll_interval, self._poll)
+            self.follow_changes()
         self.set_interval(2.0, self._pulse_tick)
         self.load_palette()
         if self.runtime is not None:
@@ -350,11 +352,25 @@ class CockpitApp(App[int]):
             self._pulse_dirty = True
             self.screen_stack[0].query_one(FeedView).tail(self._max_seen)
 
-    @work(exclusive=True, group="poll")
-    async def _poll(self) -> None:
-        if self.store is None or self._stopped:
-            return
-        self._max_seen = max(self._max_seen, await self.store.max_activity_id())
+    @work(exclusive=True, group="follow")
+    async def follow_changes(self) -> None:
+        """Attached: learn of new rows as the store announces them (PostgreSQL pushes them
+        with LISTEN/NOTIFY; SQLite is polled every `poll_interval`). A lost connection is
+        retried; whatever landed meanwhile is read at once on return."""
+        while not self._stopped and self.store is not None:
+            try:
+                self._max_seen = max(self._max_seen, await self.store.max_activity_id())
+                async for note in self.store.changes(self.poll_interval):
+                    kind, _, value = note.partition(":")
+                    if kind == "activity" and value.isdigit():
+                        self._max_seen = max(self._max_seen, int(value))
+                    elif kind == "alert":
+                        self._pulse_dirty = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the server restarted, the network blinked
+                log.warning("store notifications lost (%s); reconnecting", exc)
+            await asyncio.sleep(2.0)
 
     def _pulse_tick(self) -> None:
         if self._stopped:

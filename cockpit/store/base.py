@@ -325,9 +325,10 @@ class Store(abc.ABC):
         """Every lease with its holder and expiry (who evaluates alerts, who reminds)."""
 
     @abc.abstractmethod
-    def changes(self) -> AsyncGenerator[str, None]:
+    def changes(self, interval: float = 0.5) -> AsyncGenerator[str, None]:
         """Notices of committed changes ("activity:<last id>", "alert"), for attached
-        cockpits: pushed by PostgreSQL (LISTEN/NOTIFY), polled on SQLite."""
+        cockpits: pushed by PostgreSQL (LISTEN/NOTIFY), polled every `interval` seconds on
+        SQLite."""
 
     @abc.abstractmethod
     async def wait_for_change(self, timeout: float) -> str | None:

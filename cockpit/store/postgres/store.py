@@ -363,7 +363,7 @@ class PostgresStore(Store):
         transaction."""
         await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
-    async def changes(self) -> AsyncGenerator[str, None]:
+    async def changes(self, interval: float = 0.5) -> AsyncGenerator[str, None]:
         """Payloads of committed changes as they happen ("activity:<last id>", "alert"), on a
         connection of its own: an attached TUI waits on this instead of polling."""
         conn = await AsyncConnection.connect(self.url, autocommit=True)
