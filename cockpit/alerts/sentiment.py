@@ -44,7 +44,7 @@ def compound(text: str) -> float:
 def may_be_negative(text: str) -> bool:
     """The cheap pre-check: a word of negative valence or a negation in it."""
     _, triggers = _analyzer()
-    return any(tok in triggers for tok in _WORD.findall(text.lower()))
+    return not triggers.isdisjoint(_WORD.findall(text.lower()))
 
 
 def unscored(texts: list[str]) -> list[str]:
