@@ -68,7 +68,10 @@ class Features:
         if self.holder is None:  # the only writer: no lease to take
             await self._start_alerts()
         else:
-            self._keep("alerts", self._start_alerts, self._stop_alerts)
+            await self._keep("alerts", self._start_alerts, self._stop_alerts)
+            started = self._singletons.get("alerts")
+            if started is not None:  # held from the start: evaluate from the first row
+                await asyncio.wait([started])
         if self.registry is not None and self.config.path is not None:
             seen = _stamp(self.config.path)  # now: a change made while the task starts counts
             self._tasks.append(asyncio.create_task(self._watch_rules(seen), name="rules-watch"))
@@ -78,9 +81,9 @@ class Features:
             if self.holder is None:
                 self._tasks.append(asyncio.create_task(self._start_reminders(), name="reminders"))
             else:
-                self._keep("reminders", self._start_reminders, self._stop_reminders)
+                await self._keep("reminders", self._start_reminders, self._stop_reminders)
 
-    def _keep(
+    async def _keep(
         self,
         name: str,
         start: Callable[[], Coroutine[Any, Any, None]],
@@ -101,7 +104,7 @@ class Features:
 
         keeper = LeaseKeeper(self.store, name, self.holder, self.lease_ttl, gained, lost)
         self.keepers[name] = keeper
-        keeper.start()
+        await keeper.start()
 
     async def _start_alerts(self) -> None:
         rules = self.config.rules

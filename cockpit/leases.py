@@ -70,7 +70,10 @@ class LeaseKeeper:
     def held(self) -> bool:
         return self.lease is not None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Ask for the lease once now (a lone collector holds it from its first row on),
+        then keep renewing in the background."""
+        await self.renew()
         self._task = asyncio.create_task(self._run(), name=f"lease-{self.name}")
 
     async def is_current(self) -> bool:
@@ -98,8 +101,8 @@ class LeaseKeeper:
     async def _run(self) -> None:
         every = self.ttl / 3
         while True:
-            await self.renew()
             await asyncio.sleep(every)
+            await self.renew()
 
     async def renew(self) -> None:
         """One take-or-renew; a loss (or an overdue renewal) stops the singleton first."""

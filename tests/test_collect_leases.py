@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from cockpit.errors import StoreError
 from cockpit.store import open_store
 from cockpit.store.base import Store
 from cockpit.store.lease import Lease
@@ -179,7 +180,11 @@ async def until(what: str, cond: Any, logs: list[Collector]) -> float:
 
 
 async def alert_lease(store: Store) -> Lease | None:
-    for lease in await store.leases():
+    try:
+        leases = await store.leases()
+    except StoreError:  # opened while the first collector was still creating the tables
+        return None
+    for lease in leases:
         if lease.name == "alerts" and lease.expires.timestamp() > time.time():
             return lease
     return None

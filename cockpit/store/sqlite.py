@@ -1128,7 +1128,7 @@ class SQLiteStore(Store):
         return bool(rows)
 
     async def leases(self) -> list[Lease]:
-        rows = await self._fetchall("SELECT name, holder, token, expires FROM lease ORDER BY name")
+        rows = await self.fetchall("SELECT name, holder, token, expires FROM lease ORDER BY name")
         return [Lease(r[0], r[1], int(r[2]), from_ms(int(r[3]))) for r in rows]
 
     async def changes(self, interval: float = 0.5) -> AsyncGenerator[str, None]:
