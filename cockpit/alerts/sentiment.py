@@ -28,6 +28,9 @@ def _analyzer() -> tuple[SentimentIntensityAnalyzer, frozenset[str]]:
 # fill it ahead from other processes (`score_many`, `remember`)
 _SCORES: dict[str, float] = {}
 _SCORES_MAX = 200_000
+# texts the pre-check cleared (no negative word, no negation), so a backtest that sorted a
+# page out ahead does not read each text's words a second time
+_CLEAR: set[str] = set()
 
 
 def compound(text: str) -> float:
@@ -49,7 +52,17 @@ def may_be_negative(text: str) -> bool:
 
 def unscored(texts: list[str]) -> list[str]:
     """Of these texts, the distinct ones that would need the analyser and are not scored."""
-    return [t for t in dict.fromkeys(texts) if t not in _SCORES and may_be_negative(t)]
+    if len(_CLEAR) + len(texts) > _SCORES_MAX:
+        _CLEAR.clear()
+    out = []
+    for t in dict.fromkeys(texts):
+        if t in _SCORES or t in _CLEAR:
+            continue
+        if may_be_negative(t):
+            out.append(t)
+        else:
+            _CLEAR.add(t)
+    return out
 
 
 def score_many(texts: list[str]) -> list[float]:
@@ -65,6 +78,9 @@ def remember(texts: list[str], scores: list[float]) -> None:
 
 
 def is_negative(text: str, below: float) -> bool:
-    if not may_be_negative(text):
+    score = _SCORES.get(text)
+    if score is not None:
+        return score <= below
+    if text in _CLEAR or not may_be_negative(text):
         return False
     return compound(text) <= below
