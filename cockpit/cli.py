@@ -17,6 +17,7 @@ from cockpit import __version__
 from cockpit.commands import (
     alerts,
     calendar,
+    cases,
     collect,
     config_check,
     feed,
@@ -24,6 +25,7 @@ from cockpit.commands import (
     imports,
     leaderboard,
     members,
+    mod,
     store,
     tui,
 )
@@ -68,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.register(sub)
     health.register(sub)
     store.register(sub)
+    mod.register(sub)
+    cases.register(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the feature modules load their sections on demand (FEATURE_
     from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
     from cockpit.calendar.config import CalendarSettings
     from cockpit.collect.config import CollectSettings
+    from cockpit.moderation.config import ModerationSettings
     from cockpit.scoring.config import ScoringSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -101,6 +102,7 @@ FEATURE_CONFIG_MODULES = (
     "cockpit.alerts.config",
     "cockpit.calendar.config",
     "cockpit.collect.config",
+    "cockpit.moderation.config",
     "cockpit.scoring.config",
 )
 
@@ -181,6 +183,10 @@ class Config:
     @property
     def collect(self) -> CollectSettings:
         return cast("CollectSettings", self.section("collect"))
+
+    @property
+    def moderation(self) -> ModerationSettings:
+        return cast("ModerationSettings", self.section("moderation"))
 
     @property
     def base_dir(self) -> Path:

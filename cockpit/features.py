@@ -24,8 +24,7 @@ from cockpit.errors import CockpitError
 from cockpit.leases import LeaseKeeper
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
-from cockpit.store.base import Store
-from cockpit.store.lease import Lease
+from cockpit.store.base import Lease, Store
 from cockpit.tasks import cancel_all
 from cockpit.timeutil import utcnow
 

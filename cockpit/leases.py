@@ -22,8 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from cockpit.store.base import Store
-from cockpit.store.lease import Lease
+from cockpit.store.base import Lease, Store
 
 log = logging.getLogger(__name__)
 

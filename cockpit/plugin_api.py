@@ -171,7 +171,8 @@ class ActionCall:
     reason: str
     key: str
     operator: str = ""
-    until: datetime | None = None  # end of a temporary action (UTC), None: permanent
+    until: datetime | None = None  # end of a temporary action (UTC); None: permanent, and
+    # for `timeout` None lifts a timeout (the undo of one)
     text: str | None = None  # what `say` and `warn` post
     delete_history: timedelta | None = None  # ban: delete the member's recent messages
     slowmode_seconds: int | None = None  # slowmode: seconds between a member's messages

@@ -24,6 +24,7 @@ from cockpit.collect.webhooks import ROUTER, WebhookRouter, WebhookServer
 from cockpit.config import Config, SourceConfig
 from cockpit.features import Features
 from cockpit.leases import holder_name
+from cockpit.moderation.executor import ActionExecutor, build_actors
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import PreparesStore, Sink, Source
 from cockpit.registry import Registry
@@ -115,6 +116,7 @@ class Runtime:
             lease_ttl=self.settings.lease_ttl,
         )
         self.features_started = False
+        self.executor: ActionExecutor | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -140,6 +142,14 @@ class Runtime:
         """Rules, rollups and reminders, following the writer."""
         await self.features.start(self.writer)
         self.features_started = True
+        if self.store.writable:
+            self.executor = ActionExecutor(
+                self.store, build_actors(self.config, self.registry), self.holder, clock=self.clock
+            )
+            try:
+                await self.executor.start()
+            except Exception as exc:  # acting must never take collection down
+                log.error("moderation requests will not be carried out: %s", exc)
 
     def start_sources(self) -> None:
         """The sources and the health they keep in the store."""
@@ -165,6 +175,8 @@ class Runtime:
         if self.server is not None:
             await self.server.stop()
         await cancel_all(self._tasks)
+        if self.executor is not None:
+            await self.executor.stop()
         await self.runner.stop()  # cancels the sources, flushes the writer
         for sc in self.enabled:
             self.board.get(sc.name).stopped()

@@ -28,8 +28,7 @@ import pytest
 
 from cockpit.errors import StoreError
 from cockpit.store import open_store
-from cockpit.store.base import Store
-from cockpit.store.lease import Lease
+from cockpit.store.base import Lease, Store
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from cockpit.alerts.repository import AlertRepository
     from cockpit.calendar.repository import CalendarRepository
     from cockpit.collect.repository import HealthRepository
+    from cockpit.moderation.repository import ModerationRepository
     from cockpit.scoring.config import ScoringSettings
     from cockpit.scoring.repository import IdentityRepository, ScoringRepository
-    from cockpit.store.lease import Lease
+
+from cockpit.store.lease import Lease as Lease  # re-exported: callers outside the store use it
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,10 @@ class Store(abc.ABC):
     @property
     @abc.abstractmethod
     def identity(self) -> IdentityRepository: ...
+
+    @property
+    @abc.abstractmethod
+    def moderation(self) -> ModerationRepository: ...
 
     @property
     @abc.abstractmethod

@@ -39,6 +39,7 @@ from cockpit.store.sqlite_alerts import AlertStore
 from cockpit.store.sqlite_calendar import CalendarStore
 from cockpit.store.sqlite_collect import SQLiteHealth
 from cockpit.store.sqlite_identity import SQLiteIdentity
+from cockpit.store.sqlite_moderation import SQLiteModeration
 from cockpit.store.sqlite_schema import FEATURE_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION
 from cockpit.store.sqlite_scoring import ScoringStore
 from cockpit.timeutil import Clock, from_ms, to_ms, utcnow
@@ -323,6 +324,7 @@ class SQLiteStore(Store):
         self._alerts: AlertStore | None = None
         self._calendar: CalendarStore | None = None
         self._identity: SQLiteIdentity | None = None
+        self._moderation: SQLiteModeration | None = None
         self._health: SQLiteHealth | None = None
         # what the store already holds, so unchanged communities, channels and members cost
         # nothing per batch: community name -> id; (community, platform, channel id) -> (id,
@@ -489,6 +491,12 @@ class SQLiteStore(Store):
         if self._calendar is None:
             self._calendar = CalendarStore(self, self.clock)
         return self._calendar
+
+    @property
+    def moderation(self) -> SQLiteModeration:
+        if self._moderation is None:
+            self._moderation = SQLiteModeration(self)
+        return self._moderation
 
     @property
     def identity(self) -> SQLiteIdentity:
@@ -1134,18 +1142,21 @@ class SQLiteStore(Store):
     async def changes(self, interval: float = 0.5) -> AsyncGenerator[str, None]:
         """Committed changes as they are seen ("activity:<last id>", "alert"): SQLite has no
         notifications, so this polls two cheap maxima every `interval` seconds."""
-        last = (-1, -1)
+        last = (-1, -1, -1)
         while True:
             rows = await self._fetchall(
                 "SELECT (SELECT coalesce(max(id), 0) FROM activity), "
-                "(SELECT coalesce(max(updated), 0) FROM alert)"
+                "(SELECT coalesce(max(updated), 0) FROM alert), "
+                "(SELECT coalesce(max(updated), 0) FROM mod_case)"
             )
-            now = (int(rows[0][0]), int(rows[0][1]))
-            if last != (-1, -1):
+            now = (int(rows[0][0]), int(rows[0][1]), int(rows[0][2]))
+            if last != (-1, -1, -1):
                 if now[0] > last[0]:
                     yield f"activity:{now[0]}"
                 if now[1] > last[1]:
                     yield "alert"
+                if now[2] > last[2]:
+                    yield "case"
             last = now
             await asyncio.sleep(interval)
 

@@ -27,6 +27,12 @@ class SQLiteIdentity:
     async def persons_of(self, member_ids: Sequence[int]) -> dict[int, int | None]:
         return await self.lookup.persons_of(member_ids)
 
+    async def members_of(self, person_id: int) -> list[int]:
+        rows = await self.store.fetchall(
+            "SELECT id FROM member WHERE person_id = ? ORDER BY id", (person_id,)
+        )
+        return [int(r[0]) for r in rows]
+
     async def key_of(self, member_id: int) -> int:
         return await self.lookup.key_of(member_id)
 

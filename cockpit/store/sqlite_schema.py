@@ -11,6 +11,7 @@ from __future__ import annotations
 from cockpit.store.schema_alerts import MIGRATIONS as ALERTS_MIGRATIONS
 from cockpit.store.schema_calendar import MIGRATIONS as CALENDAR_MIGRATIONS
 from cockpit.store.schema_collect import MIGRATIONS as COLLECT_MIGRATIONS
+from cockpit.store.schema_moderation import MODERATION_MIGRATIONS
 from cockpit.store.schema_scoring import MIGRATIONS as SCORING_MIGRATIONS
 
 MIGRATIONS: list[str] = [
@@ -134,6 +135,7 @@ FEATURE_MIGRATIONS["calendar"] = CALENDAR_MIGRATIONS
 FEATURE_MIGRATIONS["alerts"] = ALERTS_MIGRATIONS
 FEATURE_MIGRATIONS["scoring"] = SCORING_MIGRATIONS
 FEATURE_MIGRATIONS["collect"] = COLLECT_MIGRATIONS
+FEATURE_MIGRATIONS["moderation"] = MODERATION_MIGRATIONS
 FEATURE_MIGRATIONS["lease"] = [
     # 1: singletons (alert evaluation, reminders, jobs): one holder at a time, fenced by token
     """

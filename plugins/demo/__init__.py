@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from cockpit.plugin_api import Plugin, SourceType
+from cockpit.plugin_api import ACTIONS, Plugin, SourceType
 
+from .actions import DemoActor, create_actor
 from .people import FLOODER_HANDLE, PLANTED_KOC_NAMES, PLANTED_KOCS, QUIET_CORE_MEMBER
 from .script import Engine, history
 from .settings import DemoSettings
@@ -14,6 +15,7 @@ __all__ = [
     "PLANTED_KOCS",
     "PLANTED_KOC_NAMES",
     "QUIET_CORE_MEMBER",
+    "DemoActor",
     "DemoSettings",
     "DemoSource",
     "Engine",
@@ -25,5 +27,6 @@ __all__ = [
 plugin = Plugin(
     name="demo",
     description="a simulated community on five platforms, for trying the cockpit without set-up",
-    sources={"demo": SourceType("demo", DemoSettings, create)},
+    sources={"demo": SourceType("demo", DemoSettings, create, actor=create_actor)},
+    actions=ACTIONS,
 )

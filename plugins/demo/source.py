@@ -10,6 +10,7 @@ from cockpit.model import Activity
 from cockpit.plugin_api import Sink, SourceContext, Store
 from cockpit.plugin_kit import utcnow
 
+from .actions import state_of
 from .calendar import seed_calendar
 from .script import Engine
 from .settings import DemoSettings
@@ -41,6 +42,7 @@ class DemoSource:
         self._tick = tick
         self._batch = batch
         self.engine: Engine | None = None
+        self.state = state_of(ctx.name)  # what the cockpit's actions enforce (bans, locks)
 
     async def prepare(self, store: Store) -> None:
         """The demo's calendar (an AMA, hangouts, shifts), so every pane has something true."""
@@ -78,7 +80,10 @@ class DemoSource:
     async def _write(self, sink: Sink, records: Iterable[Activity]) -> None:
         """In batches, each with the cursor of its last record."""
         batch: list[Activity] = []
+        allows = self.state.allows
         for record in records:
+            if not allows(record):
+                continue
             batch.append(record)
             if len(batch) >= self._batch:
                 await sink.write(batch, cursor=(self.key, batch[-1].ts.isoformat()))

@@ -554,6 +554,12 @@ class PgIdentityStore:
         self.store = store
         self.clock = clock
 
+    async def members_of(self, person_id: int) -> list[int]:
+        rows = await self.store.fetchall(
+            "SELECT id FROM member WHERE person_id = %s ORDER BY id", (person_id,)
+        )
+        return [int(r[0]) for r in rows]
+
     async def link(self, a: int, b: int) -> int:
         if a == b:
             raise CockpitError(f"#{a} and #{b} are the same member")

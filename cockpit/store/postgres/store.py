@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the feature modules import this one
     from cockpit.store.postgres.alerts import PgAlertStore
     from cockpit.store.postgres.calendar import PgCalendarStore
     from cockpit.store.postgres.collect import PgHealthStore
+    from cockpit.store.postgres.moderation import PgModeration
     from cockpit.store.postgres.scoring import PgIdentityStore, PgScoringStore
 
 T = TypeVar("T")
@@ -189,6 +190,7 @@ class PostgresStore(Store):
         self._alerts: PgAlertStore | None = None
         self._calendar: PgCalendarStore | None = None
         self._identity: PgIdentityStore | None = None
+        self._moderation: PgModeration | None = None
         self._health: PgHealthStore | None = None
         self._communities: dict[str, int] = {}
         self._channels: dict[tuple[str, str, str], tuple[int, str]] = {}
@@ -309,6 +311,14 @@ class PostgresStore(Store):
         if self._calendar is None:
             self._calendar = PgCalendarStore(self, self.clock)
         return self._calendar
+
+    @property
+    def moderation(self) -> PgModeration:
+        from cockpit.store.postgres.moderation import PgModeration
+
+        if self._moderation is None:
+            self._moderation = PgModeration(self)
+        return self._moderation
 
     @property
     def identity(self) -> PgIdentityStore:

@@ -1,0 +1,202 @@
+"""The moderation write operations, one place for the CLI and the TUI: who may act, submit a
+confirmed plan as a case, wait for the token holder's outcome (withdrawing what nobody took
+in time, so it never runs later by surprise), revert, notes."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import time
+from datetime import datetime, timedelta
+
+from cockpit.config import Config
+from cockpit.errors import CockpitError
+from cockpit.moderation.repository import Case, NewCase
+from cockpit.moderation.targets import Plan, Refused
+from cockpit.plugin_api import TEMPORARY, ActionTarget
+from cockpit.store.base import Store
+from cockpit.timeutil import parse_duration
+
+MAX_TIMEOUT = {"discord": timedelta(days=28)}  # the platform's own ceiling
+REVERSE = {"ban": "unban", "timeout": "unban", "lock": "unlock", "slowmode": "slowmode"}
+MAX_REASON = 512  # Discord's audit-log reason limit
+
+
+def operator_name(config: Config) -> str:
+    """Who acts: `[moderation] operator`, else the OS user."""
+    name = config.moderation.operator
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def authorize(config: Config, operator: str) -> None:
+    allowed = config.moderation.moderators
+    if allowed and operator not in allowed:
+        raise Refused(
+            f"{operator!r} may not act: not in [moderation] moderators ({', '.join(allowed)})"
+        )
+
+
+def duration_until(
+    action: str, value: str | None, now: datetime, platforms: list[str]
+) -> datetime | None:
+    """`--for` as an end time; refused for actions that are not temporary, and past a
+    platform's own limit (a Discord timeout lasts 28 days at most)."""
+    if value is None:
+        if action == "timeout":
+            raise Refused("timeout needs --for DURATION (e.g. 10m, 1d, 7d)")
+        return None
+    if action not in TEMPORARY:
+        raise Refused(f"{action} is not temporary: --for does not apply")
+    try:
+        span = parse_duration(value)
+    except ValueError as exc:
+        raise Refused(f"--for: {exc}") from None
+    if span <= timedelta(0):
+        raise Refused("--for: the duration must be positive")
+    if action == "timeout":
+        for p in platforms:
+            ceiling = MAX_TIMEOUT.get(p)
+            if ceiling is not None and span > ceiling:
+                raise Refused(f"--for {value}: a {p} timeout lasts at most {ceiling.days} days")
+    return now + span
+
+
+def check_reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise Refused("a reason is required (--reason TEXT): it goes in the case log")
+    if len(text) > MAX_REASON:
+        raise Refused(f"--reason is {len(text)} characters; at most {MAX_REASON}")
+    return " ".join(text.split())
+
+
+async def submit(
+    store: Store,
+    config: Config,
+    plan: Plan,
+    *,
+    reason: str,
+    operator: str,
+    now: datetime,
+    until: datetime | None = None,
+    text: str | None = None,
+    force: bool = False,
+    alert_id: int | None = None,
+    slowmode_seconds: int | None = None,
+    delete_history_s: int | None = None,
+    reverts: int | None = None,
+) -> Case:
+    """Record the confirmed plan as a case; the token holder picks it up."""
+    authorize(config, operator)
+    if plan.protected and not force:
+        raise Refused(f"{plan.protected[0]}: not actioned without --force")
+    if plan.action in ("say", "warn") and not (text or "").strip():
+        raise Refused(f"{plan.action} needs the text to post (--text)")
+    if plan.action == "slowmode" and slowmode_seconds is None:
+        slowmode_seconds = int((until - now).total_seconds()) if until else 30
+    new = NewCase(
+        community=plan.community,
+        action=plan.action,
+        reason=check_reason(reason),
+        operator=operator,
+        label=plan.label,
+        targets=[p.target for p in plan.steps],
+        step_members=[p.member_id for p in plan.steps],
+        member_id=plan.member_id,
+        person_id=plan.person_id,
+        alert_id=alert_id,
+        activity_ids=plan.activity_ids,
+        until=until,
+        text=text,
+        slowmode_seconds=slowmode_seconds,
+        delete_history_s=delete_history_s,
+        reverts=reverts,
+    )
+    return await store.moderation.submit(new, now)
+
+
+async def wait_for_outcome(
+    store: Store, number: int, timeout: float, operator: str, clock: object = None
+) -> Case:
+    """Wait until every step has an outcome; what nobody claimed in `timeout` seconds is
+    withdrawn (and says so). A step claimed but not finished keeps being waited for, up to
+    the same time again: a platform call under way is never abandoned half done."""
+    from cockpit.timeutil import utcnow
+
+    deadline = time.monotonic() + timeout
+    hard = deadline + timeout
+    while True:
+        case = await store.moderation.case(number)
+        if case is None:
+            raise CockpitError(f"case {number} vanished from the store")
+        if case.state != "pending":
+            return case
+        left = deadline - time.monotonic()
+        if left <= 0:
+            claimed = any(s.status == "claimed" for s in case.steps)
+            if not claimed and await store.moderation.withdraw(
+                number, operator, f"nothing took the request within {timeout:g} s", utcnow()
+            ):
+                found = await store.moderation.case(number)
+                assert found is not None
+                return found
+            if time.monotonic() > hard:
+                return case
+            left = min(1.0, hard - time.monotonic())
+        await store.wait_for_change(min(left, 1.0))
+        await asyncio.sleep(0)
+
+
+async def revert(
+    store: Store, config: Config, number: int, reason: str, operator: str, now: datetime
+) -> Case:
+    """Undo what can be undone (unban, lift a timeout, unlock, slow mode off) as a new case
+    linked to the first; a delete cannot be undone."""
+    case = await store.moderation.case(number)
+    if case is None:
+        raise CockpitError(f"no case {number}")
+    undo = REVERSE.get(case.action)
+    if undo is None:
+        raise Refused(f"case {number} ({case.action}) cannot be undone on the platforms")
+    if case.closed:
+        raise Refused(f"case {number} is {case.closed} already")
+    done = [s for s in case.steps if s.status == "done"]
+    if not done:
+        raise Refused(f"case {number} is {case.state}: nothing took effect to undo")
+    plan = Plan(
+        undo,
+        case.community,
+        case.label,
+        member_id=case.member_id,
+        person_id=case.person_id,
+    )
+    from cockpit.moderation.targets import Planned
+
+    for s in done:
+        t = s.target
+        plan.steps.append(
+            Planned(
+                ActionTarget(t.platform, t.community, t.user_id, t.channel_id, (), t.label),
+                case.member_id,
+                f"{undo} {t.label}",
+            )
+        )
+    new = await submit(
+        store,
+        config,
+        plan,
+        reason=reason,
+        operator=operator,
+        now=now,
+        force=True,
+        slowmode_seconds=0 if undo == "slowmode" else None,
+        reverts=number,
+    )
+    # the unlock puts back exactly what the lock found: hand the lock's saved state over
+    await store.moderation.close(number, "reverted", operator, f"by case {new.number}", now)
+    return new

@@ -1,0 +1,190 @@
+"""`cockpit mod` and `cockpit cases` as an operator types them: against a real `cockpit
+collect` running the demo (which can act on every simulated platform), and without one (the
+request is withdrawn, never run later). Refusals are one line, naming what and where."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cockpit.cli import main
+from cockpit.store.sqlite import SQLiteStore
+from factories import act
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def write_config(tmp: Path, extra: str = "", demo: bool = True) -> Path:
+    cfg = tmp / "cockpit.toml"
+    source = (
+        '[[sources]]\ntype = "demo"\nname = "demo"\nhistory_days = 0.05\nrate = 5\n'
+        "members = 60\ncalendar = false\n"
+        if demo
+        else ""
+    )
+    cfg.write_text(
+        f'[cockpit]\ncommunity = "c1"\nstore = "store.db"\n\n[collect]\nport = 0\n\n'
+        f"{source}\n{extra}",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def cli(cfg: Path, *args: str) -> list[str]:
+    return ["--config", str(cfg), *args]
+
+
+async def seed(tmp: Path) -> None:
+    s = await SQLiteStore.open(tmp / "store.db")
+    await s.write([act(i, community="c1", author_handle=f"user{i % 7}") for i in range(1, 15)])
+    await s.close()
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    import asyncio
+
+    asyncio.run(seed(tmp_path))
+    return tmp_path
+
+
+def test_without_a_token_holder_the_request_is_withdrawn(
+    seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(seeded)
+    code = main(cli(cfg, "mod", "ban", "user1", "--reason", "spam", "--wait", "0.5"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "withdrawn" in err and "cockpit collect" in err
+    assert main(cli(cfg, "cases", "--json")) == 0
+    cases = json.loads(capsys.readouterr().out)
+    assert [c["state"] for c in cases] == ["withdrawn"]
+    assert cases[0]["steps"][0]["status"] == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "demo", "says"),
+    [
+        (["ban", "user1"], "", True, "a reason is required"),
+        (["ban", "user1", "--reason", "x"], "", False, "discord cannot ban from the cockpit"),
+        (["timeout", "user1", "--reason", "x", "--for", "30d"], "", True, "at most 28 days"),
+        (["timeout", "user1", "--reason", "x"], "", True, "timeout needs --for"),
+        (["kick", "user1", "--reason", "x", "--for", "1h"], "", True, "kick is not temporary"),
+        (["ban", "nobody-here", "--reason", "x"], "", True, "no member matches 'nobody-here'"),
+        (["lock", "user1", "--reason", "x"], "", True, "lock needs a channel"),
+        (["delete", "user1", "--reason", "x"], "", True, "delete needs a message"),
+        (["lock", "#nowhere", "--reason", "x"], "", True, "no channel '#nowhere'"),
+        (
+            ["ban", "user1", "--reason", "x"],
+            '[moderation]\nprotected = ["user1"]\n',
+            True,
+            "is protected",
+        ),
+        (
+            ["ban", "user1", "--reason", "x"],
+            '[moderation]\nmoderators = ["somebody-else"]\noperator = "mira"\n',
+            True,
+            "'mira' may not act",
+        ),
+    ],
+)
+def test_refusals_are_one_line(
+    seeded: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    extra: str,
+    demo: bool,
+    says: str,
+) -> None:
+    cfg = write_config(seeded, extra, demo)
+    code = main(cli(cfg, "mod", *args, "--wait", "0.2"))
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert says in err and len(err.strip().splitlines()) == 1, err
+    assert main(cli(cfg, "cases", "--json")) == 0
+    assert json.loads(capsys.readouterr().out) == []  # nothing was submitted
+
+
+def test_unknown_action_is_bad_usage(seeded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(seeded)
+    with pytest.raises(SystemExit) as exc:
+        main(cli(cfg, "mod", "nuke", "user1", "--reason", "x"))
+    assert exc.value.code == 2
+
+
+class Collector:
+    def __init__(self, tmp: Path, cfg: Path) -> None:
+        self.log = (tmp / "collect.log").open("ab")
+        self.tmp = tmp
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cockpit", "--config", str(cfg), "collect"],
+            cwd=tmp,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def ready(self, timeout: float = 40) -> None:
+        end = time.monotonic() + timeout
+        while "acting for" not in (self.tmp / "collect.log").read_text(errors="replace"):
+            assert self.proc.poll() is None, (self.tmp / "collect.log").read_text()
+            assert time.monotonic() < end, (self.tmp / "collect.log").read_text()
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def collector(seeded: Path) -> Iterator[tuple[Path, Collector]]:
+    cfg = write_config(seeded)
+    c = Collector(seeded, cfg)
+    c.ready()
+    yield cfg, c
+    c.stop()
+
+
+def test_ban_timeout_delete_lock_revert_through_a_running_collector(
+    collector: tuple[Path, Collector], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg, _ = collector
+    assert main(cli(cfg, "mod", "ban", "user1", "--reason", "spam wave", "--for", "1h")) == 0
+    out = capsys.readouterr().out
+    assert "case 1: ban" in out and ": done" in out and "banned @user1" in out
+    assert main(cli(cfg, "mod", "delete", "discord:3", "--reason", "scam link")) == 0
+    assert "deleted 1 message" in capsys.readouterr().out
+    assert main(cli(cfg, "feed", "--json", "--limit", "50")) == 0
+    deleted = {a["id"] for a in json.loads(capsys.readouterr().out) if a.get("deleted")}
+    assert "3" in deleted
+    assert main(cli(cfg, "mod", "lock", "discord:#general", "--reason", "raid")) == 1
+    assert "ambiguous" in capsys.readouterr().err  # the seed's and the demo's #general
+    assert main(cli(cfg, "mod", "lock", "discord:5", "--reason", "raid")) == 0  # its channel
+    capsys.readouterr()
+    assert main(cli(cfg, "cases", "revert", "3")) == 0  # unlock puts back what was there
+    assert "unlock" in capsys.readouterr().out
+    assert main(cli(cfg, "cases", "revert", "2")) == 1  # a delete cannot be undone
+    assert "cannot be undone" in capsys.readouterr().err
+    assert main(cli(cfg, "cases", "note", "1", "appealed by email")) == 0
+    capsys.readouterr()
+    assert main(cli(cfg, "cases", "--member", "user1", "--json")) == 0
+    cases = json.loads(capsys.readouterr().out)
+    assert [c["action"] for c in cases] == ["ban"]
+    kinds = [e["kind"] for e in cases[0]["events"]]
+    assert kinds == ["requested", "claimed", "done", "note"]
+    export = cfg.parent / "audit.jsonl"
+    assert main(cli(cfg, "cases", "export", str(export))) == 0
+    lines = [json.loads(x) for x in export.read_text().splitlines()]
+    assert [c["case"] for c in lines] == [1, 2, 3, 4]
+    assert lines[3]["reverts"] == 3 and lines[2]["state"] == "reverted"
