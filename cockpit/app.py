@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit
     from widgets.header import Pulse, PulseHeader
     from widgets.leaderboard import LeaderboardPane
     from widgets.member import MemberScreen
-    from widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
+    from widgets.messages import ActOn, AlertCounts, NextEvent, OpenMember, ShowPane
+    from widgets.moderation import ActScreen, CasesScreen
     from widgets.pane import PaneBar
     from widgets.panes import PANES
     from widgets.rules import RulesScreen
@@ -63,7 +64,8 @@ else:
     from cockpit.widgets.header import Pulse, PulseHeader
     from cockpit.widgets.leaderboard import LeaderboardPane
     from cockpit.widgets.member import MemberScreen
-    from cockpit.widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
+    from cockpit.widgets.messages import ActOn, AlertCounts, NextEvent, OpenMember, ShowPane
+    from cockpit.widgets.moderation import ActScreen, CasesScreen
     from cockpit.widgets.pane import PaneBar
     from cockpit.widgets.panes import PANES
     from cockpit.widgets.rules import RulesScreen
@@ -252,6 +254,7 @@ class CockpitApp(App[int]):
         ),
         Binding("S", "sources", "Sources", show=False),
         Binding("R", "rules", "Rules", show=False),
+        Binding("C", "cases", "Cases", show=False),
         Binding("tab", "cycle(1)", "Next pane", show=False, priority=True),
         Binding("shift+tab", "cycle(-1)", "Previous pane", show=False, priority=True),
     ]
@@ -276,7 +279,9 @@ class CockpitApp(App[int]):
         self.poll_interval = poll_interval
         self.live = live
         self.tz: tzinfo = zone(config.cockpit.timezone)
-        self.pane_context = PaneContext(config, self.clock, self.tz, attached=attach)
+        self.pane_context = PaneContext(
+            config, self.clock, self.tz, attached=attach, store_target=store_path
+        )
         self.store: Store | None = None
         self.runtime: Runtime | None = None  # the sources, writer and features, unless attached
         self.health: list[HealthRow] = []
@@ -548,6 +553,19 @@ class CockpitApp(App[int]):
         else:
             self.notify("The store is still opening; try again in a moment.")
 
+    def action_cases(self) -> None:
+        if self.store is not None:
+            self.push_screen(CasesScreen(self.pane_context))
+        else:
+            self.notify("The store is still opening; try again in a moment.")
+
+    @on(ActOn)
+    def _act_asked(self, message: ActOn) -> None:
+        if self.store is None:
+            self.notify("The store is still opening; try again in a moment.")
+            return
+        self.push_screen(ActScreen(self.pane_context, self.registry, message.target, message.title))
+
     def action_search(self) -> None:
         self.action_show_pane(0)
         self.feed_pane.action_search()
@@ -619,6 +637,11 @@ class CockpitApp(App[int]):
             "Alert rules",
             "Every rule, its state and fires; turn on/off, tune, backtest (key R)",
             self.action_rules,
+        )
+        yield SystemCommand(
+            "Cases",
+            "The moderation case log, live for every operator (key C; act on a row with a)",
+            self.action_cases,
         )
         yield SystemCommand(
             "Community health",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 
 from cockpit.alerts.config import AnyRule
 from cockpit.calendar.config import CalendarSettings
@@ -25,6 +26,9 @@ class PaneContext:
     attached: bool = False  # watching a store that `cockpit collect` writes
     store: Store | None = None
     closing: bool = False
+    # where the store is (path or URL): an attached cockpit opens it briefly to submit
+    # a moderation request, which the token holder then carries out
+    store_target: str | Path | None = None
 
     @property
     def ready(self) -> bool:

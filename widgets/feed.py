@@ -42,6 +42,7 @@ from .common import (
     safe,
 )
 from .context import PaneContext
+from .messages import ActOn
 
 PAGE = 200
 WINDOW = 1000
@@ -143,6 +144,7 @@ class FeedView(ScrollView, can_focus=True):
         Binding("end", "follow", "Follow"),
         Binding("enter", "open_detail", "Detail"),
         Binding("m", "open_member", "Member"),
+        Binding("a", "act", "Act"),
         Binding("p", "filter('platforms')", "Filter platform", show=False),
         Binding("c", "filter('channels')", "Filter channel", show=False),
         Binding("u", "filter('members')", "Filter author", show=False),
@@ -491,6 +493,12 @@ class FeedView(ScrollView, can_focus=True):
     def action_open_detail(self) -> None:
         if self.current is not None:
             self.post_message(self.Selected(self.current))
+
+    def action_act(self) -> None:
+        row = self.current
+        if row is not None:
+            title = f"Act on {row.platform}:{row.source_id} by {inert_line(row.author)}"
+            self.post_message(ActOn(f"{row.platform}:{row.source_id}", title))
 
     def action_open_member(self) -> None:
         if self.current is not None:

@@ -39,3 +39,12 @@ class NextEvent(Message):
         super().__init__()
         self.title = title
         self.start = start
+
+
+class ActOn(Message):
+    """Open the Act dialog on a target (`platform:id` of an activity, a member, a channel)."""
+
+    def __init__(self, target: str, title: str) -> None:
+        super().__init__()
+        self.target = target
+        self.title = title

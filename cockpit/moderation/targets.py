@@ -262,7 +262,7 @@ async def _for_activity(
     return Plan(
         action,
         community,
-        plan.label,
+        _member_label(author),
         plan.steps,
         member_id=author.id,
         activity_ids=(a.id,),

@@ -1,0 +1,141 @@
+"""Acting from the TUI (Pilot): `a` on a feed row opens the Act dialog with only what the
+platform supports; choosing ban shows the plan; a reason and Enter submit it through the
+same service as `cockpit mod`; the token holder's answer shows in the dialog and in the
+Cases view (key C). Without a token holder the request is withdrawn, never run later."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from conftest_app import NOW, config, seed_store, until
+from rich.text import Text
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from cockpit.app import CockpitApp
+from cockpit.config import Config, SourceConfig
+from cockpit.moderation.config import ModerationSettings
+from cockpit.moderation.executor import ActionExecutor
+from cockpit.plugin_api import ACTIONS, ActionCall, ActionOutcome
+from cockpit.plugins.demo import DemoSettings
+from cockpit.registry import registry as load_registry
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.widgets.moderation import ActScreen, CasesScreen
+
+
+class Recorder:
+    def __init__(self, platforms: list[str]) -> None:
+        self.actions = {p: ACTIONS for p in platforms}
+        self.calls: list[ActionCall] = []
+
+    async def perform(self, call: ActionCall) -> ActionOutcome:
+        self.calls.append(call)
+        return ActionOutcome("done", f"banned {call.target.label}")
+
+    async def verify(self, call: ActionCall) -> ActionOutcome | None:
+        return None
+
+    async def aclose(self) -> None:
+        pass
+
+
+def demo_config(wait: float) -> Config:
+    base = config()
+    demo = SourceConfig("demo", "demo", base.cockpit.community, True, DemoSettings())
+    return Config(
+        None,
+        base.cockpit,
+        None,
+        [demo],
+        sections={"moderation": ModerationSettings(wait=wait, reasons=["Spam", "Scam link"])},
+    )
+
+
+def app_on(path: Path, wait: float) -> CockpitApp:
+    return CockpitApp(
+        store_path=path,
+        config=demo_config(wait),
+        registry=load_registry(),
+        attach=False,
+        clock=lambda: NOW,
+        live=False,
+    )
+
+
+def options(screen: ActScreen) -> list[str]:
+    listing = screen.query_one("#act-choice", OptionList)
+    return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+
+
+def status(screen: ActScreen) -> str:
+    content = screen.query_one("#act-status", Static).render()
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def test_ban_from_a_feed_row_through_the_token_holder(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await seed_store(path)
+    app = app_on(path, wait=10)
+    holder = await SQLiteStore.open(path)
+    actor = Recorder(["telegram", "discord", "slack", "whatsapp", "discourse"])
+    pairs = {(p, "acme"): actor for p in actor.actions}
+    executor = ActionExecutor(holder, pairs, "test:1:x", wake_every=0.1)
+    await executor.start()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.ready)
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, ActScreen))
+            screen = app.screen
+            assert isinstance(screen, ActScreen)
+            assert options(screen)[:4] == [
+                "delete this message",
+                "warn the author (a reply)",
+                "time out the author",
+                "ban the author",
+            ]
+            await pilot.press("down", "down", "down", "enter")  # ban
+            await until(pilot, lambda: screen.plan is not None)
+            reason = screen.query_one("#act-reason", Input)
+            await until(pilot, lambda: reason.has_focus)
+            await pilot.press("S", "p", "right")  # the preset completes
+            assert reason.value == "Spam"
+            await pilot.press("enter")
+            await until(pilot, lambda: ": done" in status(screen), timeout=20)
+            assert [c.action for c in actor.calls] == ["ban"]
+            assert actor.calls[0].reason == "Spam"
+            await pilot.press("escape")
+            await pilot.press("C")
+            await until(pilot, lambda: isinstance(app.screen, CasesScreen))
+            table = app.screen.query_one(DataTable)
+            await until(pilot, lambda: table.row_count == 1)
+            assert "done" in str(table.get_row_at(0)[2])
+    finally:
+        await executor.stop()
+        await holder.close()
+
+
+async def test_without_a_token_holder_the_dialog_says_withdrawn(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await seed_store(path)
+    app = app_on(path, wait=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.ready)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ActScreen))
+        screen = app.screen
+        assert isinstance(screen, ActScreen)
+        await pilot.press("down", "down", "down", "enter")
+        await until(pilot, lambda: screen.plan is not None)
+        await pilot.press(*"raid", "enter")
+        await until(pilot, lambda: "withdrawn" in status(screen), timeout=20)
+    store = await SQLiteStore.open(path)
+    try:
+        from cockpit.moderation.repository import CaseQuery
+
+        cases = await store.moderation.cases(CaseQuery())
+        assert [c.state for c in cases] == ["withdrawn"]
+        assert await store.moderation.claim([("telegram", "acme")], "late", NOW) == []
+    finally:
+        await store.close()
+    await asyncio.sleep(0)
