@@ -144,7 +144,9 @@ class FeedView(ScrollView, can_focus=True):
         Binding("end", "follow", "Follow"),
         Binding("enter", "open_detail", "Detail"),
         Binding("m", "open_member", "Member"),
-        Binding("a", "act", "Act"),
+        Binding(
+            "a", "act", "Act", show=False
+        ),  # in the palette and the help: the footer is full at 80 columns
         Binding("p", "filter('platforms')", "Filter platform", show=False),
         Binding("c", "filter('channels')", "Filter channel", show=False),
         Binding("u", "filter('members')", "Filter author", show=False),

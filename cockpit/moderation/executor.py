@@ -29,6 +29,7 @@ from cockpit.registry import Registry
 from cockpit.store.base import Store
 from cockpit.tasks import cancel_all
 from cockpit.timeutil import utcnow
+from cockpit.watch import ChangeWatch
 
 log = logging.getLogger("cockpit.moderation")
 STALE_AFTER = timedelta(minutes=2)  # a claim this old, by a process not seen alive, is stale
@@ -110,12 +111,13 @@ class ActionExecutor:
                 await actor.aclose()
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("moderation: a round failed; retrying")
-            await self.store.wait_for_change(self.wake_every)
+        async with ChangeWatch(self.store) as watch:
+            while True:
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("moderation: a round failed; retrying")
+                await watch.wait(self.wake_every)
 
     async def run_once(self) -> int:
         """Claim and carry out what is pending for us, then lift what is due."""

@@ -4,7 +4,6 @@ in time, so it never runs later by surprise), revert, notes."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import time
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from cockpit.moderation.targets import Plan, Refused
 from cockpit.plugin_api import TEMPORARY, ActionTarget
 from cockpit.store.base import Store
 from cockpit.timeutil import parse_duration
+from cockpit.watch import ChangeWatch
 
 MAX_TIMEOUT = {"discord": timedelta(days=28)}  # the platform's own ceiling
 REVERSE = {"ban": "unban", "timeout": "unban", "lock": "unlock", "slowmode": "slowmode"}
@@ -130,26 +130,26 @@ async def wait_for_outcome(
 
     deadline = time.monotonic() + timeout
     hard = deadline + timeout
-    while True:
-        case = await store.moderation.case(number)
-        if case is None:
-            raise CockpitError(f"case {number} vanished from the store")
-        if case.state != "pending":
-            return case
-        left = deadline - time.monotonic()
-        if left <= 0:
-            claimed = any(s.status == "claimed" for s in case.steps)
-            if not claimed and await store.moderation.withdraw(
-                number, operator, f"nothing took the request within {timeout:g} s", utcnow()
-            ):
-                found = await store.moderation.case(number)
-                assert found is not None
-                return found
-            if time.monotonic() > hard:
+    async with ChangeWatch(store) as watch:
+        while True:
+            case = await store.moderation.case(number)
+            if case is None:
+                raise CockpitError(f"case {number} vanished from the store")
+            if case.state != "pending":
                 return case
-            left = min(1.0, hard - time.monotonic())
-        await store.wait_for_change(min(left, 1.0))
-        await asyncio.sleep(0)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                claimed = any(s.status == "claimed" for s in case.steps)
+                if not claimed and await store.moderation.withdraw(
+                    number, operator, f"nothing took the request within {timeout:g} s", utcnow()
+                ):
+                    found = await store.moderation.case(number)
+                    assert found is not None
+                    return found
+                if time.monotonic() > hard:
+                    return case
+                left = min(1.0, hard - time.monotonic())
+            await watch.wait(min(left, 0.2))  # a notice sent before LISTEN took hold: 0.2 s late
 
 
 async def revert(
