@@ -25,7 +25,17 @@ from cockpit.calendar.model import Event
 from cockpit.calendar.repository import CalendarRepository
 from cockpit.calendar.shifts import shift_event
 from cockpit.collect.health import ConnectorHealth, health_for
-from cockpit.collect.http import ApiClient, ApiError, AuthError, Backoff, Gate, Sleep, decode
+from cockpit.collect.http import (
+    ApiClient,
+    ApiError,
+    AuthError,
+    Backoff,
+    Gate,
+    MaybeSent,
+    RateLimited,
+    Sleep,
+    decode,
+)
 from cockpit.collect.webhooks import ROUTER, Handler, Request, Response, WebhookRouter
 from cockpit.collect.webhooks import serve_until_cancelled as _serve_until_cancelled
 from cockpit.errors import CockpitError, ImportRefused
@@ -49,6 +59,8 @@ __all__ = [
     "Handler",
     "ImportRefused",
     "Malformed",
+    "MaybeSent",
+    "RateLimited",
     "Request",
     "Response",
     "Sleep",

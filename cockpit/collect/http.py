@@ -10,7 +10,10 @@ line the operator can act on, and the connector stops instead of retrying foreve
   client that shares the `Gate` (all the buckets of one bot), not only the one that got it.
 - 429s are retried, but not for ever: `Backoff.max_limited` in a row is an `ApiError`.
 - A request that is not idempotent (POST, PATCH) is never retried after a transport error
-  that may have come after it was sent; only a refused connection is retried.
+  that may have come after it was sent, nor after a 5xx (the platform may have acted before
+  failing): that is a `MaybeSent`, for the caller to check; only a refused connection is
+  retried.
+- A caller with limited patience (`max_wait`) gets a `RateLimited` instead of a longer wait.
 - The secrets a client is given (and its credential headers) never appear in an error or
   a log line: a token in the base URL (Telegram's `/bot<token>`) is redacted too.
 
@@ -55,6 +58,21 @@ class ApiError(CockpitError):
 
 class AuthError(ApiError):
     """A bad token or a missing permission: retrying cannot help, the operator must act."""
+
+
+class MaybeSent(ApiError):
+    """A call that is not idempotent failed after it may have reached the platform.
+
+    Never retried: whether it took effect is for the caller to check (an actor's `verify`).
+    """
+
+
+class RateLimited(ApiError):
+    """A 429 asked for a longer wait than the caller's `max_wait`; `retry_after` in seconds."""
+
+    def __init__(self, message: str, status: int | None, retry_after: float) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -269,11 +287,18 @@ class ApiClient:
         timeout: float | None = None,
         ok_statuses: frozenset[int] = frozenset(),
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_wait: float | None = None,
     ) -> httpx.Response:
         """Send one call, waiting and retrying as needed; 2xx (or `ok_statuses`) comes back.
 
         `idempotent` defaults to what the method promises; a POST that only reads (an RPC
-        API's getter) may say True, so a lost answer is asked for again.
+        API's getter) may say True, so a lost answer is asked for again. A call that is not
+        idempotent raises `MaybeSent` when it may have reached the platform (a transport
+        error after sending, a 5xx). `headers` are added to this request only (Discord's
+        `X-Audit-Log-Reason`). `ok_statuses` come back as they are, 401 and 403 included
+        (for callers that read the platform's own error body). A 429 asking for more than
+        `max_wait` seconds raises `RateLimited`.
         """
         what = what or path
         if idempotent is None:
@@ -295,14 +320,17 @@ class ApiClient:
                     path,
                     params=params,
                     json=json,
+                    headers=headers,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except httpx.TransportError as exc:
                 failures += 1
                 if not idempotent and not isinstance(exc, _NOT_SENT):
-                    raise self.error(
-                        f"{self.label}: {method} {what} failed ({type(exc).__name__}) and is "
-                        "not retried: it may have reached the platform"
+                    raise MaybeSent(
+                        self.redact(
+                            f"{self.label}: {method} {what} failed ({type(exc).__name__}) and "
+                            "is not retried: it may have reached the platform"
+                        )
                     ) from None
                 if failures >= self.backoff.max_attempts:
                     raise self.error(
@@ -335,17 +363,36 @@ class ApiClient:
                 if wait is None:
                     wait = self.backoff.delay(limited, self.rng)
                 wait = max(wait, 0.05)
+                if max_wait is not None and wait > max_wait:
+                    raise RateLimited(
+                        self.redact(
+                            f"{self.label}: {what} is rate limited for {wait:.0f} s more "
+                            f"(HTTP 429: {describe(response)})"
+                        ),
+                        status,
+                        wait,
+                    )
                 if is_global(response):  # every client of this account waits it out
                     self.gate.until = max(self.gate.until, self.clock() + wait)
                     self._gate_waited = self.gate.until
                 await self._wait(wait, "429")
                 continue
             limited = 0
+            if status in ok_statuses:
+                return response
             if status in (401, 403):
                 kind = "refused the token" if status == 401 else "denied permission"
                 raise self.auth_error(
                     f"{self.label}: the API {kind} for {what} (HTTP {status}: "
                     f"{describe(response)}); {self.auth_hint}",
+                    status,
+                )
+            if status >= 500 and not idempotent:
+                raise MaybeSent(
+                    self.redact(
+                        f"{self.label}: {method} {what} failed with HTTP {status} and is not "
+                        "retried: the platform may have acted before failing"
+                    ),
                     status,
                 )
             if status >= 500 or status == 408:
@@ -358,7 +405,7 @@ class ApiClient:
                 self.stats.retries += 1
                 await self.sleep(self.backoff.delay(failures, self.rng))
                 continue
-            if status >= 400 and status not in ok_statuses:
+            if status >= 400:
                 raise self.error(
                     f"{self.label}: {what} failed (HTTP {status}: {describe(response)})", status
                 )
