@@ -6,6 +6,7 @@ from typing import Any
 
 from cockpit.plugin_api import Plugin, SourceContext, SourceType
 
+from .actions import ACTIONS, DiscordActor, create_actor
 from .export import DiscordChatExporterImporter
 from .live import DiscordSource
 from .model import PLATFORM
@@ -21,7 +22,15 @@ plugin = Plugin(
     platform=PLATFORM,
     description="Discord: DiscordChatExporter JSON exports, live Gateway + REST backfill",
     importers=[DiscordChatExporterImporter()],
-    sources={"discord": SourceType("discord", DiscordSettings, _live_source)},
+    sources={"discord": SourceType("discord", DiscordSettings, _live_source, actor=create_actor)},
+    actions=ACTIONS,
 )
 
-__all__ = ["PLATFORM", "DiscordChatExporterImporter", "DiscordSettings", "DiscordSource", "plugin"]
+__all__ = [
+    "PLATFORM",
+    "DiscordActor",
+    "DiscordChatExporterImporter",
+    "DiscordSettings",
+    "DiscordSource",
+    "plugin",
+]
