@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cockpit.plugin_api import Plugin
 
+from .actions import ACTIONS, TelegramActor, create_actor
 from .bot import SOURCE, TelegramBotSettings, TelegramBotSource
 from .export import NO_ZONE_WARNING, TelegramDesktopImporter
 from .payloads import PLATFORM
@@ -13,12 +16,14 @@ plugin = Plugin(
     platform=PLATFORM,
     description="Telegram: Telegram Desktop JSON exports",
     importers=[TelegramDesktopImporter()],
-    sources={"telegram": SOURCE},
+    sources={"telegram": replace(SOURCE, actor=create_actor)},
+    actions=ACTIONS,
 )
 
 __all__ = [
     "NO_ZONE_WARNING",
     "PLATFORM",
+    "TelegramActor",
     "TelegramBotSettings",
     "TelegramBotSource",
     "TelegramDesktopImporter",
