@@ -2,9 +2,10 @@
 
 One place decides how long to wait: the platform's own rate-limit headers (Discord's
 `X-RateLimit-*`, the IETF `RateLimit-*`), a 429's `Retry-After` (header, or `retry_after`
-in the JSON body as Discord and Telegram send it), exponential backoff with jitter on
-network errors and 5xx. A refused token or a missing permission is an `AuthError`: one
-line the operator can act on, and the connector stops instead of retrying forever.
+in the JSON body as Discord and Telegram send it, Discourse's `extras.wait_seconds`),
+exponential backoff with jitter on network errors and 5xx. A refused token or a missing
+permission is an `AuthError`: one line the operator can act on, and the connector stops
+instead of retrying forever.
 
 - A global 429 (Discord's `X-RateLimit-Global` / `X-RateLimit-Scope: global`) pauses every
   client that shares the `Gate` (all the buckets of one bot), not only the one that got it.
@@ -135,9 +136,14 @@ def retry_after(response: httpx.Response, now: float | None = None) -> float | N
     with contextlib.suppress(ValueError):
         body = response.json()
     if isinstance(body, dict):
-        for holder in (body, body.get("parameters")):
+        # Discord's body, Telegram's `parameters`, Discourse's `extras.wait_seconds`
+        for holder, key in (
+            (body, "retry_after"),
+            (body.get("parameters"), "retry_after"),
+            (body.get("extras"), "wait_seconds"),
+        ):
             if isinstance(holder, dict):
-                value = holder.get("retry_after")
+                value = holder.get(key)
                 if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
                     return max(float(value), header or 0.0)
     return header

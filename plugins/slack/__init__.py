@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cockpit.plugin_api import Plugin
 
+from .actions import ACTIONS, SlackActor, create_actor
 from .events import SOURCE, SlackEventsSettings, SlackEventsSource
 from .export import SlackExportImporter
 from .model import PLATFORM
@@ -13,7 +16,15 @@ plugin = Plugin(
     platform=PLATFORM,
     description="Slack: workspace export importer (folder or .zip), Events API connector",
     importers=[SlackExportImporter()],
-    sources={"slack": SOURCE},
+    sources={"slack": replace(SOURCE, actor=create_actor)},
+    actions=ACTIONS,
 )
 
-__all__ = ["PLATFORM", "SlackEventsSettings", "SlackEventsSource", "SlackExportImporter", "plugin"]
+__all__ = [
+    "PLATFORM",
+    "SlackActor",
+    "SlackEventsSettings",
+    "SlackEventsSource",
+    "SlackExportImporter",
+    "plugin",
+]
