@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cockpit.plugin_api import Plugin
 
+from .actions import ACTIONS, WhatsAppActor, create_actor
 from .cloud import SOURCE, WhatsAppCloudSettings, WhatsAppCloudSource
 from .export import WhatsAppImporter, chat_name
 from .payloads import PLATFORM
@@ -13,11 +16,13 @@ plugin = Plugin(
     platform=PLATFORM,
     description="WhatsApp chat exports (Android and iOS 'Export chat', .txt or .zip)",
     importers=[WhatsAppImporter()],
-    sources={"whatsapp": SOURCE},
+    sources={"whatsapp": replace(SOURCE, actor=create_actor)},
+    actions=ACTIONS,
 )
 
 __all__ = [
     "PLATFORM",
+    "WhatsAppActor",
     "WhatsAppCloudSettings",
     "WhatsAppCloudSource",
     "WhatsAppImporter",
