@@ -45,6 +45,8 @@ def cli(cfg: Path, *args: str) -> list[str]:
 async def seed(tmp: Path) -> None:
     s = await SQLiteStore.open(tmp / "store.db")
     await s.write([act(i, community="c1", author_handle=f"user{i % 7}") for i in range(1, 15)])
+    # a member on a platform that cannot ban (WhatsApp's Cloud API only sends)
+    await s.write([act(99, community="c1", platform="whatsapp", author="wa1", author_handle="wa1")])
     await s.close()
 
 
@@ -74,7 +76,7 @@ def test_without_a_token_holder_the_request_is_withdrawn(
     ("args", "extra", "demo", "says"),
     [
         (["ban", "user1"], "", True, "a reason is required"),
-        (["ban", "user1", "--reason", "x"], "", False, "discord cannot ban from the cockpit"),
+        (["ban", "wa1", "--reason", "x"], "", False, "whatsapp cannot ban from the cockpit"),
         (["timeout", "user1", "--reason", "x", "--for", "30d"], "", True, "at most 28 days"),
         (["timeout", "user1", "--reason", "x"], "", True, "timeout needs --for"),
         (["kick", "user1", "--reason", "x", "--for", "1h"], "", True, "kick is not temporary"),
