@@ -324,3 +324,26 @@ async def test_missing_target_is_refused_without_a_call(fake: DiscordStandIn) ->
     out = await run(fake, call("ban", user_id=None))
     assert out.status == "failed" and "needs a member" in out.detail
     assert fake.requests == []
+
+
+async def test_a_global_429_pauses_and_the_reason_rides_every_delete(fake: DiscordStandIn) -> None:
+    now = datetime.now(UTC)
+    ids = [snowflake(now - timedelta(minutes=i + 1), i) for i in range(3)]
+    ids += [snowflake(now - timedelta(days=15, minutes=i), i) for i in range(2)]
+    for mid in ids:
+        fake.add_message(CHAN, mid)
+    glob = {"Retry-After": "0.05", "X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"}
+    fake.script(
+        "POST",
+        "/channels/{c}/messages/bulk-delete",
+        Reply(
+            429,
+            {"message": "You are being rate limited.", "retry_after": 0.05, "global": True},
+            glob,
+        ),
+    )
+    out = await run(fake, call("purge", message_ids=ids, reason="raid 12/3"))
+    assert out.status == "done" and out.detail == "deleted 5 of 5 messages"
+    writes = [r for r in fake.requests if r.method != "GET"]
+    assert len(writes) == 1 + 1 + 2  # the 429'd bulk, its retry, two single deletes
+    assert {r.headers["x-audit-log-reason"] for r in writes} == {quote("raid 12/3", safe="")}
