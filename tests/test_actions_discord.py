@@ -347,3 +347,15 @@ async def test_a_global_429_pauses_and_the_reason_rides_every_delete(fake: Disco
     writes = [r for r in fake.requests if r.method != "GET"]
     assert len(writes) == 1 + 1 + 2  # the 429'd bulk, its retry, two single deletes
     assert {r.headers["x-audit-log-reason"] for r in writes} == {quote("raid 12/3", safe="")}
+
+
+def test_the_actor_and_the_live_source_share_the_bots_global_limit() -> None:
+    from cockpit.plugins.discord.live import DiscordSource
+
+    settings = DiscordSettings(token=TOKEN, guild_ids=[GUILD])
+    ctx = SourceContext("dc", "main", Path("."))
+    actor = DiscordActor(settings, ctx)
+    source = DiscordSource(settings, ctx)
+    assert actor.rest.pace is source.client.pace and actor.rest.gate is source.client.gate
+    other = DiscordActor(DiscordSettings(token="another-bot", guild_ids=[GUILD]), ctx)
+    assert other.rest.gate is not actor.rest.gate

@@ -3,7 +3,9 @@
 Discord limits each route per major parameter (a channel's messages have their own bucket)
 and every bot globally (50 requests/s, announced by no header). So each channel gets its
 own `ApiClient`, whose bucket wait then holds back only that channel, and all of them share
-one pacer that keeps under the global rate, and one gate: a global 429 pauses them all.
+one pacer that keeps under the global rate, and one gate: a global 429 pauses them all. The
+pacer and the gate belong to the bot (its token): the live source and the actor that
+moderates with the same token share them.
 429s (per route or global) and 5xx are the shared client's business.
 
 Backfill reads forward with `after=` (answers come newest first; they are reordered) and
@@ -14,8 +16,10 @@ the last stored page. A first run starts `after` the snowflake of the backfill h
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +60,28 @@ class Pacer:
             await self.sleep(start - now)
 
 
+class BotLimits:
+    """The global limit of one bot: its pacer and its gate, shared by every `DiscordRest` of
+    the same token in this process (the live source and its actor)."""
+
+    def __init__(self, pace: Pacer) -> None:
+        self.pace = pace
+        self.gate = Gate()
+
+
+_BOTS: weakref.WeakValueDictionary[tuple[str, int, int], BotLimits] = weakref.WeakValueDictionary()
+
+
+def shared_limits(token: str, rate: float, sleep: Sleep, clock: Callable[[], float]) -> BotLimits:
+    """The one `BotLimits` of this token (and clock: tests with their own clocks stay apart)."""
+    key = (hashlib.sha256(token.encode()).hexdigest(), id(sleep), id(clock))
+    found = _BOTS.get(key)
+    if found is None:
+        found = BotLimits(Pacer(rate, sleep, clock))
+        _BOTS[key] = found
+    return found
+
+
 @dataclass
 class DiscordRest:
     """The REST side of one source: a client per bucket, one pacer, clear permission errors."""
@@ -70,11 +96,13 @@ class DiscordRest:
     rng: Callable[[], float] = random.random
     backoff: Backoff = field(default_factory=Backoff)
     clients: dict[str, ApiClient] = field(default_factory=dict, init=False)
-    # a global 429 stops every bucket's client, not only the one that got it
+    # a global 429 stops every bucket's client, not only the one that got it, and every
+    # other DiscordRest of the same bot in this process (shared_limits)
     gate: Gate = field(default_factory=Gate, init=False)
 
     def __post_init__(self) -> None:
-        self.pace = Pacer(self.global_rate, self.sleep, self.clock)
+        self.bot = shared_limits(self.token, self.global_rate, self.sleep, self.clock)
+        self.pace, self.gate = self.bot.pace, self.bot.gate  # held while this client lives
 
     def client(self, bucket: str) -> ApiClient:
         found = self.clients.get(bucket)
