@@ -359,3 +359,23 @@ def test_the_actor_and_the_live_source_share_the_bots_global_limit() -> None:
     assert actor.rest.pace is source.client.pace and actor.rest.gate is source.client.gate
     other = DiscordActor(DiscordSettings(token="another-bot", guild_ids=[GUILD]), ctx)
     assert other.rest.gate is not actor.rest.gate
+
+
+async def test_verify_a_kick_asks_the_server_it_was_for(fake: DiscordStandIn) -> None:
+    """Several servers: the channel names the server; without one a kick cannot be pinned."""
+    other = "1000000000000000999"
+    settings = DiscordSettings(token=TOKEN, guild_ids=[other, GUILD], base_url=fake.base_url)
+    actor = DiscordActor(settings, SourceContext("dc", "main", Path(".")))
+    try:
+        # the kick did not happen: the member is still in the channel's server
+        out = await actor.verify(call("kick"))
+        assert out is not None and out.status == "failed" and "still a member" in out.detail
+        assert fake.calls()[-1] == ("GET", f"/guilds/{GUILD}/members/{USER}")
+        # no channel: still in a server, but which one was meant is not known
+        out = await actor.verify(call("kick", channel_id=None))
+        assert out is not None and out.status == "unknown" and "\n" not in out.detail
+        del fake.members[USER]
+        out = await actor.verify(call("kick", channel_id=None))
+        assert out is not None and out.status == "done"
+    finally:
+        await actor.aclose()

@@ -206,3 +206,22 @@ async def test_say_as_a_reply(fake: TelegramStandIn) -> None:
         "text": "please stop",
         "reply_parameters": {"message_id": 42, "allow_sending_without_reply": True},
     }
+
+
+async def test_a_post_without_rights_names_the_posting_right(fake: TelegramStandIn) -> None:
+    fake.script(
+        "POST",
+        f"/bot{TOKEN}/sendMessage",
+        Reply(
+            400,
+            {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: not enough rights to send text messages to the chat",
+            },
+        ),
+    )
+    out = await run(fake, call("say", text="calm down please"))
+    assert out.status == "failed" and "can_post_messages" in out.detail
+    assert "can_restrict_members" not in out.detail
+    assert len(fake.seen("POST", "/sendMessage")) == 1

@@ -534,8 +534,10 @@ class DiscordActor:
             return ActionOutcome(
                 "failed", f"checked on Discord: the {a} of {name} did not take effect"
             )
+        if a == "kick" and len(self.settings.guild_ids) > 1 and not t.channel_id:
+            return await self.kicked_anywhere(call, name)
         if a in ("timeout", "kick"):
-            gid = await self.guild(call) if a == "timeout" else self.settings.guild_ids[0]
+            gid = await self.guild(call)
             response = await self.send(
                 "GET", f"/guilds/{gid}/members/{t.user_id}", f"{gid}/members"
             )
@@ -614,6 +616,25 @@ class DiscordActor:
         if a in ("say", "warn"):
             return await self.find_post(call, name)
         return None
+
+    async def kicked_anywhere(self, call: ActionCall, name: str) -> ActionOutcome:
+        """A kick without a channel in a source of several servers: the kick went to the
+        first server the member was in, which a member lookup cannot tell any more."""
+        uid = call.target.user_id
+        still = 0
+        for gid in self.settings.guild_ids:
+            response = await self.send("GET", f"/guilds/{gid}/members/{uid}", f"{gid}/members")
+            if response.status_code == 200:
+                still += 1
+            elif response.status_code != 404:
+                raise self.refusal(response, call.action)
+        if not still:
+            return ActionOutcome("done", f"checked on Discord: {name} is in none of the servers")
+        return ActionOutcome(
+            "unknown",
+            f"checked on Discord: {name} is still in {still} of the servers; which one the kick "
+            "was for is not known: look in the server's audit log",
+        )
 
     async def find_post(self, call: ActionCall, name: str) -> ActionOutcome | None:
         """Our post among the channel's recent messages (Discord does not return nonces)."""

@@ -106,9 +106,14 @@ class TelegramActor:
         low = text.lower()
         if status == 401 or (status == 404 and method != "sendMessage"):
             return "Telegram does not accept the bot token: check `token` (from @BotFather)"
+        if "not enough rights to send" in low or "have no rights to send" in low:
+            return (
+                "the bot may not post in this chat: make it an administrator with "
+                "can_post_messages (a channel), or let it send messages (a group)"
+            )
         if "not enough rights" in low or "can't be deleted" in low or "chat_admin_required" in low:
             right = RIGHT.get(action, "can_restrict_members")
-            return f"the bot is not allowed to: make it an administrator with {right} in this chat"
+            return f"the bot lacks the right: make it an administrator with {right} in this chat"
         if "message to delete not found" in low:
             return "message already gone"
         if "user not found" in low or "participant_id_invalid" in low:
