@@ -1,14 +1,14 @@
 """Purge of a member's messages on Discord against a local stand-in enforcing bucket limits.
 
 The stand-in (tests/standins/discord.py, limits from tests/discord_fake.Limits) allows
-`--per-route` requests per `--window` seconds in each route's bucket (bulk delete and single
-delete of one channel are separate buckets, with X-RateLimit-* headers) and `--global-rate`
-requests/s in all, answering 429 past either. The purge deletes `--messages` messages, the
+`--bulk` calls per window in the channel's bulk-delete bucket (default 1/1: one call per
+second), `--single` in its single-delete bucket (default 5/5: five per five seconds), with
+X-RateLimit-* headers, and `--global-rate` requests/s in all, answering 429 past either. The purge deletes `--messages` messages, the
 `--old` of them past Discord's 14-day bulk-delete horizon (one DELETE each), the rest by
 bulk delete (100 per call). Printed: elapsed time, requests, 429s received, the least time
 the limits allow for those requests, and the ratio (want at most 1.2).
 
-    python bench/bench_purge.py [--messages 500] [--old 60] [--per-route 5] [--window 1.0]
+    python bench/bench_purge.py [--messages 500] [--old 60] [--bulk 1/1] [--single 5/5]
 """
 
 from __future__ import annotations
@@ -39,19 +39,26 @@ def bucket_time(calls: int, per_route: int, window: float) -> float:
     return (max(calls, 1) - 1) // per_route * window
 
 
-def least_time(recent: int, old: int, per_route: int, window: float, global_rate: float) -> float:
+def least_time(
+    recent: int,
+    old: int,
+    bulk_limit: tuple[int, float],
+    single_limit: tuple[int, float],
+    global_rate: float,
+) -> float:
     bulk = math.ceil(recent / 100)
     single = old
     if recent % 100 == 1:  # a lone recent message cannot be bulk deleted
         bulk, single = bulk - 1, single + 1
     global_time = (max(bulk + single, 1) - 1) // int(global_rate) * 1.0
-    return max(
-        bucket_time(bulk, per_route, window), bucket_time(single, per_route, window), global_time
-    )
+    return max(bucket_time(bulk, *bulk_limit), bucket_time(single, *single_limit), global_time)
 
 
 async def bench(args: argparse.Namespace) -> None:
-    limits = Limits(per_route=args.per_route, window=args.window, global_rate=args.global_rate)
+    limits = Limits(
+        global_rate=args.global_rate,
+        routes={"bulk-delete": args.bulk, "DELETE channels": args.single},
+    )
     now = datetime.now(UTC)
     recent = args.messages - args.old
     async with DiscordStandIn(limits) as fake:
@@ -72,12 +79,13 @@ async def bench(args: argparse.Namespace) -> None:
         outcome = await actor.perform(call)
         elapsed = time.perf_counter() - start
         await actor.aclose()
-        bound = least_time(recent, args.old, args.per_route, args.window, args.global_rate)
+        bound = least_time(recent, args.old, args.bulk, args.single, args.global_rate)
         print(
             f"purge of {args.messages} messages ({args.old} older than 14 days): {outcome.status}: {outcome.detail}"
         )
         print(
-            f"limits: {args.per_route} per {args.window} s per bucket, {args.global_rate}/s global"
+            f"limits: bulk delete {args.bulk[0]} per {args.bulk[1]:g} s, single delete "
+            f"{args.single[0]} per {args.single[1]:g} s, {args.global_rate:g}/s global"
         )
         print(
             f"requests: {len(fake.requests)}, 429s received: {limits.rejected}, left: {len(fake.messages[CHANNEL])}"
@@ -87,12 +95,17 @@ async def bench(args: argparse.Namespace) -> None:
         )
 
 
+def limit(text: str) -> tuple[int, float]:
+    calls, _, window = text.partition("/")
+    return int(calls), float(window or 1)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=500)
     p.add_argument("--old", type=int, default=60, help="of them older than 14 days")
-    p.add_argument("--per-route", type=int, default=5)
-    p.add_argument("--window", type=float, default=1.0)
+    p.add_argument("--bulk", type=limit, default=(1, 1.0), help="bulk-delete bucket, N/SECONDS")
+    p.add_argument("--single", type=limit, default=(5, 5.0), help="single delete, N/SECONDS")
     p.add_argument("--global-rate", type=float, default=50.0)
     p.add_argument("--client-rate", type=float, default=45.0, help="the source's global_rate")
     asyncio.run(bench(p.parse_args()))

@@ -94,9 +94,19 @@ class Limits:
     buckets: dict[str, tuple[float, int]] = field(default_factory=dict)  # reset at, used
     global_window: tuple[float, int] = (0.0, 0)
     rejected: int = 0
+    # per-route limits that differ from `per_route`/`window`: the first key that is part of
+    # the bucket's name gives (calls, window s), e.g. {"bulk-delete": (1, 1.0)}
+    routes: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def limit_of(self, bucket: str) -> tuple[int, float]:
+        for part, limit in self.routes.items():
+            if part in bucket:
+                return limit
+        return self.per_route, self.window
 
     def check(self, bucket: str) -> tuple[int, dict[str, str]]:
         """(0 or the 429 status, headers) for one call in `bucket`."""
+        per_route, window = self.limit_of(bucket)
         now = self.clock()
         start, used = self.global_window
         if now >= start + 1.0:
@@ -112,9 +122,9 @@ class Limits:
         self.global_window = (start, used + 1)
         reset, count = self.buckets.get(bucket, (0.0, 0))
         if now >= reset:
-            reset, count = now + self.window, 0
+            reset, count = now + window, 0
         left = math.ceil((reset - now) * 1000) / 1000  # rounded up: waiting it out is enough
-        if count >= self.per_route:
+        if count >= per_route:
             self.rejected += 1
             return 429, {
                 "Retry-After": f"{left:.3f}",
@@ -125,8 +135,8 @@ class Limits:
             }
         self.buckets[bucket] = (reset, count + 1)
         return 0, {
-            "X-RateLimit-Limit": str(self.per_route),
-            "X-RateLimit-Remaining": str(self.per_route - count - 1),
+            "X-RateLimit-Limit": str(per_route),
+            "X-RateLimit-Remaining": str(per_route - count - 1),
             "X-RateLimit-Reset-After": f"{left:.3f}",
             "X-RateLimit-Bucket": bucket,
         }
