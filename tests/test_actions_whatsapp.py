@@ -81,6 +81,7 @@ async def test_say_as_a_reply(fake: WhatsAppStandIn) -> None:
 async def test_moderation_is_refused_in_one_line(fake: WhatsAppStandIn, action: str) -> None:
     out = await run(fake, call(action))
     assert out.status == "failed" and "does not moderate groups" in out.detail
+    assert out.detail.startswith(f"WhatsApp cannot {action} ")
     assert fake.requests == []
 
 

@@ -21,8 +21,8 @@ from .payloads import PLATFORM
 
 ACTIONS = frozenset({"say", "warn"})
 NO_MODERATION = (
-    "the WhatsApp Cloud API does not moderate groups: {action} it in the WhatsApp app "
-    "as a group admin"
+    "WhatsApp cannot {action} from the cockpit: the Cloud API does not moderate groups; "
+    "a group admin does it in the WhatsApp app"
 )
 MAYBE = "the answer was lost on the way back; WhatsApp cannot be asked, check the chat"
 GRAPH = {
