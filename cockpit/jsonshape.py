@@ -12,6 +12,7 @@ _KNOWN = {
     "author_handle", "text", "reply_to", "thread", "mentions", "attachments", "reactions",
     "edited_ts", "is_bot", "community", "extras", "deleted",
 }  # fmt: skip
+INT_MAX = 2**63 - 1  # what every store can hold
 _KINDS = ", ".join(k.value for k in Kind)
 
 
@@ -32,6 +33,8 @@ def _int(obj: dict[str, Any], key: str) -> int:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{key!r} must be a non-negative integer")
+    if value > INT_MAX:
+        raise ValueError(f"{key!r} is out of range (at most {INT_MAX})")
     return value
 
 

@@ -11,7 +11,7 @@ from cockpit.model import Quarantined, Record
 from cockpit.plugin_api import ImportContext
 from cockpit.plugin_kit import ImportRefused
 
-from .lines import PLATFORM, parse_line
+from .lines import BOM, MAX_LINE, PLATFORM, parse_read, read_line
 
 
 class JsonlImporter:
@@ -22,6 +22,8 @@ class JsonlImporter:
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.is_file():
             return False
+        if head.startswith(BOM):
+            head = head[len(BOM) :]
         for line in head.splitlines()[:5]:
             line = line.strip()
             if not line:
@@ -37,14 +39,18 @@ class JsonlImporter:
         origin = path.name
         with path.open("rb") as fh:
             offset = 0
-            for lineno, raw in enumerate(fh, start=1):
-                complete = raw.endswith(b"\n")
-                rec = parse_line(raw, lineno, origin, ctx.community)
+            lineno = 0
+            while True:
+                head, size, complete = read_line(fh, MAX_LINE)
+                if not head:
+                    return
+                lineno += 1
+                rec = parse_read(head, size, lineno, origin, ctx.community, MAX_LINE)
                 if not complete and isinstance(rec, Quarantined):
                     raise ImportRefused(
                         "file ends in the middle of a record (truncated?)",
                         f"line {lineno}, byte {offset}",
                     )
-                offset += len(raw)
+                offset += size
                 if rec is not None:
                     yield rec

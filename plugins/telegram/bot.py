@@ -198,7 +198,7 @@ class TelegramBotSource:
                 return Response(401, b"bad secret token")
             try:
                 update = json.loads(request.body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 update = request.body[:RAW_LIMIT].decode("utf-8", "replace")
             records = self.members.keep(update_records(update, self.community, self.origin))
             if records:
