@@ -24,10 +24,12 @@ from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.fuzzy import Matcher
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
+from cockpit import namematch
 from cockpit.collect.health import summarize
 from cockpit.collect.repository import HealthRow
 from cockpit.config import Config
@@ -128,17 +130,23 @@ class CockpitScreen(Screen[None]):
 
 
 class MemberProvider(Provider):
-    """Members by what the operator types: exact name, @handle or id from the store, and a
-    fuzzy match over the most active members."""
+    """Members by what the operator types: forgiving over names, @handles and ids, accents
+    folded (cockpit.namematch), over the most active members as the store has them when the
+    palette opens, plus the store's exact lookups for everyone else."""
 
-    include_cached: ClassVar[bool] = True
+    discover_members: ClassVar[bool] = True
 
     def _cockpit(self) -> CockpitApp | None:
         return self.app if isinstance(self.app, CockpitApp) else None
 
+    async def startup(self) -> None:
+        app = self._cockpit()
+        if app is not None:
+            await app.refresh_palette_members()
+
     async def discover(self) -> Hits:
         app = self._cockpit()
-        if app is None or not self.include_cached:
+        if app is None or not self.discover_members:
             return
         for m in app.palette_members[:50]:
             yield DiscoveryHit(
@@ -152,38 +160,26 @@ class MemberProvider(Provider):
         term = query.strip()
         matcher = self.matcher(term)
         seen: set[int] = set()
+        for found in namematch.rank(term, app.palette_members):
+            seen.add(found.member.id)
+            yield self._hit(app, found.member, found.score, matcher)
         if len(term) >= 2:
             for m in await app.store.find_members(term.lstrip("@")):
-                seen.add(m.id)
-                title = _member_title(m)
-                yield Hit(
-                    1.0,
-                    matcher.highlight(title),
-                    partial(app.open_member, m.id),
-                    title,
-                    _member_help(m),
-                )
-        if not self.include_cached:
-            return
-        for m in app.palette_members:
-            if m.id in seen:
-                continue
-            title = _member_title(m)
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(title),
-                    partial(app.open_member, m.id),
-                    title,
-                    _member_help(m),
-                )
+                if m.id not in seen:
+                    yield self._hit(app, m, namematch.EXACT, matcher)
+
+    @staticmethod
+    def _hit(app: CockpitApp, m: MemberRow, score: float, matcher: Matcher) -> Hit:
+        title = _member_title(m)
+        return Hit(
+            score, matcher.highlight(title), partial(app.open_member, m.id), title, _member_help(m)
+        )
 
 
 class ExactMemberProvider(MemberProvider):
-    """In the main palette the cached members come as system commands; add exact lookups."""
+    """The main palette finds members too, but lists none before something is typed."""
 
-    include_cached = False
+    discover_members = False
 
 
 class ChannelProvider(Provider):
@@ -409,7 +405,13 @@ class CockpitApp(App[int]):
         if self.store is None:
             return
         self.palette_channels = (await self.store.channels())[:2000]
-        self.palette_members = await self.store.members(limit=PALETTE_MEMBERS)
+        await self.refresh_palette_members()
+
+    async def refresh_palette_members(self) -> None:
+        """The most active members, read again (the palette opens on the members as of now)."""
+        if self.store is not None:
+            with contextlib.suppress(CockpitError):
+                self.palette_members = await self.store.members(limit=PALETTE_MEMBERS)
 
     async def shutdown(self) -> None:
         """Stop sources, flush the writer, close the store; safe to call twice."""
@@ -632,13 +634,6 @@ class CockpitApp(App[int]):
                 _channel_title(ch),
                 "Show only this channel in the feed",
                 partial(self.set_filter_on, "channels", (ch.platform, ch.channel_id, ch.name)),
-                discover=False,
-            )
-        for m in self.palette_members:
-            yield SystemCommand(
-                _member_title(m),
-                _member_help(m),
-                partial(self.open_member, m.id),
                 discover=False,
             )
         yield from super().get_system_commands(screen)
