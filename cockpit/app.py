@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit
     from widgets.detail import ActivityDetail
     from widgets.feed import FeedPane, FeedView, Filters
     from widgets.header import Pulse, PulseHeader
+    from widgets.help import HelpScreen, help_keys
     from widgets.leaderboard import LeaderboardPane
     from widgets.member import MemberScreen
     from widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
@@ -62,6 +63,7 @@ else:
     from cockpit.widgets.detail import ActivityDetail
     from cockpit.widgets.feed import FeedPane, FeedView, Filters
     from cockpit.widgets.header import Pulse, PulseHeader
+    from cockpit.widgets.help import HelpScreen, help_keys
     from cockpit.widgets.leaderboard import LeaderboardPane
     from cockpit.widgets.member import MemberScreen
     from cockpit.widgets.messages import AlertCounts, NextEvent, OpenMember, ShowPane
@@ -233,13 +235,14 @@ class CockpitApp(App[int]):
         _STYLES / "member.tcss",
         _STYLES / "sources.tcss",
         _STYLES / "rules.tcss",
+        _STYLES / "help.tcss",
     ]
     COMMANDS = App.COMMANDS | {ExactMemberProvider}
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
-        Binding("question_mark", "toggle_keys", "Keys"),
+        Binding("question_mark", "help", "Help"),
         *(
             Binding(str(i + 1), f"show_pane({i})", p.title, group=_PANES)
             for i, p in enumerate(PANES)
@@ -482,11 +485,12 @@ class CockpitApp(App[int]):
             return
         self.action_show_pane(self._current_pane() + step)
 
-    def action_toggle_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+    def action_help(self) -> None:
+        """The help screen: the keys that work here and what the pane in view shows."""
+        if self.screen is not self.screen_stack[0]:
+            return
+        index = self._current_pane()
+        self.push_screen(HelpScreen(PANE_IDS[index], PANE_TITLES[index], help_keys(self)))
 
     def action_health(self) -> None:
         self.screen_stack[0].query_one(LeaderboardPane).action_health()
