@@ -25,10 +25,12 @@ from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.fuzzy import Matcher
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
+from cockpit import namematch
 from cockpit.collect.health import summarize
 from cockpit.collect.repository import HealthRow
 from cockpit.config import Config
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # mypy sees widgets/ at the repo root; it installs as cockpit
     from widgets.detail import ActivityDetail
     from widgets.feed import FeedPane, FeedView, Filters
     from widgets.header import Pulse, PulseHeader
+    from widgets.help import HelpScreen, help_keys
     from widgets.leaderboard import LeaderboardPane
     from widgets.member import MemberScreen
     from widgets.messages import ActOn, AlertCounts, NextEvent, OpenMember, ShowPane
@@ -62,6 +65,7 @@ else:
     from cockpit.widgets.detail import ActivityDetail
     from cockpit.widgets.feed import FeedPane, FeedView, Filters
     from cockpit.widgets.header import Pulse, PulseHeader
+    from cockpit.widgets.help import HelpScreen, help_keys
     from cockpit.widgets.leaderboard import LeaderboardPane
     from cockpit.widgets.member import MemberScreen
     from cockpit.widgets.messages import ActOn, AlertCounts, NextEvent, OpenMember, ShowPane
@@ -132,17 +136,23 @@ class CockpitScreen(Screen[None]):
 
 
 class MemberProvider(Provider):
-    """Members by what the operator types: exact name, @handle or id from the store, and a
-    fuzzy match over the most active members."""
+    """Members by what the operator types: forgiving over names, @handles and ids, accents
+    folded (cockpit.namematch), over the most active members as the store has them when the
+    palette opens, plus the store's exact lookups for everyone else."""
 
-    include_cached: ClassVar[bool] = True
+    discover_members: ClassVar[bool] = True
 
     def _cockpit(self) -> CockpitApp | None:
         return self.app if isinstance(self.app, CockpitApp) else None
 
+    async def startup(self) -> None:
+        app = self._cockpit()
+        if app is not None:
+            await app.refresh_palette_members()
+
     async def discover(self) -> Hits:
         app = self._cockpit()
-        if app is None or not self.include_cached:
+        if app is None or not self.discover_members:
             return
         for m in app.palette_members[:50]:
             yield DiscoveryHit(
@@ -156,38 +166,26 @@ class MemberProvider(Provider):
         term = query.strip()
         matcher = self.matcher(term)
         seen: set[int] = set()
+        for found in namematch.rank(term, app.palette_members):
+            seen.add(found.member.id)
+            yield self._hit(app, found.member, found.score, matcher)
         if len(term) >= 2:
             for m in await app.store.find_members(term.lstrip("@")):
-                seen.add(m.id)
-                title = _member_title(m)
-                yield Hit(
-                    1.0,
-                    matcher.highlight(title),
-                    partial(app.open_member, m.id),
-                    title,
-                    _member_help(m),
-                )
-        if not self.include_cached:
-            return
-        for m in app.palette_members:
-            if m.id in seen:
-                continue
-            title = _member_title(m)
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(title),
-                    partial(app.open_member, m.id),
-                    title,
-                    _member_help(m),
-                )
+                if m.id not in seen:
+                    yield self._hit(app, m, namematch.EXACT, matcher)
+
+    @staticmethod
+    def _hit(app: CockpitApp, m: MemberRow, score: float, matcher: Matcher) -> Hit:
+        title = _member_title(m)
+        return Hit(
+            score, matcher.highlight(title), partial(app.open_member, m.id), title, _member_help(m)
+        )
 
 
 class ExactMemberProvider(MemberProvider):
-    """In the main palette the cached members come as system commands; add exact lookups."""
+    """The main palette finds members too, but lists none before something is typed."""
 
-    include_cached = False
+    discover_members = False
 
 
 class ChannelProvider(Provider):
@@ -241,13 +239,14 @@ class CockpitApp(App[int]):
         _STYLES / "member.tcss",
         _STYLES / "sources.tcss",
         _STYLES / "rules.tcss",
+        _STYLES / "help.tcss",
     ]
     COMMANDS = App.COMMANDS | {ExactMemberProvider}
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
-        Binding("question_mark", "toggle_keys", "Keys"),
+        Binding("question_mark", "help", "Help"),
         *(
             Binding(str(i + 1), f"show_pane({i})", p.title, group=_PANES)
             for i, p in enumerate(PANES)
@@ -430,7 +429,13 @@ class CockpitApp(App[int]):
         if self.store is None:
             return
         self.palette_channels = (await self.store.channels())[:2000]
-        self.palette_members = await self.store.members(limit=PALETTE_MEMBERS)
+        await self.refresh_palette_members()
+
+    async def refresh_palette_members(self) -> None:
+        """The most active members, read again (the palette opens on the members as of now)."""
+        if self.store is not None:
+            with contextlib.suppress(CockpitError):
+                self.palette_members = await self.store.members(limit=PALETTE_MEMBERS)
 
     async def shutdown(self) -> None:
         """Stop sources, flush the writer, close the store; safe to call twice."""
@@ -501,11 +506,12 @@ class CockpitApp(App[int]):
             return
         self.action_show_pane(self._current_pane() + step)
 
-    def action_toggle_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+    def action_help(self) -> None:
+        """The help screen: the keys that work here and what the pane in view shows."""
+        if self.screen is not self.screen_stack[0]:
+            return
+        index = self._current_pane()
+        self.push_screen(HelpScreen(PANE_IDS[index], PANE_TITLES[index], help_keys(self)))
 
     def action_health(self) -> None:
         self.screen_stack[0].query_one(LeaderboardPane).action_health()
@@ -671,13 +677,6 @@ class CockpitApp(App[int]):
                 _channel_title(ch),
                 "Show only this channel in the feed",
                 partial(self.set_filter_on, "channels", (ch.platform, ch.channel_id, ch.name)),
-                discover=False,
-            )
-        for m in self.palette_members:
-            yield SystemCommand(
-                _member_title(m),
-                _member_help(m),
-                partial(self.open_member, m.id),
                 discover=False,
             )
         yield from super().get_system_commands(screen)

@@ -66,3 +66,12 @@ def test_filtered_feed_80x24(app: CockpitApp, snap_compare: Any) -> None:
         await _ready(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=filter_platform)
+
+
+def test_help_80x24(app: CockpitApp, snap_compare: Any) -> None:
+    async def open_help(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)

@@ -473,3 +473,105 @@ async def test_tiled_layout_fits_the_summary(seeded: tuple[Path, list[int]]) -> 
         # every column fits the pane: no horizontal scrolling
         assert pane.table.virtual_size.width <= width
         assert cells(pane)[2][4].rstrip() == "14 joins in 5m"
+
+
+# ---------------------------------------------------------------- #17 item 14
+
+
+async def _save(path: Path, alerts: list[Alert], now: int = T) -> None:
+    store = await SQLiteStore.open(path)
+    try:
+        await AlertStore(store).save(alerts, now)
+    finally:
+        await store.close()
+
+
+async def test_cursor_stays_on_its_alert_when_the_list_resorts(
+    seeded: tuple[Path, list[int]],
+) -> None:
+    path, _ = seeded
+    app = make_app(path, attach=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await _open(pilot, app)
+        await pilot.press("down", "down")
+        assert pane.current is not None and pane.current.rule == "join-flood"
+        # a new critical alert sorts above everything: join-flood moves down a row
+        await _save(
+            path,
+            [
+                _alert(
+                    "fp-new",
+                    "raid",
+                    "critical",
+                    "firing",
+                    active_at=T - MIN,
+                    last_active=T,
+                    fired_at=T,
+                    summary="40 joins in 2m",
+                    count=40,
+                )
+            ],
+        )
+        pane.reload()
+        await until(pilot, lambda: pane.table.row_count == 4)
+        assert [r[1] for r in cells(pane)] == ["firing", "firing", "silenced", "pending"]
+        assert pane.table.cursor_row == 3
+        assert pane.current is not None and pane.current.rule == "join-flood"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AlertDetail))
+        assert app.screen.alert.rule == "join-flood"
+        await pilot.press("escape")
+        # Home goes to the top, End to the bottom
+        await pilot.press("home")
+        assert pane.table.cursor_row == 0 and pane.current is not None
+        assert pane.current.rule == "raid"
+        await pilot.press("end")
+        assert pane.current is not None and pane.current.rule == "join-flood"
+
+
+async def test_resolved_alerts_stay_listed_dimmed_then_behind_h(
+    seeded: tuple[Path, list[int]],
+) -> None:
+    path, _ = seeded
+    for fp, rule, ago in (("fp-r1", "spam-burst", 40), ("fp-r2", "old-raid", 300)):
+        fired = _alert(
+            fp,
+            rule,
+            "critical",
+            "firing",
+            active_at=T - (ago + 5) * MIN,
+            last_active=T - ago * MIN,
+            fired_at=T - (ago + 5) * MIN,
+            summary=rule,
+        )
+        await _save(path, [fired], T - (ago + 5) * MIN)
+        fired.state = "resolved"
+        fired.resolved_at = T - ago * MIN
+        await _save(path, [fired], T - ago * MIN)
+    app = make_app(path, attach=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await _open_n(pilot, app, 4)
+        rows = cells(pane)
+        # resolved 40 minutes ago: still listed, after the open ones; 5 hours ago: hidden
+        assert [r[1:3] for r in rows][-1] == ["resolved", " 40m"]
+        assert "old-raid" not in [a.rule for a in pane.shown.values()]
+        status = static_text(pane.query_one("#alerts-status", Static))
+        assert status.endswith("· 1 older resolved (h) · read-only")
+        await pilot.press("h")
+        await until(pilot, lambda: pane.table.row_count == 5)
+        assert cells(pane)[-1][1:3] == ["resolved", "  5h"]
+        assert "(h hides)" in static_text(pane.query_one("#alerts-status", Static))
+        await pilot.press("end")
+        assert pane.current is not None and pane.current.rule == "old-raid"
+        await pilot.press("h")
+        await until(pilot, lambda: pane.table.row_count == 4)
+        # the alert under the cursor went away: the cursor stays on the last row
+        assert pane.current is not None and pane.current.rule == "spam-burst"
+
+
+async def _open_n(pilot: Any, app: CockpitApp, n: int) -> AlertsPane:
+    await until(pilot, lambda: app.ready)
+    await pilot.press("2")
+    pane = app.query_one(AlertsPane)
+    await until(pilot, lambda: pane.snapshot is not None and pane.table.row_count == n)
+    return pane

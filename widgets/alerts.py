@@ -8,7 +8,6 @@ Labels, summaries and activities are untrusted text: rendered as `Text(inert_lin
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +46,9 @@ SEVERITIES = ("critical", "warning", "info")
 # a symbol per severity, so the list reads without colour (NO_COLOR, monochrome terminals)
 SYMBOLS = {"critical": "✖", "warning": "▲", "info": "●"}
 SHORT = {"critical": "crit", "warning": "warn", "info": "info"}
+# a resolved alert stays listed (dimmed) this long, so an operator who looked away sees it;
+# older ones are behind `h`
+RECENT_RESOLVED = timedelta(hours=1)
 READ_ONLY = "Read-only: attached to a store another process writes (use `cockpit alerts` there)"
 
 
@@ -70,6 +72,13 @@ def since(a: AlertRow) -> int:
 
 def summary_of(a: AlertRow) -> str:
     return inert_line(a.annotations.get("summary") or a.summary or a.rule)
+
+
+def recently_resolved(a: AlertRow, now: int) -> bool:
+    """Resolved within `RECENT_RESOLVED` of `now`."""
+    if a.state != "resolved":
+        return False
+    return now - (a.resolved_at or 0) <= RECENT_RESOLVED.total_seconds() * 1000
 
 
 def header_counts(counts: dict[str, int], rules: int) -> dict[str, int]:
@@ -103,11 +112,20 @@ def _time(ms: int | None, tz: tzinfo) -> str:
 
 
 class AlertTable(DataTable[Text]):
-    """The alert list; Enter opens the detail."""
+    """The alert list; Enter opens the detail, Home and End go to the first and last alert."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Detail"),
+        Binding("home", "scroll_top", "Top", show=False),
+        Binding("end", "scroll_bottom", "Bottom", show=False),
     ]
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The key of the row under the cursor (an alert id), None when the table is empty."""
+        if self.row_count == 0 or not 0 <= self.cursor_row < self.row_count:
+            return None
+        return self.ordered_rows[self.cursor_row].key.value
 
 
 class AlertsPane(Pane):
@@ -133,6 +151,7 @@ class AlertsPane(Pane):
         Binding("s", "silence", "Silence"),
         Binding("r", "resolve", "Resolve"),
         Binding("v", "silences", "Silences"),
+        Binding("h", "toggle_resolved", "Old resolved"),
     ]
 
     def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
@@ -143,6 +162,8 @@ class AlertsPane(Pane):
         self._reading = False  # a read is under way
         self._again = False  # and another was asked for meanwhile
         self._width = 0
+        self.show_old_resolved = False  # `h`: list resolved alerts older than RECENT_RESOLVED
+        self.shown: dict[str, AlertRow] = {}  # the listed alerts by row key (their id)
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -291,6 +312,12 @@ class AlertsPane(Pane):
         if snap.silences:
             n = len(snap.silences)
             line.append(f" · {n} silence{'s' * (n != 1)} (v)")
+        old = sum(a.state == "resolved" and not recently_resolved(a, snap.now) for a in snap.alerts)
+        if old:
+            line.append(
+                f" · {old} older resolved " + ("(h hides)" if self.show_old_resolved else "(h)"),
+                self._style("muted"),
+            )
         if self.read_only():
             line.append(" · read-only", self._style("muted"))
         self.query_one("#alerts-status", Static).update(line)
@@ -312,10 +339,20 @@ class AlertsPane(Pane):
         fixed = 7 + 9 + 5 + 5 + (21 if wide else 0)
         return max(10, width - fixed), wide
 
+    def listed(self, snap: Snapshot) -> list[AlertRow]:
+        """Open alerts, recently resolved ones, and older resolved ones when `h` asked for them."""
+        return [
+            a
+            for a in snap.alerts
+            if a.state != "resolved" or self.show_old_resolved or recently_resolved(a, snap.now)
+        ]
+
     def _fill_table(self, snap: Snapshot) -> None:
+        """Fill the table again; the cursor stays on the alert it was on, wherever it moved
+        (if that alert is no longer listed, on the same row)."""
         table = self.table
-        current = self.current
-        keep = current.id if current is not None else None
+        keep = table.cursor_key
+        keep_row = table.cursor_row
         summary_w, wide = self._widths()
         self._width = summary_w
         table.clear(columns=True)
@@ -326,11 +363,16 @@ class AlertsPane(Pane):
         if wide:
             table.add_column("rule", width=21, key="rule")
         table.add_column("summary", width=summary_w, key="summary")
-        for a in snap.alerts:
+        listed = self.listed(snap)
+        self.shown = {str(a.id): a for a in listed}
+        for a in listed:
             table.add_row(*self._cells(a, snap.now, wide, summary_w), key=str(a.id))
-        if keep is not None:
-            with contextlib.suppress(Exception):
-                table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
+        if not listed:
+            return
+        row = min(max(keep_row, 0), len(listed) - 1)
+        if keep is not None and keep in self.shown:
+            row = table.get_row_index(keep)
+        table.move_cursor(row=row, animate=False, scroll=True)
 
     def _cells(self, a: AlertRow, now: int, wide: bool, summary_w: int) -> list[Text]:
         state = shown_state(a)
@@ -361,12 +403,14 @@ class AlertsPane(Pane):
 
     @property
     def current(self) -> AlertRow | None:
-        snap = self.snapshot
-        table = self.table
-        if snap is None or not snap.alerts or table.row_count == 0:
-            return None
-        index = table.cursor_row
-        return snap.alerts[index] if 0 <= index < len(snap.alerts) else None
+        """The alert under the cursor (by its row's key, never by position)."""
+        key = self.table.cursor_key
+        return self.shown.get(key) if key is not None else None
+
+    def action_toggle_resolved(self) -> None:
+        self.show_old_resolved = not self.show_old_resolved
+        if self.snapshot is not None and self.table.display:
+            self._render_snapshot()
 
     # ------------------------------------------------------------ actions
 
@@ -453,7 +497,8 @@ class AlertsPane(Pane):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        alert = self.current
+        # the row that was selected, even if a refresh re-sorted the list since
+        alert = self.shown.get(event.row_key.value or "")
         store = self.ctx.store
         if alert is None or self.alert_store() is None or store is None:
             return
