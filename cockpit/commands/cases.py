@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from cockpit.commands.context import Context, option_zone, resolve_member
+from cockpit.commands.context import Context, count, option_zone, resolve_member
 from cockpit.commands.mod import outcome_lines
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
@@ -21,7 +21,7 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("cases", help="the case log", description="Moderation cases, newest first.")
     p.add_argument("--member", help="only cases about this MEMBER (and their linked identities)")
     p.add_argument("--state", action="append", choices=STATES, default=[], help="only this state")
-    p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    p.add_argument("--limit", type=count("--limit"), default=50, help="how many (default 50)")
     community_filter(p)
     json_output(p)
     p.set_defaults(run=run_list)

@@ -10,8 +10,8 @@ platform (`Actor.verify`), never repeated blindly. The case's state follows from
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from cockpit.plugin_api import ActionCall, ActionOutcome, ActionTarget
@@ -139,8 +139,6 @@ class Case:
 
     def call(self, step: Step) -> ActionCall:
         """The platform call of one step, with the key that identifies it across retries."""
-        from datetime import timedelta
-
         return ActionCall(
             action=self.action,
             target=step.target,
@@ -210,7 +208,6 @@ class Claimed:
     case: Case
     step: Step
     stale: bool = False  # claimed earlier and never finished: verify before anything
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def state_of(statuses: Sequence[str], closed: str | None) -> CaseState:

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from cockpit.config import Config
 from cockpit.errors import CockpitError
 from cockpit.moderation.repository import Case, NewCase
-from cockpit.moderation.targets import Plan, Refused
+from cockpit.moderation.targets import Plan, Planned, Refused
 from cockpit.plugin_api import TEMPORARY, ActionTarget
 from cockpit.store.base import Store
-from cockpit.timeutil import parse_duration
+from cockpit.timeutil import parse_duration, utcnow
 from cockpit.watch import ChangeWatch
 
 MAX_TIMEOUT = {"discord": timedelta(days=28)}  # the platform's own ceiling
@@ -120,14 +120,10 @@ async def submit(
     return await store.moderation.submit(new, now)
 
 
-async def wait_for_outcome(
-    store: Store, number: int, timeout: float, operator: str, clock: object = None
-) -> Case:
+async def wait_for_outcome(store: Store, number: int, timeout: float, operator: str) -> Case:
     """Wait until every step has an outcome; what nobody claimed in `timeout` seconds is
     withdrawn (and says so). A step claimed but not finished keeps being waited for, up to
     the same time again: a platform call under way is never abandoned half done."""
-    from cockpit.timeutil import utcnow
-
     deadline = time.monotonic() + timeout
     hard = deadline + timeout
     async with ChangeWatch(store) as watch:
@@ -175,8 +171,6 @@ async def revert(
         member_id=case.member_id,
         person_id=case.person_id,
     )
-    from cockpit.moderation.targets import Planned
-
     for s in done:
         t = s.target
         plan.steps.append(

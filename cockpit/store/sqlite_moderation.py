@@ -38,7 +38,6 @@ STEP_COLUMNS = (
     "id, case_no, platform, community, member_id, user_id, channel_id, message_ids, label, "
     "status, detail, ref, restore, lifts_itself, claimed_by, claimed_at, finished_at"
 )
-RESTRICTING = {"timeout": "timeout", "ban": "ban"}
 REMOVING = frozenset({"delete", "purge"})
 
 
@@ -303,7 +302,6 @@ class SQLiteModeration:
             kind = "verified" if verified else outcome.status
             text = f"{step.target.platform}: {outcome.detail}"
             _event(conn, step.case, kind, step.claimed_by or "", text, at)
-            conn.execute("UPDATE mod_case SET updated = ? WHERE number = ?", (at, step.case))
 
         await self.store.transaction(run)
         case = await self.case(step.case)
@@ -326,7 +324,6 @@ class SQLiteModeration:
                 (why, at, number),
             )
             _event(conn, number, "withdrawn", who, why, at)
-            conn.execute("UPDATE mod_case SET updated = ? WHERE number = ?", (at, number))
             return True
 
         ok: bool = await self.store.transaction(run)
@@ -342,7 +339,6 @@ class SQLiteModeration:
             ):
                 raise LookupError(number)
             _event(conn, number, kind, who, text, at)
-            conn.execute("UPDATE mod_case SET updated = ? WHERE number = ?", (at, number))
 
         await self.store.transaction(run)
 
@@ -401,7 +397,7 @@ class SQLiteModeration:
             "AND (c.until IS NULL OR c.until > ?) ORDER BY c.number",
             [*member_ids, to_ms(now)],
         )
-        return [Restriction(int(r[0]), r[1], RESTRICTING[r[2]], _dt(r[3]), int(r[4])) for r in rows]
+        return [Restriction(int(r[0]), r[1], r[2], _dt(r[3]), int(r[4])) for r in rows]
 
     async def removed_messages(self, platform: str, ids: Sequence[str]) -> set[str]:
         if not ids:

@@ -25,7 +25,6 @@ from cockpit.plugin_api import ActionOutcome
 from cockpit.store.sqlite_moderation import (
     CASE_COLUMNS,
     REMOVING,
-    RESTRICTING,
     STEP_COLUMNS,
     case_from,
     step_from,
@@ -359,7 +358,7 @@ class PgModeration:
             "AND (c.until IS NULL OR c.until > %s) ORDER BY c.number",
             (list(member_ids), to_ms(now)),
         )
-        return [Restriction(int(r[0]), r[1], RESTRICTING[r[2]], _dt(r[3]), int(r[4])) for r in rows]
+        return [Restriction(int(r[0]), r[1], r[2], _dt(r[3]), int(r[4])) for r in rows]
 
     async def removed_messages(self, platform: str, ids: Sequence[str]) -> set[str]:
         if not ids:
