@@ -65,6 +65,7 @@ class Recorder:
         self.answers: dict[str, ActionOutcome] = {}
         self.verified: list[ActionCall] = []
         self.effective = True
+        self.absent = False  # the check finds the effect missing (the call never landed)
 
     async def perform(self, call: ActionCall) -> ActionOutcome:
         self.calls.append(call)
@@ -75,6 +76,8 @@ class Recorder:
 
     async def verify(self, call: ActionCall) -> ActionOutcome | None:
         self.verified.append(call)
+        if self.absent:
+            return ActionOutcome("failed", "checked: the ban is not there")
         return ActionOutcome("done", "the ban is there") if self.effective else None
 
     async def aclose(self) -> None:
@@ -225,3 +228,21 @@ async def test_unknown_outcome_is_kept_for_a_human(store: Store) -> None:
     assert case is not None and case.state == "unknown"
     assert "check it there" in case.steps[0].detail
     assert actor.calls == []
+
+
+async def test_a_claimed_step_found_not_in_effect_is_carried_out_once(store: Store) -> None:
+    """A crash after the claim but before the call: the check finds no ban, so the ban is
+    made now, once; a post is never repeated that way (it may have gone out unseen)."""
+    actor = Recorder(("discord",))
+    actor.absent = True
+    ex = ActionExecutor(store, {("discord", "c1"): actor}, "vm:1:a", clock=Clock())
+    n = (await store.moderation.submit(ban(("discord",)), NOW)).number
+    await store.moderation.claim([("discord", "c1")], "gone:1:x", NOW - timedelta(hours=1))
+    await ex.recover()
+    case = await store.moderation.case(n)
+    assert case is not None and case.state == "done"
+    assert [c.action for c in actor.calls] == ["ban"] and len(actor.verified) == 1
+    assert any("carrying it out now" in e.text for e in case.events)
+    await ex.recover()
+    await ex.run_once()
+    assert len(actor.calls) == 1  # and never again

@@ -5,7 +5,7 @@ For each (platform, community) one of its sources can act on, it claims pending 
 (atomically: another collector never gets the same step), calls the platform, and stores
 the outcome with its effects. A step found claimed but unfinished at start (this process
 died mid-call) is checked on the platform with `Actor.verify`, never performed again
-blindly. Temporary actions are lifted when due (unless the platform lifts them itself),
+blindly: it is carried out only when the check finds its effect absent. Temporary actions are lifted when due (unless the platform lifts them itself),
 also after a restart: lifting (unban, unlock, slow mode back) is idempotent, so it runs
 before the case is closed and a crash in between only repeats a harmless call.
 """
@@ -33,6 +33,12 @@ from cockpit.watch import ChangeWatch
 
 log = logging.getLogger("cockpit.moderation")
 STALE_AFTER = timedelta(minutes=2)  # a claim this old, by a process not seen alive, is stale
+# Actions whose effect a check can see and whose second application changes nothing: when
+# the check after a crash finds the effect absent, the call is made (posts are not: a post
+# the check could not find may still have gone out)
+REAPPLY = frozenset(
+    {"ban", "unban", "timeout", "kick", "lock", "unlock", "slowmode", "delete", "purge"}
+)
 LIFT = {"ban": "unban", "timeout": "timeout", "lock": "unlock", "slowmode": "slowmode"}
 
 
@@ -202,6 +208,24 @@ class ActionExecutor:
                 outcome = await actor.verify(call)
             except Exception as exc:
                 outcome = ActionOutcome("unknown", f"cannot check: {type(exc).__name__}: {exc}")
+            if outcome is not None and outcome.status == "failed" and c.case.action in REAPPLY:
+                # checked: not in effect, so the call never landed; doing it now is not a
+                # repeat (a ban-everywhere stopped by a crash still bans everywhere)
+                await self.repo.add_event(
+                    c.case.number,
+                    "verified",
+                    self.holder,
+                    f"{step.target.platform}: not in effect after a restart "
+                    f"({outcome.detail}); carrying it out now",
+                    self.clock(),
+                )
+                log.warning(
+                    "case=%d %s: not in effect after a restart; carrying it out",
+                    c.case.number,
+                    step.target.platform,
+                )
+                await self.perform(c)
+                continue
             if outcome is None:
                 outcome = ActionOutcome(
                     "unknown",

@@ -1,5 +1,6 @@
 """What an action acts on: a MEMBER (or the person behind it, everywhere), an activity
-(`platform:id` as in `feed --json`), or a channel (`#name`, `platform:#name`), resolved to
+(`platform:id` as in `feed --json`), a channel (`#name`, `platform:#name`) or an alert
+(`alert:N`: everything it points at, see alert_targets), resolved to
 one `ActionTarget` per platform in that platform's own ids. Nothing here calls a platform.
 """
 
@@ -8,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cockpit.commands.context import resolve_member
 from cockpit.config import Config
 from cockpit.errors import CockpitError
+from cockpit.member_lookup import resolve_member
 from cockpit.plugin_api import ACTIONS, ActionTarget
 from cockpit.registry import Registry
 from cockpit.store.base import ActivityRow, ChannelRow, FeedQuery, MemberRow, Store
@@ -45,6 +46,7 @@ class Plan:
     person_id: int | None = None
     activity_ids: tuple[int, ...] = ()
     protected: list[str] = field(default_factory=list)  # why a --force would be needed
+    skipped: list[str] = field(default_factory=list)  # left out, each with why (shown)
 
 
 def capabilities(registry: Registry, config: Config) -> dict[str, frozenset[str]]:
@@ -64,14 +66,16 @@ def capabilities(registry: Registry, config: Config) -> dict[str, frozenset[str]
     return {p: frozenset(a) for p, a in caps.items()}
 
 
-def _member_label(m: MemberRow) -> str:
+def member_label(m: MemberRow) -> str:
+    """How a plan names an account: @handle on platform."""
     handle = f"@{m.handle}" if m.handle else m.display_name
     return inert_line(f"{handle} on {m.platform}")
 
 
-def _protected(m: MemberRow, config: Config) -> str | None:
+def protected_reason(m: MemberRow, config: Config) -> str | None:
+    """Why this account is never actioned without --force (a bot, staff, protected)."""
     if m.is_bot:
-        return f"{_member_label(m)} is a bot"
+        return f"{member_label(m)} is a bot"
     names = {
         x.lstrip("@").casefold() for x in [*config.moderation.protected, *config.alerting.staff]
     }
@@ -81,7 +85,7 @@ def _protected(m: MemberRow, config: Config) -> str | None:
         m.platform_user_id.casefold(),
     }
     if names & keys:
-        return f"{_member_label(m)} is protected (staff or [moderation] protected)"
+        return f"{member_label(m)} is protected (staff or [moderation] protected)"
     return None
 
 
@@ -140,6 +144,13 @@ async def resolve(
         raise Refused(
             f"--platform: unknown platform {unknown[0]!r} (one of {', '.join(PLATFORMS)})"
         )
+    kind, sep, number = target.partition(":")
+    if sep and kind == "alert":
+        if not number.isdigit() or int(number) > 2**62:
+            raise Refused(f"not an alert number: {target!r} (alert:N, as in `cockpit alerts`)")
+        from cockpit.moderation.alert_targets import resolve_alert  # it builds on this module
+
+        return await resolve_alert(store, registry, config, action, int(number))
     activity = await _activity(store, target)
     if activity is not None:
         return await _for_activity(store, config, action, activity, caps, community, purge_limit)
@@ -168,7 +179,7 @@ async def resolve(
         members = [m for m in members if m.platform in platforms]
         if not members:
             raise Refused(
-                f"{_member_label(member)} has no account on {', '.join(platforms)}"
+                f"{member_label(member)} has no account on {', '.join(platforms)}"
                 + ("" if person_id is not None else " (no linked identities)")
             )
     plan = Plan(
@@ -180,8 +191,11 @@ async def resolve(
         person_id=person_id if len(members) > 1 else None,
     )
     for m in members:
+        if len(members) > 1 and action not in caps.get(m.platform, frozenset()):
+            plan.skipped.append(f"{member_label(m)}: {m.platform} cannot {action}")
+            continue  # everywhere means everywhere it can be done; the rest is said
         _supported(caps, m.platform, action)
-        why = _protected(m, config)
+        why = protected_reason(m, config)
         if why:
             plan.protected.append(why)
         message_ids: tuple[str, ...] = ()
@@ -195,10 +209,12 @@ async def resolve(
             community,
             user_id=m.platform_user_id,
             message_ids=message_ids,
-            label=_member_label(m),
+            label=member_label(m),
         )
         extra = f" ({len(message_ids)} messages)" if action == "purge" else ""
-        plan.steps.append(Planned(t, m.id, f"{action} {_member_label(m)}{extra}"))
+        plan.steps.append(Planned(t, m.id, f"{action} {member_label(m)}{extra}"))
+    if not plan.steps:
+        raise Refused("; ".join(plan.skipped))
     return plan
 
 
@@ -236,10 +252,10 @@ async def _for_activity(
         return plan
     if author is None:
         raise Refused(f"the author of {a.platform}:{a.source_id} is not in the store")
-    why = _protected(author, config)
+    why = protected_reason(author, config)
     if why:
         plan.protected.append(why)
-    ids: tuple[str, ...] = ()
+    ids: tuple[str, ...] = (a.source_id,) if action == "warn" else ()  # warn replies to it
     if action == "purge":  # the author's recent messages in that channel
         rows = await store.feed(
             FeedQuery(
@@ -255,14 +271,14 @@ async def _for_activity(
         user_id=author.platform_user_id,
         channel_id=a.channel_id,
         message_ids=ids,
-        label=_member_label(author),
+        label=member_label(author),
     )
     extra = f" ({len(ids)} messages in {where})" if action == "purge" else ""
-    plan.steps.append(Planned(t, author.id, f"{action} {_member_label(author)}{extra}"))
+    plan.steps.append(Planned(t, author.id, f"{action} {member_label(author)}{extra}"))
     return Plan(
         action,
         community,
-        _member_label(author),
+        member_label(author),
         plan.steps,
         member_id=author.id,
         activity_ids=(a.id,),
