@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.alerts.engine import Alert
 from cockpit.cli import main
 from cockpit.store.sqlite import SQLiteStore
 from factories import act
@@ -47,6 +48,12 @@ async def seed(tmp: Path) -> None:
     await s.write([act(i, community="c1", author_handle=f"user{i % 7}") for i in range(1, 15)])
     # a member on a platform that cannot ban (WhatsApp's Cloud API only sends)
     await s.write([act(99, community="c1", platform="whatsapp", author="wa1", author_handle="wa1")])
+    # an alert about a scam wave: four messages by three authors, one of them staff
+    wave = [(await s.activity("discord", str(i))) for i in (2, 3, 9, 6)]
+    ids = [r.id for r in wave if r is not None]
+    alert = Alert("fp-scam", "scam", "critical", {"community": "c1"}, {}, [], "firing", 0, 0)
+    alert.ids, alert.summary, alert.fired_at = ids, "'airdrop' x4", 0
+    await s.alerts.save([alert], 0)
     await s.close()
 
 
@@ -190,3 +197,35 @@ def test_ban_timeout_delete_lock_revert_through_a_running_collector(
     lines = [json.loads(x) for x in export.read_text().splitlines()]
     assert [c["case"] for c in lines] == [1, 2, 3, 4]
     assert lines[3]["reverts"] == 3 and lines[2]["state"] == "reverted"
+
+
+def test_acting_on_an_alert_acts_on_what_it_points_at(
+    collector: tuple[Path, Collector], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`alert:N`: its messages deleted per channel, its authors timed out, staff left out."""
+    cfg, _ = collector
+    assert main(cli(cfg, "alerts", "--json")) == 0
+    (alert,) = [a for a in json.loads(capsys.readouterr().out) if a["rule"] == "scam"]
+    target = f"alert:{alert['id']}"
+    assert main(cli(cfg, "mod", "delete", target, "--reason", "scam wave", "--dry-run")) == 0
+    out = capsys.readouterr().out
+    assert "delete 4 messages in #" in out, out
+    staff = cfg.parent / "staff.toml"  # the same store, with user6 protected as staff
+    staff.write_text(cfg.read_text() + '[moderation]\nprotected = ["user6"]\n')
+    code = main(cli(staff, "mod", "timeout", target, "--reason", "scam wave", "--for", "1h"))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "@user2" in out and "@user3" in out and "left out" in out, out
+    assert main(cli(cfg, "cases", "--json")) == 0
+    (case,) = json.loads(capsys.readouterr().out)
+    assert case["alert_id"] == alert["id"] and case["action"] == "timeout"
+    assert sorted(s["user_id"] for s in case["steps"]) == ["1002", "1003"]
+    assert {s["status"] for s in case["steps"]} == {"done"}
+    assert main(cli(cfg, "mod", "delete", target, "--reason", "scam wave")) == 0
+    assert "deleted 4 messages" in capsys.readouterr().out
+    assert main(cli(cfg, "mod", "delete", target, "--reason", "again")) == 1
+    assert "deleted already" in capsys.readouterr().err  # nothing twice
+    assert main(cli(cfg, "mod", "lock", target, "--reason", "x")) == 1
+    assert "does not apply to an alert" in capsys.readouterr().err
+    assert main(cli(cfg, "mod", "ban", "alert:x", "--reason", "x")) == 1
+    assert "not an alert number" in capsys.readouterr().err

@@ -27,7 +27,9 @@ def register(sub: Subparsers) -> None:
         "action", choices=sorted(ACTIONS), metavar="ACTION", help=" | ".join(sorted(ACTIONS))
     )
     p.add_argument(
-        "target", metavar="TARGET", help="a MEMBER, an activity (platform:id) or a channel (#name)"
+        "target",
+        metavar="TARGET",
+        help="a MEMBER, an activity (platform:id), a channel (#name) or an alert (alert:N)",
     )
     p.add_argument("--reason", help="why (required; goes in the case log and the audit log)")
     p.add_argument("--for", dest="duration", metavar="DURATION", help="how long: 10m, 1d, 7d")
@@ -92,6 +94,8 @@ async def run(ctx: Context) -> int:
                     print(f"  {s.target.platform:<10} {s.line}", file=ctx.out)
                 for why in plan.protected:
                     print(f"  needs --force: {why}", file=ctx.out)
+                for why in plan.skipped:
+                    print(f"  skipped: {why}", file=ctx.out)
             return 0
         case = await service.submit(
             store,
@@ -116,6 +120,8 @@ async def run(ctx: Context) -> int:
         print(f"case {case.number}: {case.action} {case.label}: {case.state}", file=ctx.out)
         for line in outcome_lines(case):
             print(line, file=ctx.out)
+        for why in plan.skipped:
+            print(f"  skipped: {why}", file=ctx.out)
     if case.state == "withdrawn":
         print(
             f"cockpit: case {case.number} withdrawn: no collector holding the token took it "

@@ -54,7 +54,7 @@ async def resolve_alert(
         raise Refused(f"alert {alert_id} points at no activity still in the store")
     caps = capabilities(registry, config)
     ids = tuple(r.id for r in rows)
-    plan = Plan(action, community, f"alert {alert_id}", activity_ids=ids)
+    plan = Plan(action, community, f"alert {alert_id}", activity_ids=ids, alert_id=alert_id)
     if action == "delete":
         await _deletes(store, plan, rows, caps, community)
     else:

@@ -109,7 +109,7 @@ async def submit(
         step_members=[p.member_id for p in plan.steps],
         member_id=plan.member_id,
         person_id=plan.person_id,
-        alert_id=alert_id,
+        alert_id=alert_id if alert_id is not None else plan.alert_id,
         activity_ids=plan.activity_ids,
         until=until,
         text=text,

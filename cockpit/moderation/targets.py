@@ -47,6 +47,7 @@ class Plan:
     activity_ids: tuple[int, ...] = ()
     protected: list[str] = field(default_factory=list)  # why a --force would be needed
     skipped: list[str] = field(default_factory=list)  # left out, each with why (shown)
+    alert_id: int | None = None  # the alert it answers (acting on `alert:N`)
 
 
 def capabilities(registry: Registry, config: Config) -> dict[str, frozenset[str]]:
