@@ -570,7 +570,17 @@ class CockpitApp(App[int]):
         if self.store is None:
             self.notify("The store is still opening; try again in a moment.")
             return
-        self.push_screen(ActScreen(self.pane_context, self.registry, message.target, message.title))
+        self.push_screen(
+            ActScreen(
+                self.pane_context,
+                self.registry,
+                message.target,
+                message.title,
+                kind=message.kind,
+                platforms=message.platforms,
+                everywhere=message.everywhere,
+            )
+        )
 
     def action_search(self) -> None:
         self.action_show_pane(0)

@@ -36,7 +36,7 @@ from cockpit.timeutil import from_ms, parse_duration, to_ms
 from .common import fit, platform_badge
 from .context import PaneContext
 from .detail import ActivityDetail
-from .messages import AlertCounts
+from .messages import ActOn, AlertCounts
 from .pane import Pane
 
 REFRESH_SECONDS = 5.0
@@ -152,6 +152,7 @@ class AlertsPane(Pane):
         Binding("r", "resolve", "Resolve"),
         Binding("v", "silences", "Silences"),
         Binding("h", "toggle_resolved", "Old resolved"),
+        Binding("A", "act_on_alert", "Act"),
     ]
 
     def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
@@ -456,6 +457,14 @@ class AlertsPane(Pane):
         except CockpitError as exc:
             self.notify(inert_line(str(exc)), severity="error")
         self.reload()
+
+    def action_act_on_alert(self) -> None:
+        """Act on everything the alert points at (its messages, their authors), reviewed."""
+        alert = self.current
+        if alert is None:
+            return
+        title = f"Act on alert {alert.id}: {inert_line(alert.summary)[:50]}"
+        self.post_message(ActOn(f"alert:{alert.id}", title, kind="alert"))
 
     def action_silence(self) -> None:
         alert = self.current

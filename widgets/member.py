@@ -17,6 +17,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.errors import CockpitError
+from cockpit.moderation import service
 from cockpit.scoring.identity import Identity, Suggestion, suggest
 from cockpit.scoring.leaderboard import Standing, explain
 from cockpit.scoring.repository import IdentityRepository, ScoringRepository
@@ -25,6 +26,9 @@ from cockpit.textsafe import inert_line
 
 from .common import platform_badge, sparkline
 from .context import PaneContext
+from .member_cases import ModerationRecord, NoteScreen
+from .messages import ActOn
+from .moderation import writable_store
 
 DAYS = 30
 RECENT = 15
@@ -159,6 +163,9 @@ class MemberScreen(ModalScreen[None]):
         Binding("l", "link", "Link"),
         Binding("u", "unlink", "Unlink"),
         Binding("x", "reject", "Not the same person"),
+        Binding("a", "act(False)", "Act"),
+        Binding("A", "act(True)", "Act everywhere"),
+        Binding("n", "note", "Note"),
     ]
 
     class FilterMember(Message):
@@ -186,6 +193,7 @@ class MemberScreen(ModalScreen[None]):
             yield Static("", markup=False, id="member-links-help")
             yield Static("", markup=False, id="member-rhythm")
             yield Static(Text("Standing: …", "dim"), markup=False, id="member-standing")
+            yield ModerationRecord(self.ctx, id="member-moderation")
             yield Static(Text("Recent activity", "bold"), markup=False, classes="member-heading")
             with VerticalScroll(id="member-recent-box"):
                 yield Static("", markup=False, id="member-recent")
@@ -193,6 +201,7 @@ class MemberScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.load()
+        self.set_interval(3.0, self.refresh_record)  # outcomes land while it is open
 
     def _now(self) -> datetime:
         return self.ctx.clock()
@@ -236,6 +245,7 @@ class MemberScreen(ModalScreen[None]):
         head.append(f" · last seen {_when(member.last_seen, self.tz)}")
         self.query_one("#member-head", Static).update(head)
         self._draw_identities()
+        await self.query_one(ModerationRecord).show(self.accounts())
 
         values = [n for _, n in counts]
         rhythm = Text(end="")
@@ -350,3 +360,64 @@ class MemberScreen(ModalScreen[None]):
         if self.member is not None:
             self.app.post_message(self.FilterMember(self.member.id, self.member.display_name))
             self.dismiss()
+
+    # --- acting and notes (cockpit/moderation; the dialogs in moderation.py, member_cases.py)
+
+    def accounts(self) -> list[int]:
+        """This member and the accounts linked to it: one person's record."""
+        return [k.row.id for k in self.known if k.status in ("this", "linked")] or [self.member_id]
+
+    @work(exclusive=True, group="member-record")
+    async def refresh_record(self) -> None:
+        if self.member is not None:
+            await self.query_one(ModerationRecord).show(self.accounts())
+
+    def action_act(self, everywhere: bool) -> None:
+        m = self.member
+        if m is None:
+            return
+        linked = [k.row for k in self.known if k.status in ("this", "linked")]
+        if everywhere and len(linked) < 2:
+            self.notify("No linked accounts: acting on this one.", severity="warning")
+            everywhere = False
+        platforms = tuple(sorted({r.platform for r in linked})) if everywhere else (m.platform,)
+        where = "everywhere (" + ", ".join(platforms) + ")" if everywhere else f"on {m.platform}"
+        self.app.post_message(
+            ActOn(
+                f"#{m.id}",
+                f"Act on {inert_line(m.display_name)} {where}",
+                kind="member",
+                platforms=platforms,
+                everywhere=everywhere,
+            )
+        )
+
+    def action_note(self) -> None:
+        m = self.member
+        if m is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text is not None and text.strip():
+                self._save_note(text)
+
+        self.app.push_screen(NoteScreen(m.display_name), save)
+
+    @work(group="member-note")
+    async def _save_note(self, text: str) -> None:
+        config = self.ctx.config
+        try:
+            async with writable_store(self.ctx) as store:
+                await service.add_note(
+                    store,
+                    config,
+                    self.member_id,
+                    text,
+                    service.operator_name(config),
+                    self.ctx.now(),
+                )
+        except CockpitError as exc:
+            self.notify(f"Note not saved: {exc}", severity="error")
+            return
+        self.notify("Note saved", title="Member")
+        self.refresh_record()

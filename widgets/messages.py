@@ -42,9 +42,22 @@ class NextEvent(Message):
 
 
 class ActOn(Message):
-    """Open the Act dialog on a target (`platform:id` of an activity, a member, a channel)."""
+    """Open the Act dialog on a target: `platform:id` of an activity (kind "message"), `#N`
+    of a member ("member": on its platform, or with `everywhere` on every linked account,
+    whose `platforms` are given), or `alert:N` ("alert": everything it points at)."""
 
-    def __init__(self, target: str, title: str) -> None:
+    def __init__(
+        self,
+        target: str,
+        title: str,
+        *,
+        kind: str = "message",
+        platforms: tuple[str, ...] = (),
+        everywhere: bool = False,
+    ) -> None:
         super().__init__()
         self.target = target
         self.title = title
+        self.kind = kind
+        self.platforms = platforms
+        self.everywhere = everywhere

@@ -9,6 +9,7 @@ holder has answered. An attached cockpit submits through a short write of its ow
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,7 +34,7 @@ from cockpit.textsafe import inert_line
 
 from .context import PaneContext
 
-CHOICES = (
+MESSAGE_CHOICES = (
     ("delete", "delete this message"),
     ("warn", "warn the author (a reply)"),
     ("timeout", "time out the author"),
@@ -41,7 +42,22 @@ CHOICES = (
     ("kick", "kick the author"),
     ("purge", "purge the author's recent messages here"),
     ("lock", "lock the channel"),
+    ("unlock", "unlock the channel"),
     ("slowmode", "slow mode in the channel"),
+)
+MEMBER_CHOICES = (
+    ("timeout", "time out"),
+    ("ban", "ban"),
+    ("kick", "kick"),
+    ("unban", "unban"),
+)
+ALERT_CHOICES = (
+    ("delete+timeout", "delete its messages and time out their authors"),
+    ("delete+ban", "delete its messages and ban their authors"),
+    ("delete", "delete its messages"),
+    ("timeout", "time out its authors"),
+    ("ban", "ban its authors"),
+    ("warn", "warn its authors (a reply to each)"),
 )
 DEFAULT_FOR = {"timeout": "1h", "lock": "30m", "slowmode": "30m"}
 
@@ -55,6 +71,37 @@ def outcome_text(case: Case) -> Text:
     return text
 
 
+def plan_text(plans: list[Plan]) -> Text:
+    """Exactly what will happen, on which platform; what is left out, and why."""
+    lines = Text("Will do:\n", "bold")
+    for plan in plans:
+        for step in plan.steps:
+            lines.append(f"  {step.target.platform:<10} {step.line}\n", "")
+        for why in plan.protected:
+            lines.append(f"  ⚠ {why}: refused (use `cockpit mod --force`)\n", "yellow")
+        for why in plan.skipped:
+            lines.append(f"  – {why}\n", "dim")
+    return lines
+
+
+@contextlib.asynccontextmanager
+async def writable_store(ctx: PaneContext) -> AsyncIterator[Store]:
+    """The store to write a request to: ours, or (attached) a short connection of our own;
+    the token holder carries the request out."""
+    store = ctx.store
+    if store is not None and store.writable and not ctx.attached:
+        yield store
+        return
+    if ctx.store_target is None:
+        raise CockpitError("this cockpit cannot write to the store")
+    own = await open_store(ctx.store_target)
+    try:
+        yield own
+    finally:
+        with contextlib.suppress(Exception):
+            await own.close()
+
+
 class ActScreen(ModalScreen[None]):
     """Choose an action, read the plan, give a reason (and a duration), confirm."""
 
@@ -62,33 +109,54 @@ class ActScreen(ModalScreen[None]):
     ActScreen { align: center middle; }
     ActScreen > Vertical { width: 76; height: auto; max-height: 22; border: round $accent;
         background: $surface; padding: 0 1; }
-    ActScreen #act-plan { height: auto; max-height: 6; }
+    ActScreen #act-plan { height: auto; max-height: 7; }
     ActScreen Input { margin: 0; border: none; height: 1; padding: 0 1; background: $boost; }
     ActScreen Input:focus { background: $accent 30%; border: none; }
     ActScreen Input:disabled { display: none; }
-    ActScreen OptionList { height: auto; max-height: 8; border: none; padding: 0; }
+    ActScreen OptionList { height: auto; max-height: 7; border: none; padding: 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel")]
 
-    def __init__(self, ctx: PaneContext, registry: Registry, target: str, title: str) -> None:
+    def __init__(
+        self,
+        ctx: PaneContext,
+        registry: Registry,
+        target: str,
+        title: str,
+        *,
+        kind: str = "message",
+        platforms: tuple[str, ...] = (),
+        everywhere: bool = False,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.registry = registry
         self.target = target
         self.heading = title
-        self.plan: Plan | None = None
+        self.kind = kind
+        self.platforms = platforms or (target.partition(":")[0],)
+        self.everywhere = everywhere
+        self.plans: list[Plan] = []
         self.action_name: str | None = None
 
+    def choices(self) -> list[Option]:
+        """What the target's platforms can do (an alert's are checked when planned)."""
+        if self.kind == "alert":
+            return [Option(label, id=name) for name, label in ALERT_CHOICES]
+        caps = capabilities(self.registry, self.ctx.config)
+        offered = frozenset().union(*(caps.get(p, frozenset()) for p in self.platforms))
+        listed = MEMBER_CHOICES if self.kind == "member" else MESSAGE_CHOICES
+        return [Option(label, id=name) for name, label in listed if name in offered]
+
     def compose(self) -> ComposeResult:
-        platform = self.target.partition(":")[0]
-        caps = capabilities(self.registry, self.ctx.config).get(platform, frozenset())
-        options = [Option(label, id=name) for name, label in CHOICES if name in caps]
+        options = self.choices()
         with Vertical():
             yield Static(Text(self.heading, "bold"), id="act-title")
             if options:
                 yield OptionList(*options, id="act-choice")
             else:
-                yield Static(f"{platform} cannot act from the cockpit (no actions offered)")
+                where = ", ".join(self.platforms)
+                yield Static(f"{where} cannot act from the cockpit (no actions offered)")
             yield Static("", id="act-plan")
             presets = self.ctx.config.moderation.reasons
             yield Input(
@@ -114,23 +182,31 @@ class ActScreen(ModalScreen[None]):
         if store is None or name is None:
             return
         status = self.query_one("#act-status", Static)
+        plans: list[Plan] = []
         try:
-            plan = await resolve(store, self.registry, self.ctx.config, name, self.target)
+            for part in name.split("+"):
+                plans.append(
+                    await resolve(
+                        store,
+                        self.registry,
+                        self.ctx.config,
+                        part,
+                        self.target,
+                        everywhere=self.everywhere,
+                    )
+                )
         except CockpitError as exc:
             status.update(Text(str(exc), "red"))
+            self.plans = []
             return
-        self.plan = plan
-        lines = Text("Will do:\n", "bold")
-        for step in plan.steps:
-            lines.append(f"  {step.target.platform:<10} {step.line}\n", "")
-        for why in plan.protected:
-            lines.append(f"  ⚠ {why}: refused (use `cockpit mod --force`)\n", "yellow")
-        self.query_one("#act-plan", Static).update(lines)
+        self.plans = plans
+        self.query_one("#act-plan", Static).update(plan_text(plans))
         reason = self.query_one("#act-reason", Input)
         reason.disabled = False
+        temporary = [p.action for p in plans if p.action in TEMPORARY]
         duration = self.query_one("#act-for", Input)
-        duration.disabled = name not in TEMPORARY
-        duration.value = DEFAULT_FOR.get(name, "")
+        duration.disabled = not temporary
+        duration.value = DEFAULT_FOR.get(temporary[0], "") if temporary else ""
         status.update(Text("Enter to confirm · Esc to cancel · → takes the suggestion", "dim"))
         reason.focus()
 
@@ -140,53 +216,59 @@ class ActScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="act-submit")
     async def submit(self) -> None:
-        plan, status = self.plan, self.query_one("#act-status", Static)
-        if plan is None:
+        plans, status = self.plans, self.query_one("#act-status", Static)
+        if not plans:
             return
         config = self.ctx.config
         reason = self.query_one("#act-reason", Input).value
         duration = self.query_one("#act-for", Input).value.strip() or None
         now = self.ctx.now()
-        store = self.ctx.store
-        own: Store | None = None
+        operator = service.operator_name(config)
         try:
-            until = service.duration_until(
-                plan.action, duration, now, [s.target.platform for s in plan.steps]
-            )
-            text = reason if plan.action in ("warn", "say") else None
-            if store is None or not store.writable:
-                # attached: a short write of our own; the token holder carries it out
-                if self.ctx.store_target is None:
-                    raise CockpitError("this cockpit cannot write to the store")
-                own = store = await open_store(self.ctx.store_target)
-            operator = service.operator_name(config)
-            case = await service.submit(
-                store,
-                config,
-                plan,
-                reason=reason,
-                operator=operator,
-                now=now,
-                until=until,
-                text=text,
-            )
-            status.update(Text(f"case {case.number} submitted; waiting for the platform…"))
-            for field in self.query(Input):
-                field.disabled = True
-            case = await service.wait_for_outcome(
-                store, case.number, config.moderation.wait, operator
-            )
-            status.update(outcome_text(case))
-            self.app.notify(
-                f"case {case.number}: {case.action} {inert_line(case.label)}: {case.state}",
-                severity="information" if case.state == "done" else "warning",
-            )
+            service.authorize(config, operator)
+            service.check_reason(reason)
+            untils = [
+                service.duration_until(
+                    p.action,
+                    duration if p.action in TEMPORARY else None,
+                    now,
+                    [s.target.platform for s in p.steps],
+                )
+                for p in plans
+            ]
+            async with writable_store(self.ctx) as store:
+                cases = []
+                for plan, until in zip(plans, untils, strict=True):
+                    cases.append(
+                        await service.submit(
+                            store,
+                            config,
+                            plan,
+                            reason=reason,
+                            operator=operator,
+                            now=now,
+                            until=until,
+                            text=reason if plan.action in ("warn", "say") else None,
+                        )
+                    )
+                numbers = ", ".join(str(c.number) for c in cases)
+                status.update(Text(f"case {numbers} submitted; waiting for the platform…"))
+                self.plans = []  # submitted: Enter again does nothing
+                for field in self.query(Input):
+                    field.disabled = True
+                outcome = Text()
+                for case in cases:
+                    done = await service.wait_for_outcome(
+                        store, case.number, config.moderation.wait, operator
+                    )
+                    outcome.append_text(outcome_text(done))
+                    self.app.notify(
+                        f"case {done.number}: {done.action} {inert_line(done.label)}: {done.state}",
+                        severity="information" if done.state == "done" else "warning",
+                    )
+                status.update(outcome)
         except CockpitError as exc:
             status.update(Text(str(exc), "red"))
-        finally:
-            if own is not None:
-                with contextlib.suppress(Exception):
-                    await own.close()
 
 
 class CasesScreen(ModalScreen[None]):

@@ -157,8 +157,8 @@ async def _event(ctx: Context, kind: str) -> int:
         now = utcnow()
         await store.moderation.add_event(a.number, kind, operator, text, now)
         if kind == "note" and case.member_id is not None:
-            await store.moderation.add_note(
-                case.member_id, f"case {a.number}: {text}", operator, now
+            await service.add_note(
+                store, ctx.config, case.member_id, f"case {a.number}: {text}", operator, now
             )
     finally:
         await store.close()

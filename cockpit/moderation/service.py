@@ -75,6 +75,26 @@ def check_reason(reason: str | None) -> str:
     return " ".join(text.split())
 
 
+MAX_NOTE = 2000
+
+
+async def add_note(
+    store: Store, config: Config, member_id: int, text: str, operator: str, now: datetime
+) -> str:
+    """A moderator's note on a member (who and when), the one write the CLI and the member
+    view share; returns the note as stored (whitespace folded)."""
+    authorize(config, operator)
+    clean = " ".join(text.split())
+    if not clean:
+        raise Refused("the note is empty")
+    if len(clean) > MAX_NOTE:
+        raise Refused(f"the note is {len(clean)} characters; at most {MAX_NOTE}")
+    if await store.member(member_id) is None:
+        raise CockpitError(f"no member #{member_id}")
+    await store.moderation.add_note(member_id, clean, operator, now)
+    return clean
+
+
 async def submit(
     store: Store,
     config: Config,
