@@ -226,6 +226,9 @@ class Plugin:
 
     `actions` is a declaration only (a subset of `ACTIONS`): what `cockpit mod` may ask of
     this platform once the plugin implements it. An unknown name is refused at load time.
+    `per_chat` names the member actions the platform takes in one chat at a time (a
+    Telegram ban is a ban from one group): acting on a member then means acting in each
+    chat the member was seen in.
     """
 
     name: str
@@ -234,9 +237,10 @@ class Plugin:
     importers: Sequence[Importer] = ()
     sources: Mapping[str, SourceType] = field(default_factory=dict)
     actions: frozenset[str] = frozenset()
+    per_chat: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.actions) - ACTIONS)
+        unknown = sorted((set(self.actions) | set(self.per_chat)) - ACTIONS)
         if unknown:
             known = ", ".join(sorted(ACTIONS))
             raise ValueError(f"plugin {self.name!r}: unknown actions {unknown} (known: {known})")

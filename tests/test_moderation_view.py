@@ -95,7 +95,7 @@ async def test_ban_from_a_feed_row_through_the_token_holder(tmp_path: Path) -> N
                 "ban the author",
             ]
             await pilot.press("down", "down", "down", "enter")  # ban
-            await until(pilot, lambda: screen.plan is not None)
+            await until(pilot, lambda: bool(screen.plans))
             reason = screen.query_one("#act-reason", Input)
             await until(pilot, lambda: reason.has_focus)
             await pilot.press("S", "p", "right")  # the preset completes
@@ -126,7 +126,7 @@ async def test_without_a_token_holder_the_dialog_says_withdrawn(tmp_path: Path) 
         screen = app.screen
         assert isinstance(screen, ActScreen)
         await pilot.press("down", "down", "down", "enter")
-        await until(pilot, lambda: screen.plan is not None)
+        await until(pilot, lambda: bool(screen.plans))
         await pilot.press(*"raid", "enter")
         await until(pilot, lambda: "withdrawn" in status(screen), timeout=20)
     store = await SQLiteStore.open(path)

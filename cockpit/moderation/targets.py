@@ -67,6 +67,26 @@ def capabilities(registry: Registry, config: Config) -> dict[str, frozenset[str]
     return {p: frozenset(a) for p, a in caps.items()}
 
 
+def per_chat(registry: Registry) -> dict[str, frozenset[str]]:
+    """The member actions each platform takes one chat at a time (its plugin says so)."""
+    out: dict[str, frozenset[str]] = {}
+    for plugin in registry.plugins.values():
+        if plugin.platform and plugin.per_chat:
+            out[plugin.platform] = out.get(plugin.platform, frozenset()) | plugin.per_chat
+    return out
+
+
+async def _chats_of(store: Store, m: MemberRow, limit: int) -> dict[str, tuple[str, list[str]]]:
+    """The chats the member was seen in (newest first), each with its name and the
+    member's recent messages there: where a per-chat platform's action is made."""
+    chats: dict[str, tuple[str, list[str]]] = {}
+    for r in await store.feed(FeedQuery(member_ids=[m.id], limit=max(limit, 200))):
+        ids = chats.setdefault(r.channel_id, (r.channel, []))[1]
+        if r.kind.value == "message" and len(ids) < limit:
+            ids.append(r.source_id)
+    return chats
+
+
 def member_label(m: MemberRow) -> str:
     """How a plan names an account: @handle on platform."""
     handle = f"@{m.handle}" if m.handle else m.display_name
@@ -140,6 +160,7 @@ async def resolve(
         raise Refused(f"unknown action {action!r} (one of {', '.join(sorted(ACTIONS))})")
     community = community or config.cockpit.community
     caps = capabilities(registry, config)
+    chat_scoped = per_chat(registry)
     unknown = sorted(set(platforms) - set(PLATFORMS))
     if unknown:
         raise Refused(
@@ -199,21 +220,31 @@ async def resolve(
         why = protected_reason(m, config)
         if why:
             plan.protected.append(why)
-        message_ids: tuple[str, ...] = ()
-        if action == "purge":
-            recent = await store.feed(
-                FeedQuery(member_ids=[m.id], limit=purge_limit or config.moderation.purge_limit)
+        limit = purge_limit or config.moderation.purge_limit
+        if action in chat_scoped.get(m.platform, frozenset()):
+            chats = await _chats_of(store, m, limit)
+            if not chats:
+                plan.skipped.append(
+                    f"{member_label(m)}: not seen in any {m.platform} chat, and a {m.platform} "
+                    f"{action} is made in one chat at a time"
+                )
+                continue
+        else:
+            recent = await store.feed(FeedQuery(member_ids=[m.id], limit=limit))
+            ids = [r.source_id for r in recent if r.kind.value == "message"]
+            chats = {"": ("", ids if action == "purge" else [])}
+        for channel_id, (name, message_ids) in chats.items():
+            t = ActionTarget(
+                m.platform,
+                community,
+                user_id=m.platform_user_id,
+                channel_id=channel_id or None,
+                message_ids=tuple(message_ids) if action == "purge" else (),
+                label=member_label(m),
             )
-            message_ids = tuple(r.source_id for r in recent if r.kind.value == "message")
-        t = ActionTarget(
-            m.platform,
-            community,
-            user_id=m.platform_user_id,
-            message_ids=message_ids,
-            label=member_label(m),
-        )
-        extra = f" ({len(message_ids)} messages)" if action == "purge" else ""
-        plan.steps.append(Planned(t, m.id, f"{action} {member_label(m)}{extra}"))
+            extra = f" ({len(message_ids)} messages)" if action == "purge" else ""
+            where = f" in #{inert_line(name)}" if channel_id else ""
+            plan.steps.append(Planned(t, m.id, f"{action} {member_label(m)}{where}{extra}"))
     if not plan.steps:
         raise Refused("; ".join(plan.skipped))
     return plan

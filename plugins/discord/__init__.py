@@ -24,6 +24,7 @@ plugin = Plugin(
     importers=[DiscordChatExporterImporter()],
     sources={"discord": SourceType("discord", DiscordSettings, _live_source, actor=create_actor)},
     actions=ACTIONS,
+    per_chat=frozenset({"purge"}),  # bulk delete is per channel; bans are server-wide
 )
 
 __all__ = [

@@ -18,6 +18,7 @@ plugin = Plugin(
     importers=[SlackExportImporter()],
     sources={"slack": replace(SOURCE, actor=create_actor)},
     actions=ACTIONS,
+    per_chat=frozenset({"kick", "purge"}),  # a ban, a kick, a purge: in one chat at a time
 )
 
 __all__ = [

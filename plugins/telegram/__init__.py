@@ -18,6 +18,9 @@ plugin = Plugin(
     importers=[TelegramDesktopImporter()],
     sources={"telegram": replace(SOURCE, actor=create_actor)},
     actions=ACTIONS,
+    per_chat=frozenset(
+        {"timeout", "kick", "ban", "unban", "purge"}
+    ),  # a ban, a kick, a purge: in one chat at a time
 )
 
 __all__ = [
