@@ -1,5 +1,6 @@
 """A loopback HTTP/1.1 server for the platform stand-ins: routes by method and path template,
-records every request, and can be told to drop the connection once a request has arrived.
+records every request, and can be told to drop the connection once a request has arrived,
+or to hold it: the request takes effect and the answer never comes.
 
 It is a small asyncio server rather than uvicorn so a fault is exact: `drop` closes the TCP
 connection after the whole request was read and recorded, with no answer at all (what a
@@ -69,6 +70,7 @@ class StandIn:
         self.requests: list[Seen] = []
         self.drops: list[tuple[str, re.Pattern[str]]] = []
         self.scripted: list[tuple[str, re.Pattern[str], Reply]] = []
+        self.holds: list[tuple[str, re.Pattern[str], asyncio.Event]] = []
         self.port = 0
         self._server: asyncio.Server | None = None
 
@@ -82,6 +84,14 @@ class StandIn:
     def drop(self, method: str, template: str) -> None:
         """The next matching request is read, recorded, then the connection is cut unanswered."""
         self.drops.append((method, _pattern(self.prefix + template)))
+
+    def hold(self, method: str, template: str) -> asyncio.Event:
+        """The next matching request takes effect (as the platform would) but its answer is
+        never sent: the connection stays open until the client goes. The event is set once
+        the request has been handled (the moment to kill the client mid-call)."""
+        arrived = asyncio.Event()
+        self.holds.append((method, _pattern(self.prefix + template), arrived))
+        return arrived
 
     def script(self, method: str, template: str, reply: Reply) -> None:
         """The next matching request gets `reply` (after it is recorded)."""
@@ -153,6 +163,12 @@ class StandIn:
                         return
                 reply = await self._answer(request)
                 assert reply is not None
+                for i, (m, pattern, arrived) in enumerate(self.holds):
+                    if m == method and pattern.match(url.path):
+                        del self.holds[i]
+                        arrived.set()
+                        await reader.read()  # until the client closes (or dies)
+                        return
                 writer.write(_encode(reply))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
