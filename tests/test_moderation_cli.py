@@ -187,6 +187,20 @@ def test_ban_timeout_delete_lock_revert_through_a_running_collector(
     assert "cannot be undone" in capsys.readouterr().err
     assert main(cli(cfg, "cases", "note", "1", "appealed by email")) == 0
     capsys.readouterr()
+    assert main(cli(cfg, "members", "note", "user1", "repeat offender, watch #general")) == 0
+    assert "note added to #" in capsys.readouterr().out
+    assert main(cli(cfg, "members", "note", "nobody-here", "x")) == 1
+    assert "nobody-here" in capsys.readouterr().err
+    assert main(cli(cfg, "members", "show", "user1")) == 0
+    shown = capsys.readouterr().out
+    assert "banned on discord until" in shown and "(case 1)" in shown, shown
+    assert "repeat offender, watch #general" in shown, shown
+    assert main(cli(cfg, "members", "show", "user1", "--json")) == 0
+    (shown_json,) = json.loads(capsys.readouterr().out)
+    record = shown_json["moderation"]
+    assert [r["kind"] for r in record["restrictions"]] == ["ban"] and record["cases"] == [1]
+    notes = [n["text"] for n in record["notes"]]  # the case's note shows on the member too
+    assert notes == ["repeat offender, watch #general", "case 1: appealed by email"], notes
     assert main(cli(cfg, "cases", "--member", "user1", "--json")) == 0
     cases = json.loads(capsys.readouterr().out)
     assert [c["action"] for c in cases] == ["ban"]

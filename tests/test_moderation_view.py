@@ -12,6 +12,7 @@ from conftest_app import NOW, config, seed_store, until
 from rich.text import Text
 from textual.widgets import DataTable, Input, OptionList, Static
 
+from cockpit.alerts.engine import Alert
 from cockpit.app import CockpitApp
 from cockpit.config import Config, SourceConfig
 from cockpit.moderation.config import ModerationSettings
@@ -19,7 +20,11 @@ from cockpit.moderation.executor import ActionExecutor
 from cockpit.plugin_api import ACTIONS, ActionCall, ActionOutcome
 from cockpit.plugins.demo import DemoSettings
 from cockpit.registry import registry as load_registry
+from cockpit.store.base import FeedQuery
 from cockpit.store.sqlite import SQLiteStore
+from cockpit.widgets.alerts import AlertsPane
+from cockpit.widgets.member import MemberScreen
+from cockpit.widgets.member_cases import ModerationRecord, NoteScreen
 from cockpit.widgets.moderation import ActScreen, CasesScreen
 
 
@@ -139,3 +144,79 @@ async def test_without_a_token_holder_the_dialog_says_withdrawn(tmp_path: Path) 
     finally:
         await store.close()
     await asyncio.sleep(0)
+
+
+def plain(widget: Static) -> str:
+    content = widget.render()
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def test_member_view_acts_shows_the_record_and_keeps_notes(tmp_path: Path) -> None:
+    """`m` on a feed row, then: the record says nothing yet; `n` leaves a note; `a` bans
+    the account through the token holder; the record then shows the ban and the note."""
+    path = tmp_path / "s.db"
+    await seed_store(path)
+    app = app_on(path, wait=10)
+    holder = await SQLiteStore.open(path)
+    actor = Recorder(["telegram", "discord", "slack", "whatsapp", "discourse"])
+    pairs = {(p, "acme"): actor for p in actor.actions}
+    executor = ActionExecutor(holder, pairs, "test:1:x", wake_every=0.1)
+    await executor.start()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.ready)
+            await pilot.press("m")
+            await until(pilot, lambda: isinstance(app.screen, MemberScreen))
+            member = app.screen
+            assert isinstance(member, MemberScreen)
+            record = member.query_one(ModerationRecord)
+            await until(pilot, lambda: "no cases, no notes" in plain(record))
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, NoteScreen))
+            await pilot.press(*"warned in DM", "enter")
+            await until(pilot, lambda: "warned in DM" in plain(record))
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, ActScreen))
+            act = app.screen
+            assert isinstance(act, ActScreen) and act.kind == "member"
+            assert options(act) == ["time out", "ban", "kick", "unban"]
+            await pilot.press("down", "enter")  # ban
+            await until(pilot, lambda: bool(act.plans))
+            await pilot.press(*"Spam", "enter")
+            await until(pilot, lambda: ": done" in status(act), timeout=20)
+            assert [c.action for c in actor.calls] == ["ban"]
+            await pilot.press("escape")
+            await until(pilot, lambda: "banned on" in plain(record), timeout=10)
+            assert "case 1" in plain(record) and "warned in DM" in plain(record)
+    finally:
+        await executor.stop()
+        await holder.close()
+
+
+async def test_alerts_pane_acts_on_what_an_alert_points_at(tmp_path: Path) -> None:
+    """`A` on an alert: the plan deletes its messages per channel, reviewed first."""
+    path = tmp_path / "s.db"
+    await seed_store(path)
+    store = await SQLiteStore.open(path)
+    rows = await store.feed(FeedQuery(limit=3))
+    alert = Alert("fp", "scam", "critical", {"community": "acme"}, {}, [], "firing", 0, 0)
+    alert.ids, alert.summary, alert.fired_at = [r.id for r in rows], "'airdrop' x3", 0
+    await store.alerts.save([alert], 0)
+    await store.close()
+    app = app_on(path, wait=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.ready)
+        await pilot.press("2")  # the Alerts pane
+        await until(pilot, lambda: app.query_one(AlertsPane).current is not None)
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, ActScreen))
+        act = app.screen
+        assert isinstance(act, ActScreen) and act.kind == "alert"
+        assert options(act)[0] == "delete its messages and time out their authors"
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(act.plans))
+        assert [p.action for p in act.plans] == ["delete", "timeout"]
+        assert all(p.alert_id is not None for p in act.plans)
+        shown = plain(act.query_one("#act-plan", Static))
+        assert "delete" in shown and "timeout" in shown
+        assert act.query_one("#act-for", Input).value == "1h"

@@ -16,38 +16,29 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from cockpit.errors import CockpitError
-from cockpit.moderation.repository import Case, CaseQuery, Note, Restriction
+from cockpit.moderation.record import MemberRecord, member_record, restriction_line
 from cockpit.textsafe import inert_line
 
 from .context import PaneContext
 
 CASES_SHOWN = 3
 NOTES_SHOWN = 2
-WORDS = {"ban": "banned", "timeout": "timed out"}
 
 
 def _at(ts: datetime, tz: tzinfo) -> str:
     return ts.astimezone(tz).strftime("%d %b %H:%M")
 
 
-def record_text(
-    restrictions: Sequence[Restriction],
-    cases: Sequence[Case],
-    notes: Sequence[Note],
-    tz: tzinfo,
-) -> Text:
+def record_text(record: MemberRecord, tz: tzinfo) -> Text:
     """The record in a few lines: restrictions first (what an on-call person needs)."""
     out = Text(no_wrap=True, overflow="ellipsis", end="")
     out.append("Moderation  ", "bold")
-    if not (restrictions or cases or notes):
+    cases, notes = record.cases, record.notes
+    if not (record.restrictions or cases or notes):
         out.append("no cases, no notes", "dim")
         return out
-    if restrictions:
-        parts = []
-        for r in restrictions:
-            until = f"until {_at(r.until, tz)}" if r.until else "permanent"
-            parts.append(f"{WORDS.get(r.kind, r.kind)} on {r.platform} ({until}, case {r.case})")
-        out.append(" · ".join(parts), "bold red")
+    if record.restrictions:
+        out.append(" · ".join(restriction_line(r, tz) for r in record.restrictions), "bold red")
     else:
         out.append("not restricted anywhere", "green")
     for c in cases[:CASES_SHOWN]:
@@ -56,7 +47,7 @@ def record_text(
         out.append(c.state, style.get(c.state, "dim"))
         out.append(f" · {inert_line(c.operator)}: {inert_line(c.reason)}", "dim")
     if len(cases) > CASES_SHOWN:
-        out.append(f"\n  … {len(cases) - CASES_SHOWN} more: C opens the case log", "dim")
+        out.append("\n  … more in the case log (C)", "dim")
     for n in notes[:NOTES_SHOWN]:
         out.append(f"\n  note {_at(n.at, tz)} {inert_line(n.who)}: ", "italic")
         out.append(inert_line(n.text))
@@ -78,21 +69,20 @@ class ModerationRecord(Static):
             return
         self.member_ids = tuple(member_ids)
         try:
-            repo = store.moderation
-            restrictions = await repo.restrictions(self.member_ids, self.ctx.now())
-            cases = await repo.cases(CaseQuery(member_ids=self.member_ids, limit=CASES_SHOWN + 1))
-            notes = await repo.notes(self.member_ids)
+            record = await member_record(
+                store, list(self.member_ids), self.ctx.now(), cases=CASES_SHOWN + 1
+            )
         except CockpitError as exc:
             self.update(Text(f"Moderation record unavailable: {exc}", "dim"))
             return
         seen = (
-            tuple(restrictions),
-            tuple((c.number, c.state, len(c.events)) for c in cases),
-            tuple(notes),
+            record.restrictions,
+            tuple((c.number, c.state, len(c.events)) for c in record.cases),
+            record.notes,
         )
         if seen != self.seen:
             self.seen = seen
-            self.update(record_text(restrictions, cases, notes, self.ctx.tz))
+            self.update(record_text(record, self.ctx.tz))
 
 
 class NoteScreen(ModalScreen[str | None]):

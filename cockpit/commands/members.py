@@ -1,6 +1,9 @@
-"""`cockpit members`: members and their identities; `members show MEMBER`."""
+"""`cockpit members`: members and their identities; `members show MEMBER` (with the
+member's moderation record); `members note MEMBER TEXT`."""
 
 from __future__ import annotations
+
+from datetime import datetime, tzinfo
 
 from cockpit.cells import fit
 from cockpit.commands import identity
@@ -8,8 +11,11 @@ from cockpit.commands.context import Context, count, option_zone, resolve_member
 from cockpit.commands.feed import format_row
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
+from cockpit.moderation import service
+from cockpit.moderation.record import accounts_of, member_record, record_lines
 from cockpit.store.base import FeedQuery, MemberRow
 from cockpit.textsafe import inert_line
+from cockpit.timeutil import utcnow
 
 
 def register(sub: Subparsers) -> None:
@@ -26,13 +32,18 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(run=run_list)
     msub = p.add_subparsers(
         dest="members_command",
-        metavar="[show MEMBER | link ID ID | unlink ID | suggest | reject ID ID]",
+        metavar="[show MEMBER | note MEMBER TEXT | link ID ID | unlink ID | suggest | reject ID ID]",
     )
     show = msub.add_parser("show", help="one member: identities, first/last seen, recent activity")
     show.add_argument("member", help="a handle, a display name or an id (#12 or 12)")
     json_output(show)
     community_filter(show)
     show.set_defaults(run=run_show)
+    note = msub.add_parser("note", help="add a note to a member's moderation record")
+    note.add_argument("member", help="a handle, a display name or an id (#12)")
+    note.add_argument("text", help="what the next moderator should know")
+    community_filter(note)
+    note.set_defaults(run=run_note)
     identity.register(msub)
 
 
@@ -75,18 +86,47 @@ async def run_show(ctx: Context) -> int:
     try:
         member = await resolve_member(store, term, a.community)
         recent = await store.feed(FeedQuery(member_ids=[member.id], limit=20))
+        record = await member_record(store, await accounts_of(store, member.id), utcnow())
     finally:
         await store.close()
     if a.json:
-        ctx.print_json([{**member.to_json(), "recent": [r.to_json() for r in recent]}])
+        ctx.print_json(
+            [
+                {
+                    **member.to_json(),
+                    "recent": [r.to_json() for r in recent],
+                    "moderation": record.to_json(),
+                }
+            ]
+        )
         return 0
     tz = option_zone(ctx.config.cockpit.timezone, "cockpit.timezone")
     print(_line(member), file=ctx.out)
-    first = member.first_seen.isoformat() if member.first_seen else "-"
-    last = member.last_seen.isoformat() if member.last_seen else "-"
     print(
-        f"  first seen {first}, last seen {last}, {member.activity_count} activities", file=ctx.out
+        f"  first seen {_seen(member.first_seen, tz)}, last seen {_seen(member.last_seen, tz)}, "
+        f"{member.activity_count} activities",
+        file=ctx.out,
     )
+    for line in record_lines(record, tz):
+        print("  " + line, file=ctx.out)
     for r in reversed(recent):
         print("  " + format_row(r, tz), file=ctx.out)
+    return 0
+
+
+def _seen(ts: datetime | None, tz: tzinfo) -> str:
+    return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if ts else "-"
+
+
+async def run_note(ctx: Context) -> int:
+    """`members note MEMBER TEXT`: a note on the member's record, with who and when."""
+    a = ctx.args
+    operator = service.operator_name(ctx.config)
+    store = await ctx.open_store(readonly=False)
+    try:
+        member = await resolve_member(store, a.member, a.community)
+        await service.add_note(store, ctx.config, member.id, a.text, operator, utcnow())
+    finally:
+        await store.close()
+    print(f"note added to #{member.id} {inert_line(member.display_name)}", file=ctx.out)
     return 0
