@@ -142,6 +142,12 @@ class FileReport:
         return self.status != "refused"
 
 
+def _export_files(folder: Path) -> list[Path]:
+    """The regular files of a folder export, in name order; symlinks are not followed (an
+    importer never reads through one, so neither does the export's identity)."""
+    return sorted(p for p in folder.rglob("*") if not p.is_symlink() and p.is_file())
+
+
 def fingerprint(path: Path) -> str:
     """An export's identity: SHA-256 over every byte (of every file, by name, for a folder).
 
@@ -149,7 +155,7 @@ def fingerprint(path: Path) -> str:
     sampling only the edges missed a file changed in its middle.
     """
     h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = _export_files(path) if path.is_dir() else [path]
     for f in files:
         size = f.stat().st_size
         h.update(f"{f.relative_to(path) if path.is_dir() else ''}\0{size}\0".encode())
@@ -355,7 +361,7 @@ def _full(exc: StoreFull, path: Path) -> str:
 
 def _size(path: Path) -> int:
     if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return sum(p.stat().st_size for p in _export_files(path))
     return path.stat().st_size
 
 

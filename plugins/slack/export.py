@@ -13,9 +13,10 @@ import abc
 import codecs
 import json
 import re
+import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,26 +60,87 @@ class _Tree(abc.ABC):
         pass
 
 
+def _safe_name(name: str) -> bool:
+    """One plain path component: no separator, no `.` or `..`, nothing absolute."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
+
+
+def _safe_member(rel: str) -> bool:
+    """A zip member path made of plain components only (no `..`, not absolute)."""
+    return not rel.startswith("/") and all(_safe_name(part) for part in rel.split("/"))
+
+
 class _DirTree(_Tree):
-    def __init__(self, root: Path) -> None:
+    """A folder export, read only through regular files inside its own tree.
+
+    Symlinks are never followed (a day file or channel folder linked elsewhere would import
+    files from outside the export) and a conversation name from the metadata must be one
+    plain path component; anything else is skipped with a warning naming the path.
+    """
+
+    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self.warn = warn or (lambda _message: None)
+        self._warned: set[str] = set()
+
+    def _skip(self, rel: str, why: str) -> None:
+        if rel not in self._warned:
+            self._warned.add(rel)
+            self.warn(f"skipped {str(self.root / rel)!r}: {why}")
+
+    def _kind(self, rel: str) -> int | None:
+        """The file type of root/rel without following a link (None when absent)."""
+        try:
+            return (self.root / rel).lstat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
     def exists(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
+        mode = self._kind(rel)
+        if mode is None:
+            return False
+        if stat.S_ISLNK(mode):
+            self._skip(rel, "a symbolic link (only files inside the export are read)")
+            return False
+        return stat.S_ISREG(mode)
 
     def open(self, rel: str) -> AbstractContextManager[IO[bytes]]:
         self.current = rel
+        mode = self._kind(rel)
+        if mode is None or not stat.S_ISREG(mode):
+            why = "a symbolic link" if mode is not None and stat.S_ISLNK(mode) else "not a file"
+            raise ImportRefused(
+                f"{why}, not a regular file inside the export", str(self.root / rel)
+            )
         return (self.root / rel).open("rb")
 
     def days(self, folder: str) -> list[str]:
-        base = self.root / folder
-        if not base.is_dir():
+        if not _safe_name(folder):
+            self._skip(folder, "a conversation name that is not a plain folder name")
             return []
-        names = (p.name for p in base.iterdir() if p.is_file())
-        return [f"{folder}/{n}" for n in sorted(names) if _DAY_FILE.fullmatch(n)]
+        mode = self._kind(folder)
+        if mode is None:
+            return []
+        if stat.S_ISLNK(mode):
+            self._skip(folder, "a symbolic link (only folders inside the export are read)")
+            return []
+        if not stat.S_ISDIR(mode):
+            return []
+        names: list[str] = []
+        for p in (self.root / folder).iterdir():
+            if not _DAY_FILE.fullmatch(p.name):
+                continue
+            mode = p.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                self._skip(
+                    f"{folder}/{p.name}", "a symbolic link (only files inside the export are read)"
+                )
+            elif stat.S_ISREG(mode):
+                names.append(p.name)
+        return [f"{folder}/{n}" for n in sorted(names)]
 
     def folders(self) -> set[str]:
-        return {p.name for p in self.root.iterdir() if p.is_dir()}
+        return {p.name for p in self.root.iterdir() if not p.is_symlink() and p.is_dir()}
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -101,15 +163,28 @@ def _zip_root(names: set[str]) -> str | None:
 
 
 class _ZipTree(_Tree):
-    def __init__(self, archive: zipfile.ZipFile, prefix: str) -> None:
+    """A zip export. Members are read from the archive, never extracted, but a member
+    named with `..`, an absolute path or stored as a symlink is a crafted archive's mark:
+    such members are skipped with a warning naming them."""
+
+    def __init__(
+        self, archive: zipfile.ZipFile, prefix: str, warn: Callable[[str], None] | None = None
+    ) -> None:
         self.archive = archive
         self.members: dict[str, zipfile.ZipInfo] = {}
         self.by_folder: dict[str, list[str]] = {}
+        say = warn or (lambda _message: None)
         for info in archive.infolist():
             name = _member_name(info)
             if not name.startswith(prefix) or info.is_dir():
                 continue
             rel = name[len(prefix) :]
+            if not _safe_member(rel):
+                say(f"skipped zip member {name!r}: a path that leaves the export")
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                say(f"skipped zip member {name!r}: a symbolic link, not a file")
+                continue
             self.members[rel] = info
             folder, _, base = rel.rpartition("/")
             if folder and "/" not in folder and _DAY_FILE.fullmatch(base):
@@ -132,19 +207,37 @@ class _ZipTree(_Tree):
         self.archive.close()
 
 
+def _regular(path: Path) -> bool:
+    """A regular file, not a symlink to one."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _plain_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def _dir_root(path: Path) -> Path | None:
-    if all((path / r).is_file() for r in _REQUIRED):
+    if all(_regular(path / r) for r in _REQUIRED):
         return path
-    found = [d for d in path.iterdir() if d.is_dir() and all((d / r).is_file() for r in _REQUIRED)]
+    found = [d for d in path.iterdir() if _plain_dir(d) and all(_regular(d / r) for r in _REQUIRED)]
     return found[0] if len(found) == 1 else None
 
 
-def _open_tree(path: Path) -> _Tree:
+def _open_tree(path: Path, warn: Callable[[str], None] | None = None) -> _Tree:
     if path.is_dir():
         root = _dir_root(path)
         if root is None:
-            raise ImportRefused("not a Slack export: no users.json and channels.json", str(path))
-        return _DirTree(root)
+            raise ImportRefused(
+                "not a Slack export: no users.json and channels.json (as regular files)",
+                str(path),
+            )
+        return _DirTree(root, warn)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -155,7 +248,7 @@ def _open_tree(path: Path) -> _Tree:
     if prefix is None:
         archive.close()
         raise ImportRefused("not a Slack export: no users.json and channels.json", "zip members")
-    return _ZipTree(archive, prefix)
+    return _ZipTree(archive, prefix, warn)
 
 
 # --- streaming a JSON array with exact byte positions --------------------------------------
@@ -414,7 +507,7 @@ class SlackExportImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         try:
-            tree = _open_tree(path)
+            tree = _open_tree(path, ctx.warn)
         except OSError as exc:
             raise ImportRefused(f"cannot read ({exc.strerror or exc})", str(path)) from None
         try:

@@ -483,8 +483,26 @@ class _Builder:
         return hashlib.blake2b(key + f"#{n}".encode(), digest_size=16).hexdigest()
 
 
-def _pick_member(zf: zipfile.ZipFile) -> str:
-    texts = [i.filename for i in zf.infolist() if not i.is_dir()]
+def _inside(name: str) -> bool:
+    """A member path of plain components: not absolute, no `..`, no drive or backslash."""
+    parts = name.split("/")
+    return (
+        not name.startswith("/") and "\\" not in name and ":" not in parts[0] and ".." not in parts
+    )
+
+
+def _pick_member(zf: zipfile.ZipFile, warn: Callable[[str], None] | None = None) -> str:
+    """The chat text member. A member whose name leaves the export (a crafted archive's
+    mark; it is read from the archive, never extracted) is skipped with a warning."""
+    texts: list[str] = []
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        if not _inside(info.filename):
+            if warn is not None:
+                warn(f"skipped zip member {info.filename!r}: a path that leaves the export")
+            continue
+        texts.append(info.filename)
     texts = [name for name in texts if name.lower().endswith(".txt")]
     for name in texts:
         base = name.rsplit("/", 1)[-1]
@@ -508,14 +526,14 @@ def _is_zip(path: Path) -> bool:
 class _Source:
     """The chat text of a .txt file or of the text member of a .zip export."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, warn: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.member: str | None = None
         self.dropped = 0
         if _is_zip(path):
             try:
                 with zipfile.ZipFile(path) as zf:
-                    self.member = _pick_member(zf)
+                    self.member = _pick_member(zf, warn)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise ImportRefused(f"corrupt zip archive: {exc}", "central directory") from None
 
@@ -562,7 +580,7 @@ class WhatsAppImporter:
 
     def read(self, path: Path, ctx: ImportContext) -> Iterator[Record]:
         origin = path.name
-        source = _Source(path)
+        source = _Source(path, ctx.warn)
         scan = _Scan()
         for line in source.lines(_SCAN_KEEP):
             m = _header(line.text)
