@@ -115,6 +115,27 @@ async def test_ban_from_a_feed_row_through_the_token_holder(tmp_path: Path) -> N
             table = app.screen.query_one(DataTable)
             await until(pilot, lambda: table.row_count == 1)
             assert "done" in str(table.get_row_at(0)[2])
+            # n: a note on the case, which also lands on the member's record
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, NoteScreen))
+            await pilot.press(*"appeal by mail", "enter")
+            cases = app.screen
+            assert isinstance(cases, CasesScreen)
+            await until(pilot, lambda: any(e.kind == "note" for e in cases.cases[0].events))
+            record = await holder.moderation.notes([cases.cases[0].member_id or 0])
+            assert [n.text for n in record] == ["case 1: appeal by mail"]
+            # r: revert it (an unban through the token holder), a new case linked to the first
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, NoteScreen))
+            await pilot.press("enter")  # the default reason
+            await until(pilot, lambda: table.row_count == 2, timeout=20)
+            await until(pilot, lambda: [c.state for c in cases.cases] == ["done", "reverted"])
+            assert [c.action for c in actor.calls] == ["ban", "unban"]
+            assert actor.calls[1].reason == "revert case 1"
+            assert cases.cases[0].reverts == 1
+            await pilot.press("r")  # an unban cannot be undone: nothing is asked, nothing runs
+            await pilot.pause()
+            assert isinstance(app.screen, CasesScreen)
     finally:
         await executor.stop()
         await holder.close()

@@ -86,25 +86,37 @@ class ModerationRecord(Static):
 
 
 class NoteScreen(ModalScreen[str | None]):
-    """One line of free text for a member's record; Enter saves, Esc cancels."""
+    """One line of free text (a note on a member or a case, a revert's reason); Enter saves,
+    Esc cancels."""
 
     DEFAULT_CSS = """
     NoteScreen { align: center middle; }
     NoteScreen > Vertical { width: 70; height: auto; border: round $accent;
         background: $surface; padding: 0 1; }
     NoteScreen Input { border: none; height: 1; padding: 0 1; background: $boost; }
+    NoteScreen Input:focus { border: none; background: $accent 30%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel")]
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        heading: str | None = None,
+        placeholder: str = "what the next moderator should know",
+        hint: str = "Enter saves (with your name and the time) · Esc cancels",
+    ) -> None:
         super().__init__()
         self.member_name = name
+        self.heading = heading or f"Note on {inert_line(name)}"
+        self.placeholder = placeholder
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"Note on {inert_line(self.member_name)}", "bold"))
-            yield Input(placeholder="what the next moderator should know", id="note-text")
-            yield Static(Text("Enter saves (with your name and the time) · Esc cancels", "dim"))
+            yield Static(Text(self.heading, "bold"))
+            yield Input(placeholder=self.placeholder, id="note-text")
+            yield Static(Text(self.hint, "dim"))
         yield Footer()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

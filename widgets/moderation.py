@@ -33,6 +33,7 @@ from cockpit.store.base import Store
 from cockpit.textsafe import inert_line
 
 from .context import PaneContext
+from .member_cases import NoteScreen
 
 MESSAGE_CHOICES = (
     ("delete", "delete this message"),
@@ -114,6 +115,7 @@ class ActScreen(ModalScreen[None]):
     ActScreen Input:focus { background: $accent 30%; border: none; }
     ActScreen Input:disabled { display: none; }
     ActScreen OptionList { height: auto; max-height: 7; border: none; padding: 0; }
+    ActScreen OptionList:focus { border: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel")]
 
@@ -279,7 +281,11 @@ class CasesScreen(ModalScreen[None]):
     CasesScreen DataTable { height: 1fr; }
     CasesScreen #case-detail { height: auto; max-height: 10; border-top: solid $accent; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("r", "revert", "Revert"),
+        Binding("n", "note", "Note"),
+    ]
     COLUMNS = ("#", "when", "state", "action", "target", "reason", "by")
 
     def __init__(self, ctx: PaneContext) -> None:
@@ -288,7 +294,7 @@ class CasesScreen(ModalScreen[None]):
         self.cases: list[Case] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Cases · Enter: details · Esc: close", "bold"))
+        yield Static(Text("Cases · Enter details · r revert · n note · Esc close", "bold"))
         table: DataTable[Text] = DataTable(cursor_type="row", id="cases")
         table.add_columns(*self.COLUMNS)
         yield table
@@ -342,3 +348,94 @@ class CasesScreen(ModalScreen[None]):
                 when = e.at.astimezone(self.ctx.tz).strftime("%H:%M:%S")
                 text.append(f"  {when} {e.kind} {inert_line(e.who)} {inert_line(e.text)}\n", "dim")
             self.query_one("#case-detail", Static).update(text)
+
+    def current(self) -> Case | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.cases[row] if 0 <= row < len(self.cases) else None
+
+    def action_revert(self) -> None:
+        """Undo the case under the cursor (unban, lift a timeout, unlock), as `cockpit cases
+        revert N` does: a new case, carried out by the token holder."""
+        case = self.current()
+        if case is None:
+            return
+        if service.REVERSE.get(case.action) is None:
+            self.notify(f"case {case.number} ({case.action}) cannot be undone", severity="warning")
+            return
+        if case.closed:
+            self.notify(f"case {case.number} is {case.closed} already", severity="warning")
+            return
+
+        def go(reason: str | None) -> None:
+            if reason is not None:
+                self.revert(case.number, reason.strip() or f"revert case {case.number}")
+
+        self.app.push_screen(
+            NoteScreen(
+                case.label,
+                heading=f"Revert case {case.number}: {case.action} {inert_line(case.label)}",
+                placeholder=f"why (empty: 'revert case {case.number}')",
+                hint=f"Enter: {service.REVERSE[case.action]} where it took effect · Esc cancels",
+            ),
+            go,
+        )
+
+    @work(group="cases-write")
+    async def revert(self, number: int, reason: str) -> None:
+        config = self.ctx.config
+        operator = service.operator_name(config)
+        detail = self.query_one("#case-detail", Static)
+        try:
+            async with writable_store(self.ctx) as store:
+                new = await service.revert(store, config, number, reason, operator, self.ctx.now())
+                detail.update(Text(f"case {new.number} submitted; waiting for the platform…"))
+                done = await service.wait_for_outcome(
+                    store, new.number, config.moderation.wait, operator
+                )
+        except CockpitError as exc:
+            detail.update(Text(str(exc), "red"))
+            return
+        detail.update(outcome_text(done))
+        self.notify(
+            f"case {done.number}: {done.action} {inert_line(done.label)}: {done.state}",
+            severity="information" if done.state == "done" else "warning",
+        )
+        self.load()
+
+    def action_note(self) -> None:
+        case = self.current()
+        if case is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text is not None and text.strip():
+                self.note(case.number, text)
+
+        self.app.push_screen(
+            NoteScreen(
+                case.label,
+                heading=f"Note on case {case.number}: {case.action} {inert_line(case.label)}",
+                hint="Enter saves (on the case and its member's record) · Esc cancels",
+            ),
+            save,
+        )
+
+    @work(group="cases-write")
+    async def note(self, number: int, text: str) -> None:
+        config = self.ctx.config
+        try:
+            async with writable_store(self.ctx) as store:
+                await service.case_event(
+                    store,
+                    config,
+                    number,
+                    "note",
+                    text,
+                    service.operator_name(config),
+                    self.ctx.now(),
+                )
+        except CockpitError as exc:
+            self.notify(f"Note not saved: {exc}", severity="error")
+            return
+        self.notify(f"Note saved on case {number}", title="Cases")
+        self.load()

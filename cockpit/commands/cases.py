@@ -145,21 +145,10 @@ async def run_revert(ctx: Context) -> int:
 
 async def _event(ctx: Context, kind: str) -> int:
     a = ctx.args
-    text = " ".join(a.text.split())
-    if not text:
-        raise CockpitError(f"{kind}: the text is empty")
     operator = service.operator_name(ctx.config)
     store = await ctx.open_store(readonly=False)
     try:
-        case = await store.moderation.case(a.number)
-        if case is None:
-            raise CockpitError(f"no case {a.number}")
-        now = utcnow()
-        await store.moderation.add_event(a.number, kind, operator, text, now)
-        if kind == "note" and case.member_id is not None:
-            await service.add_note(
-                store, ctx.config, case.member_id, f"case {a.number}: {text}", operator, now
-            )
+        await service.case_event(store, ctx.config, a.number, kind, a.text, operator, utcnow())
     finally:
         await store.close()
     print(f"case {a.number}: {kind} added", file=ctx.out)

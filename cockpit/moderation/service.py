@@ -95,6 +95,34 @@ async def add_note(
     return clean
 
 
+CASE_EVENTS = ("note", "appealed", "overturned")
+
+
+async def case_event(
+    store: Store, config: Config, number: int, kind: str, text: str, operator: str, now: datetime
+) -> Case:
+    """A note, an appeal or an overturn on a case (a note also goes on its member's record):
+    the one write `cockpit cases note|appeal|overturn` and the Cases screen share."""
+    if kind not in CASE_EVENTS:
+        raise CockpitError(f"not a case event: {kind!r}")
+    clean = " ".join(text.split())
+    if not clean:
+        raise Refused(f"{kind}: the text is empty")
+    if len(clean) > MAX_NOTE:
+        raise Refused(f"the {kind} is {len(clean)} characters; at most {MAX_NOTE}")
+    case = await store.moderation.case(number)
+    if case is None:
+        raise CockpitError(f"no case {number}")
+    if kind == "note":
+        authorize(config, operator)
+    await store.moderation.add_event(number, kind, operator, clean, now)
+    if kind == "note" and case.member_id is not None:
+        await add_note(store, config, case.member_id, f"case {number}: {clean}", operator, now)
+    found = await store.moderation.case(number)
+    assert found is not None
+    return found
+
+
 async def submit(
     store: Store,
     config: Config,

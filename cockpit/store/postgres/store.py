@@ -258,8 +258,14 @@ class PostgresStore(Store):
 
     async def _migrate(self) -> None:
         """Every pending migration in one transaction, under an advisory lock: a second
-        process starting at the same moment waits, then finds nothing left to do."""
+        process starting at the same moment waits, then finds nothing left to do. A store
+        already current is only read, so roles that may not create tables (the README's
+        read-only and moderators' roles) open it too."""
         try:
+            async with self._connection() as conn:
+                have = await self._versions(conn)
+            if all(have.get(f, 0) == len(scripts) for f, scripts in MIGRATIONS.items()):
+                return
             async with self._connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
                 await conn.execute(
