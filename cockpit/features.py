@@ -22,6 +22,7 @@ from cockpit.calendar.reminders import Reminders
 from cockpit.config import Config, load_config
 from cockpit.errors import CockpitError
 from cockpit.leases import LeaseKeeper
+from cockpit.moderation.automation import Automation
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
 from cockpit.store.base import Lease, Store
@@ -116,10 +117,17 @@ class Features:
             self.config.receivers,
             self.config.alerting,
             guard=keeper.is_current if keeper is not None else None,
+            automation=self._automation(),
         )
         await alerts.start(self._writer)
         self.alerts = alerts
         log.info("rules=%d receivers=%d", len(rules), len(self.config.receivers))
+
+    def _automation(self) -> Automation | None:
+        """Rules that carry actions act through the case log (cockpit.moderation.automation)."""
+        if self.registry is None or not any(r.actions for r in self.config.rules):
+            return None
+        return Automation(self.store, self.registry, self.config, self.config.receivers)
 
     async def _stop_alerts(self) -> None:
         alerts, self.alerts = self.alerts, None
@@ -165,6 +173,11 @@ class Features:
                     await self._start_alerts()
             else:
                 self.alerts.reload(rules)
+                automation = self.alerts.automation
+                if isinstance(automation, Automation):
+                    automation.config = fresh  # caps, protected members, reasons as edited
+                elif automation is None:
+                    self.alerts.automation = self._automation()
             self.rules_loaded += 1
             log.info("rules changed in %s: %d rules", path, len(rules))
 

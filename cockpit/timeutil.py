@@ -133,3 +133,16 @@ def age(ms: int, now: int) -> str:
     if s < 172800:
         return f"{s // 3600}h"
     return f"{s // 86400}d"
+
+
+def format_duration(span: timedelta) -> str:
+    """A duration as written in cockpit.toml: 90s, 10m, 1h30m, 7d."""
+    seconds = int(span.total_seconds())
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts[:2])

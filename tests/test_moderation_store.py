@@ -246,3 +246,63 @@ async def test_a_claimed_step_found_not_in_effect_is_carried_out_once(store: Sto
     await ex.recover()
     await ex.run_once()
     assert len(actor.calls) == 1  # and never again
+
+
+def test_proposed_dry_run_and_rejected_states() -> None:
+    assert state_of(["proposed", "proposed"], None) == "proposed"
+    assert state_of(["dry-run"], None) == "dry-run"
+    assert state_of(["rejected", "rejected"], None) == "rejected"
+    assert state_of(["done", "rejected"], None) == "done"
+
+
+async def test_a_proposal_waits_until_confirmed_and_an_origin_asks_once(
+    store: Store, tmp_path: Path
+) -> None:
+    repo = store.moderation
+    timed = ban(
+        ("discord", "telegram"),
+        action="timeout",
+        operator="rule:scam",
+        until=NOW + timedelta(hours=1),
+        status="proposed",
+        origin="rule:scam:alert:7:0",
+        alert_id=7,
+    )
+    case = await repo.submit(timed, NOW)
+    assert case.state == "proposed" and [e.kind for e in case.events] == ["proposed"]
+    assert await repo.claim([("discord", "c1"), ("telegram", "c1")], "h", NOW) == []
+    # the same origin again (a restart, a second look): that case, nothing added
+    again = await repo.submit(timed, NOW + timedelta(seconds=5))
+    assert again.number == case.number
+    assert [c.number for c in await repo.cases(CaseQuery(alert_id=7))] == [case.number]
+    assert await repo.automatic_steps(NOW - timedelta(minutes=10)) == 0  # proposals don't count
+    # confirmed 20 minutes later: the timeout still lasts an hour from then
+    later = NOW + timedelta(minutes=20)
+    other = await reopen(store.backend, store, tmp_path)  # type: ignore[attr-defined]
+    try:
+        first, second = await asyncio.gather(
+            repo.decide(case.number, True, "mira", later),
+            other.moderation.decide(case.number, True, "kenji", later),
+        )
+    finally:
+        await other.close()
+    assert sorted([first, second]) == [False, True]  # one operator wins, once
+    confirmed = await repo.case(case.number)
+    assert confirmed is not None and confirmed.state == "pending"
+    assert confirmed.until == NOW + timedelta(hours=1, minutes=20)
+    assert [e.kind for e in confirmed.events] == ["proposed", "confirmed"]
+    got = await repo.claim([("discord", "c1"), ("telegram", "c1")], "h", later)
+    assert len(got) == 2
+    assert await repo.automatic_steps(NOW - timedelta(minutes=10)) == 2
+    assert await repo.automatic_steps(NOW - timedelta(minutes=10), "rule:other") == 0
+    assert await repo.automatic_steps(NOW + timedelta(minutes=1)) == 0  # outside the window
+    # rejected: never runs; a dry run is recorded and never runs either
+    nope = await repo.submit(ban(("discord",), status="proposed", origin="o2"), NOW)
+    assert await repo.decide(nope.number, False, "mira", NOW)
+    assert not await repo.decide(nope.number, True, "mira", NOW)
+    dry = await repo.submit(ban(("discord",), status="dry-run", origin="o3"), NOW)
+    assert [(await repo.case(n)).state for n in (nope.number, dry.number)] == [  # type: ignore[union-attr]
+        "rejected",
+        "dry-run",
+    ]
+    assert await repo.claim([("discord", "c1")], "h", NOW) == []

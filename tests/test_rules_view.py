@@ -16,6 +16,7 @@ from cockpit.app import CockpitApp
 from cockpit.config import load_config
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.widgets.feed import FeedView
+from cockpit.widgets.header import PulseHeader
 from cockpit.widgets.rules import READ_ONLY, RulesScreen
 
 RULES = """\
@@ -135,7 +136,14 @@ def test_rules_view_80x24(tmp_path: Path, snap_compare: Any) -> None:
     async def opened(pilot: Pilot[Any]) -> None:
         for _ in range(500):  # the cockpit settled behind the view: store open, feed read
             view = pilot.app.screen_stack[0].query(FeedView)
-            if getattr(pilot.app, "ready", False) and view and not view.first().fetching:
+            header = pilot.app.screen_stack[0].query(PulseHeader)
+            counted = bool(header) and header.first().pulse.alerts is not None
+            if (
+                getattr(pilot.app, "ready", False)
+                and view
+                and not view.first().fetching
+                and counted
+            ):
                 break
             await pilot.pause(0.02)
         await pilot.pause(0.3)

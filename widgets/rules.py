@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from cockpit.alerts.backtest import Backtest, RuleReport, backtest
 from cockpit.alerts.config import AnyRule
+from cockpit.alerts.display import actions_text
 from cockpit.alerts.records import RuleStats
 from cockpit.alerts.rule_edit import (
     Edit,
@@ -82,7 +83,7 @@ def settings_text(rule: AnyRule) -> str:
     """The rule's own thresholds, as `rules set` takes them (KEY=VALUE)."""
     common = {
         "name", "kind", "severity", "labels", "annotations", "communities", "platforms",
-        "channels", "notify", "enabled", "runbook",
+        "channels", "notify", "enabled", "runbook", "actions", "mode", "auto_cap",
     }  # fmt: skip
     out = []
     for key, value in rule.model_dump(by_alias=True).items():
@@ -237,7 +238,7 @@ class RulesScreen(ModalScreen[None]):
             detail.append("\nsettings: ", "bold")
             detail.append(inert_line(settings_text(r)) or "—")
             detail.append("\nactions: ", "bold")
-            detail.append("none (alerts only)")
+            detail.append(inert_line(actions_text(r)))
             if line.stats and line.stats.last_fired:
                 when = from_ms(line.stats.last_fired).astimezone(self.ctx.tz)
                 detail.append(f"\nlast fired {when:%a %d %b %H:%M}", "dim")

@@ -48,6 +48,46 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+RULE_DO = ("delete", "timeout", "ban", "kick", "warn")  # what a rule may do to what it found
+
+
+class RuleAction(_Model):
+    """One action a rule carries, applied to what its alert points at: `delete` its
+    messages; `timeout`, `ban`, `kick`, `warn` their authors."""
+
+    do: Literal["delete", "timeout", "ban", "kick", "warn"]
+    for_: Duration | None = Field(default=None, alias="for")
+    text: str | None = Field(None, min_length=1, max_length=1000)  # what a warn says
+
+    @model_validator(mode="after")
+    def _fits(self) -> RuleAction:
+        if self.do == "timeout" and self.for_ is None:
+            raise ValueError('a timeout needs `for` (e.g. for = "1h")')
+        if self.for_ is not None:
+            if self.do not in ("timeout", "ban"):
+                raise ValueError(f"`for` does not apply to {self.do}")
+            if self.for_ <= timedelta(0):
+                raise ValueError("`for` must be a positive duration")
+        if self.text is not None and self.do != "warn":
+            raise ValueError("`text` is what a warn says; it does not apply to " + self.do)
+        return self
+
+
+class AutoCap(_Model):
+    """At most `count` platform actions taken automatically `within` a window; past it,
+    further actions wait as proposals and someone is paged."""
+
+    count: int = Field(ge=1, le=100_000)
+    within: Duration
+
+    @field_validator("within")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("within must be a positive duration")
+        return value
+
+
 class _RuleBase(_Model):
     """What every rule kind shares: identity, scope, exclusions and lifecycle."""
 
@@ -65,6 +105,18 @@ class _RuleBase(_Model):
     notify: list[str] = Field(default_factory=lambda: ["oncall"])
     enabled: bool = True
     runbook: str | None = Field(None, max_length=500)  # what to do, quoted in every page
+    # what the rule does about it: proposed to on-call (the default), run at once ("auto",
+    # capped, never on protected members) or only recorded ("dry-run")
+    actions: list[RuleAction] = Field(default_factory=list, max_length=5)
+    mode: Literal["propose", "auto", "dry-run"] = "propose"
+    auto_cap: AutoCap | None = None  # this rule's own cap, beside [moderation] auto_cap
+
+    @model_validator(mode="after")
+    def _actionable(self) -> _RuleBase:
+        kind = getattr(self, "kind", "")
+        if self.actions and kind in NOT_ACTIONABLE:
+            raise ValueError(f"a {kind} rule points at no one to act on: `actions` do not apply")
+        return self
 
     @field_validator("labels")
     @classmethod
@@ -77,6 +129,7 @@ class _RuleBase(_Model):
         return value
 
 
+NOT_ACTIONABLE = frozenset({"unanswered", "volume", "sentiment", "quiet_core", "source"})
 Context = Literal["link", "new_account", "wallet", "dm_lure"]
 
 

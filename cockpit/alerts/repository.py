@@ -74,6 +74,11 @@ class AlertRepository(Protocol):
         """Decide and enqueue what is due, in one transaction; returns what was enqueued."""
         ...
 
+    async def enqueue_once(self, items: Sequence[Outgoing], now: int) -> int:
+        """Queue pages that are not about an alert's state (what a rule proposed or did, a
+        cap reached), each at most once per (receiver, group key), whatever restarts."""
+        ...
+
     async def claim_due(self, now: int, limit: int = 20) -> list[OutboxRow]:
         """Take due notifications for sending (marked `sending`, one more attempt counted)."""
         ...

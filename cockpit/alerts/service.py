@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
 from cockpit.alerts.engine import Alert, Engine
@@ -34,6 +35,14 @@ from cockpit.timeutil import to_ms, utcnow
 log = logging.getLogger(__name__)
 _TICK = object()
 CHUNK = 5_000  # rows read at a time when catching up
+
+
+class AfterEvaluate(Protocol):
+    """What acts on alerts once they are stored (cockpit.moderation.automation)."""
+
+    async def after_evaluate(self, rules: Sequence[AnyRule]) -> int: ...
+
+    async def close(self) -> None: ...
 
 
 class _Reload:
@@ -59,8 +68,10 @@ class AlertService:
         send: SendFn | None = None,
         tick: float | None = None,
         guard: Callable[[], Awaitable[bool]] | None = None,
+        automation: AfterEvaluate | None = None,
     ) -> None:
         self.settings = settings or AlertingSettings()
+        self.automation = automation
         self.latest = store.max_activity_id
         self.guard = guard
         self.clock = clock
@@ -218,6 +229,13 @@ class AlertService:
         self.evaluations += 1
         for fp in await self.store.save(changes, now):
             self.engine.forget(fp)
+        if self.automation is not None:
+            try:
+                if await self.automation.after_evaluate(self.engine.rules):
+                    self._wake.set()
+            except Exception as exc:  # acting failed: alerting goes on, and says so
+                self.last_error = f"automation: {type(exc).__name__}: {exc}"
+                log.exception("rule actions failed")
         await self.notify_now(now)
 
     async def notify_now(self, now: int | None = None) -> int:

@@ -12,7 +12,7 @@ from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.alerts.ruletest import describe_files, run_file
 from cockpit.cells import fit
-from cockpit.commands import rules
+from cockpit.commands import proposals, rules
 from cockpit.commands.context import Context, count, option_zone, record_id
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
@@ -30,7 +30,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--limit", type=count("--limit"), default=100, help="how many (default 100)")
     json_output(p)
     p.set_defaults(run=run_list)
-    asub = p.add_subparsers(dest="alerts_command", metavar="[ack ID | resolve ID]")
+    asub = p.add_subparsers(
+        dest="alerts_command", metavar="[ack ID | resolve ID | act ID | reject ID]"
+    )
     for name, helptext in (
         ("ack", "acknowledge: stops repeats and escalation"),
         ("resolve", "resolve by hand"),
@@ -39,6 +41,7 @@ def register(sub: Subparsers) -> None:
         a.add_argument("id", help="the alert id (as listed)")
         json_output(a)
         a.set_defaults(run=run_ack if name == "ack" else run_resolve)
+    proposals.register(asub)
 
     s = sub.add_parser("silences", help="silences", description="Silences, newest first.")
     json_output(s)

@@ -56,7 +56,7 @@ async def resolve_alert(
     ids = tuple(r.id for r in rows)
     plan = Plan(action, community, f"alert {alert_id}", activity_ids=ids, alert_id=alert_id)
     if action == "delete":
-        await _deletes(store, plan, rows, caps, community)
+        await _deletes(store, config, plan, rows, caps, community)
     else:
         await _authors(store, config, plan, rows, caps, community)
     if not plan.steps:
@@ -66,14 +66,23 @@ async def resolve_alert(
 
 async def _deletes(
     store: Store,
+    config: Config,
     plan: Plan,
     rows: list[ActivityRow],
     caps: dict[str, frozenset[str]],
     community: str,
 ) -> None:
     by_channel: dict[tuple[str, str], list[ActivityRow]] = defaultdict(list)
+    spared: dict[int, str | None] = {}
     for r in rows:
-        if r.kind.value == "message":
+        if r.kind.value != "message":
+            continue
+        if r.member_id not in spared:
+            m = await store.member(r.member_id)
+            spared[r.member_id] = protected_reason(m, config) if m is not None else None
+            if spared[r.member_id]:
+                plan.skipped.append(f"{spared[r.member_id]}: their messages are left")
+        if not spared[r.member_id]:
             by_channel[(r.platform, r.channel_id)].append(r)
     for (platform, channel_id), msgs in sorted(by_channel.items()):
         gone = await store.moderation.removed_messages(platform, [m.source_id for m in msgs])

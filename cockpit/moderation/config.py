@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from cockpit.alerts.config import AutoCap
 
 
 class ModerationSettings(BaseModel):
@@ -37,6 +40,11 @@ class ModerationSettings(BaseModel):
         30.0, gt=0, le=600, description="seconds `cockpit mod` waits for the token holder"
     )
     purge_limit: int = Field(500, ge=1, le=5000, description="most messages one purge deletes")
+    auto_cap: AutoCap = Field(
+        default_factory=lambda: AutoCap(count=20, within=timedelta(minutes=10)),
+        description="all rules together: at most `count` automatic platform actions `within` "
+        "a window; past it they wait as proposals and on-call is paged",
+    )
 
 
 SECTIONS: dict[str, TypeAdapter[Any]] = {"moderation": TypeAdapter(ModerationSettings)}

@@ -17,18 +17,44 @@ from typing import Any, Literal, Protocol
 from cockpit.plugin_api import ActionCall, ActionOutcome, ActionTarget
 from cockpit.timeutil import iso_z
 
-StepStatus = Literal["pending", "claimed", "done", "failed", "unknown", "withdrawn"]
-FINAL: frozenset[str] = frozenset({"done", "failed", "unknown", "withdrawn"})
-CaseState = Literal[
-    "pending", "done", "partial", "failed", "unknown", "withdrawn", "expired", "reverted"
+StepStatus = Literal[
+    "proposed",
+    "pending",
+    "claimed",
+    "done",
+    "failed",
+    "unknown",
+    "withdrawn",
+    "rejected",
+    "dry-run",
 ]
-STATES: tuple[str, ...] = (
+FINAL: frozenset[str] = frozenset({"done", "failed", "unknown", "withdrawn", "rejected", "dry-run"})
+# a rule's case starts `proposed` (on-call confirms: its steps become pending, or rejects),
+# `pending` (by hand, or a rule in auto mode) or `dry-run` (recorded, never run)
+NEW_STATUSES = ("pending", "proposed", "dry-run")
+CaseState = Literal[
+    "proposed",
     "pending",
     "done",
     "partial",
     "failed",
     "unknown",
     "withdrawn",
+    "rejected",
+    "dry-run",
+    "expired",
+    "reverted",
+]
+STATES: tuple[str, ...] = (
+    "proposed",
+    "pending",
+    "done",
+    "partial",
+    "failed",
+    "unknown",
+    "withdrawn",
+    "rejected",
+    "dry-run",
     "expired",
     "reverted",
 )
@@ -46,6 +72,10 @@ EVENT_KINDS = frozenset(
         "appealed",
         "overturned",
         "withdrawn",
+        "proposed",
+        "confirmed",
+        "rejected",
+        "dry-run",
     }
 )
 
@@ -112,6 +142,8 @@ class NewCase:
     slowmode_seconds: int | None = None
     reverts: int | None = None  # the case this one undoes (`cases revert N`)
     step_members: Sequence[int | None] = ()  # the member row of each target, when known
+    status: Literal["pending", "proposed", "dry-run"] = "pending"  # how its steps start
+    origin: str | None = None  # who asked, once: a rule's "rule:NAME:alert:N:i" never twice
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +168,7 @@ class Case:
     slowmode_seconds: int | None = None
     reverts: int | None = None
     closed: str | None = None  # "expired" / "reverted" once the action was lifted
+    origin: str | None = None
 
     def call(self, step: Step) -> ActionCall:
         """The platform call of one step, with the key that identifies it across retries."""
@@ -170,6 +203,7 @@ class Case:
             "alert_id": self.alert_id,
             "activity_ids": list(self.activity_ids),
             "reverts": self.reverts,
+            "origin": self.origin,
             "steps": [s.to_json() for s in self.steps],
             "events": [e.to_json() for e in self.events],
         }
@@ -201,6 +235,7 @@ class CaseQuery:
     community: str | None = None
     limit: int = 100
     after: int | None = None  # cases with a number above this (export pages)
+    alert_id: int | None = None  # only the cases answering this alert
 
 
 @dataclass
@@ -214,9 +249,15 @@ def state_of(statuses: Sequence[str], closed: str | None) -> CaseState:
     """A case's state from its steps: partial when some platforms did and some did not."""
     if closed in ("expired", "reverted"):
         return closed  # type: ignore[return-value]
-    live = [s for s in statuses if s != "withdrawn"]
     if not statuses:
         return "pending"
+    if any(s == "proposed" for s in statuses):
+        return "proposed"
+    if all(s == "dry-run" for s in statuses):
+        return "dry-run"
+    if all(s == "rejected" for s in statuses):
+        return "rejected"
+    live = [s for s in statuses if s not in ("withdrawn", "rejected", "dry-run")]
     if not live:
         return "withdrawn"
     if any(s in ("pending", "claimed") for s in live):
@@ -234,7 +275,19 @@ class ModerationRepository(Protocol):
     """What the moderation feature keeps in the store."""
 
     async def submit(self, new: NewCase, now: datetime) -> Case:
-        """Create the case, its steps (pending) and its `requested` event, in one commit."""
+        """Create the case, its steps (as `new.status` says) and its first event, in one
+        commit. With an `origin` already in the log, the case it made is returned and
+        nothing is added: a rule asking twice (a restart, a second look) acts once."""
+        ...
+
+    async def decide(self, number: int, confirm: bool, who: str, now: datetime) -> bool:
+        """Confirm (its steps become pending, for the token holder) or reject a proposed
+        case; False when it was not proposed any more (someone decided first)."""
+        ...
+
+    async def automatic_steps(self, since: datetime, operator: str | None = None) -> int:
+        """Platform actions rules ran on their own since then (all rules, or one
+        operator such as "rule:spam"): what the caps count. Proposals and dry runs do not."""
         ...
 
     async def case(self, number: int) -> Case | None: ...

@@ -7,10 +7,11 @@ from __future__ import annotations
 import getpass
 import time
 from datetime import datetime, timedelta
+from typing import Literal
 
 from cockpit.config import Config
 from cockpit.errors import CockpitError
-from cockpit.moderation.repository import Case, NewCase
+from cockpit.moderation.repository import Case, CaseQuery, NewCase
 from cockpit.moderation.targets import Plan, Planned, Refused
 from cockpit.plugin_api import TEMPORARY, ActionTarget
 from cockpit.store.base import Store
@@ -138,9 +139,14 @@ async def submit(
     slowmode_seconds: int | None = None,
     delete_history_s: int | None = None,
     reverts: int | None = None,
+    status: Literal["pending", "proposed", "dry-run"] = "pending",
+    origin: str | None = None,
 ) -> Case:
-    """Record the confirmed plan as a case; the token holder picks it up."""
-    authorize(config, operator)
+    """Record the confirmed plan as a case; the token holder picks it up. A rule's case
+    (operator "rule:NAME", set in cockpit.toml) may start proposed or as a dry run, and
+    carries its `origin`, so asking again returns the same case."""
+    if not operator.startswith("rule:"):
+        authorize(config, operator)
     if plan.protected and not force:
         raise Refused(f"{plan.protected[0]}: not actioned without --force")
     if plan.action in ("say", "warn") and not (text or "").strip():
@@ -164,8 +170,37 @@ async def submit(
         slowmode_seconds=slowmode_seconds,
         delete_history_s=delete_history_s,
         reverts=reverts,
+        status=status,
+        origin=origin,
     )
     return await store.moderation.submit(new, now)
+
+
+async def decide_alert(
+    store: Store, config: Config, alert_id: int, confirm: bool, operator: str, now: datetime
+) -> list[Case]:
+    """Confirm or reject what a rule proposed for an alert (`cockpit alerts act|reject ID`,
+    `y`/`n` in the Alerts pane). Confirmed steps go to the token holder; two operators
+    deciding at once: the first wins, the second is told."""
+    authorize(config, operator)
+    if await store.alerts.alert(alert_id) is None:
+        raise CockpitError(f"no alert {alert_id}")
+    proposed = await store.moderation.cases(CaseQuery(alert_id=alert_id, states=("proposed",)))
+    if not proposed:
+        done = await store.moderation.cases(CaseQuery(alert_id=alert_id, limit=5))
+        said = "; ".join(f"case {c.number} {c.action}: {c.state}" for c in done)
+        raise Refused(
+            f"alert {alert_id} has no proposed action" + (f" (its cases: {said})" if said else "")
+        )
+    decided: list[Case] = []
+    for case in sorted(proposed, key=lambda c: c.number):
+        if await store.moderation.decide(case.number, confirm, operator, now):
+            found = await store.moderation.case(case.number)
+            assert found is not None
+            decided.append(found)
+    if not decided:
+        raise Refused(f"alert {alert_id}: someone decided its proposal first")
+    return decided
 
 
 async def wait_for_outcome(store: Store, number: int, timeout: float, operator: str) -> Case:

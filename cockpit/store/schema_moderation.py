@@ -73,4 +73,10 @@ MODERATION_MIGRATIONS = [
         PRIMARY KEY (platform, message_id)
     );
     """,
+    # 2: where a case came from, unique (a rule acts once per alert and action), by alert
+    """
+    ALTER TABLE mod_case ADD COLUMN origin TEXT;
+    CREATE UNIQUE INDEX mod_case_origin ON mod_case (origin) WHERE origin IS NOT NULL;
+    CREATE INDEX mod_case_alert ON mod_case (alert_id) WHERE alert_id IS NOT NULL;
+    """,
 ]

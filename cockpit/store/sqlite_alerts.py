@@ -493,6 +493,32 @@ class AlertStore:
             )
         )
 
+    async def enqueue_once(self, items: Sequence[Outgoing], now: int) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            added = 0
+            for o in items:
+                added += conn.execute(
+                    "INSERT INTO outbox (receiver, group_key, notify_type, title, body, alert_ids, "
+                    "created, next_attempt) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM outbox WHERE receiver = ? AND group_key = ?)",
+                    (
+                        o.receiver,
+                        o.group_key,
+                        o.notify_type,
+                        o.title,
+                        o.body,
+                        _dumps(o.alert_ids),
+                        now,
+                        now,
+                        o.receiver,
+                        o.group_key,
+                    ),
+                ).rowcount
+            return added
+
+        added: int = await self.store.transaction(run)
+        return added
+
     async def requeue_interrupted(self) -> int:
         """After a crash mid-send: send those again (at least once beats never)."""
         return await self.store.transaction(

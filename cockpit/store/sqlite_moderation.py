@@ -32,13 +32,16 @@ if TYPE_CHECKING:
 
 CASE_COLUMNS = (
     "number, community, action, reason, operator, label, created, member_id, person_id, "
-    "alert_id, activity_ids, until, text, delete_history_s, slowmode_seconds, reverts, closed"
+    "alert_id, activity_ids, until, text, delete_history_s, slowmode_seconds, reverts, closed, "
+    "origin"
 )
 STEP_COLUMNS = (
     "id, case_no, platform, community, member_id, user_id, channel_id, message_ids, label, "
     "status, detail, ref, restore, lifts_itself, claimed_by, claimed_at, finished_at"
 )
 REMOVING = frozenset({"delete", "purge"})
+FIRST_EVENT = {"pending": "requested", "proposed": "proposed", "dry-run": "dry-run"}
+COUNTED = ("pending", "claimed", "done", "failed", "unknown")  # what a rule ran, for its cap
 
 
 def _ms(value: datetime | None) -> int | None:
@@ -92,6 +95,7 @@ def case_from(r: Sequence[Any], steps: Sequence[Step], events: Sequence[CaseEven
         slowmode_seconds=r[14],
         reverts=r[15],
         closed=r[16],
+        origin=r[17],
         state=state_of([s.status for s in steps], r[16]),
         steps=tuple(steps),
         events=tuple(events),
@@ -140,6 +144,9 @@ class SQLiteModeration:
         if query.community:
             where.append("c.community = ?")
             params.append(query.community)
+        if query.alert_id is not None:
+            where.append("c.alert_id = ?")
+            params.append(query.alert_id)
         if query.member_ids:
             marks = ",".join("?" * len(query.member_ids))
             where.append(
@@ -173,12 +180,18 @@ class SQLiteModeration:
         at = to_ms(now)
 
         def run(conn: sqlite3.Connection) -> int:
+            if new.origin is not None:
+                had = conn.execute(
+                    "SELECT number FROM mod_case WHERE origin = ?", (new.origin,)
+                ).fetchone()
+                if had is not None:
+                    return int(had[0])
             number = int(
                 conn.execute(
                     "INSERT INTO mod_case (community, action, reason, operator, label, created, "
                     "member_id, person_id, alert_id, activity_ids, until, text, "
-                    "delete_history_s, slowmode_seconds, reverts, updated) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
+                    "delete_history_s, slowmode_seconds, reverts, updated, origin) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
                     (
                         new.community,
                         new.action,
@@ -196,14 +209,14 @@ class SQLiteModeration:
                         new.slowmode_seconds,
                         new.reverts,
                         at,
+                        new.origin,
                     ),
                 ).fetchone()[0]
             )
             for t, member in zip(new.targets, _members(new), strict=True):
                 conn.execute(
                     "INSERT INTO mod_step (case_no, platform, community, member_id, user_id, "
-                    "channel_id, message_ids, label, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                    "'pending')",
+                    "channel_id, message_ids, label, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         number,
                         t.platform,
@@ -213,9 +226,10 @@ class SQLiteModeration:
                         t.channel_id,
                         orjson.dumps(list(t.message_ids)).decode(),
                         t.label,
+                        new.status,
                     ),
                 )
-            _event(conn, number, "requested", new.operator, new.reason, at)
+            _event(conn, number, FIRST_EVENT[new.status], new.operator, new.reason, at)
             return number
 
         number = await self.store.transaction(run)
@@ -328,6 +342,40 @@ class SQLiteModeration:
 
         ok: bool = await self.store.transaction(run)
         return ok
+
+    async def decide(self, number: int, confirm: bool, who: str, now: datetime) -> bool:
+        at = to_ms(now)
+        status, kind = ("pending", "confirmed") if confirm else ("rejected", "rejected")
+
+        def run(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE mod_step SET status = ?, finished_at = ? "
+                "WHERE case_no = ? AND status = 'proposed'",
+                (status, None if confirm else at, number),
+            ).rowcount
+            if not changed:
+                return False
+            if confirm:  # a timeout proposed an hour ago still lasts its full length
+                conn.execute(
+                    "UPDATE mod_case SET until = until + max(0, ? - created) "
+                    "WHERE number = ? AND until IS NOT NULL",
+                    (at, number),
+                )
+            _event(conn, number, kind, who, "", at)
+            return True
+
+        ok: bool = await self.store.transaction(run)
+        return ok
+
+    async def automatic_steps(self, since: datetime, operator: str | None = None) -> int:
+        marks = ",".join("?" * len(COUNTED))
+        who, param = ("c.operator = ?", operator) if operator else ("c.operator LIKE ?", "rule:%")
+        row = await self.store.fetchall(
+            f"SELECT count(*) FROM mod_step s JOIN mod_case c ON c.number = s.case_no "
+            f"WHERE c.created >= ? AND {who} AND s.status IN ({marks})",
+            [to_ms(since), param, *COUNTED],
+        )
+        return int(row[0][0])
 
     async def add_event(self, number: int, kind: str, who: str, text: str, now: datetime) -> None:
         at = to_ms(now)

@@ -493,6 +493,33 @@ class PgAlertStore:
 
         await self.store.transaction(run)
 
+    async def enqueue_once(self, items: Sequence[Outgoing], now: int) -> int:
+        async def run(conn: Conn) -> int:
+            added = 0
+            for o in items:
+                cur = await conn.execute(
+                    "INSERT INTO outbox (receiver, group_key, notify_type, title, body, alert_ids, "
+                    "created, next_attempt) SELECT %s, %s, %s, %s, %s, %s, %s, %s WHERE NOT EXISTS "
+                    "(SELECT 1 FROM outbox WHERE receiver = %s AND group_key = %s)",
+                    (
+                        o.receiver,
+                        o.group_key,
+                        o.notify_type,
+                        o.title,
+                        o.body,
+                        _dumps(o.alert_ids),
+                        now,
+                        now,
+                        o.receiver,
+                        o.group_key,
+                    ),
+                )
+                added += cur.rowcount
+            return added
+
+        added: int = await self.store.transaction(run)
+        return added
+
     async def requeue_interrupted(self) -> int:
         """After a crash mid-send: send those again (at least once beats never)."""
 

@@ -24,6 +24,8 @@ from cockpit.moderation.repository import (
 from cockpit.plugin_api import ActionOutcome
 from cockpit.store.sqlite_moderation import (
     CASE_COLUMNS,
+    COUNTED,
+    FIRST_EVENT,
     REMOVING,
     STEP_COLUMNS,
     case_from,
@@ -99,6 +101,9 @@ class PgModeration:
         if query.community:
             where.append("c.community = %s")
             params.append(query.community)
+        if query.alert_id is not None:
+            where.append("c.alert_id = %s")
+            params.append(query.alert_id)
         if query.member_ids:
             where.append(
                 "(c.member_id = ANY(%s) OR c.number IN (SELECT case_no FROM mod_step "
@@ -133,8 +138,9 @@ class PgModeration:
                 conn,
                 "INSERT INTO mod_case (community, action, reason, operator, label, created, "
                 "member_id, person_id, alert_id, activity_ids, until, text, delete_history_s, "
-                "slowmode_seconds, reverts, updated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
-                "%s, %s, %s, %s, %s, %s, %s, %s) RETURNING number",
+                "slowmode_seconds, reverts, updated, origin) VALUES (%s, %s, %s, %s, %s, %s, "
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING RETURNING number",
                 (
                     new.community,
                     new.action,
@@ -152,14 +158,20 @@ class PgModeration:
                     new.slowmode_seconds,
                     new.reverts,
                     at,
+                    new.origin,
                 ),
             )
+            if not rows:  # this origin asked before: that case, nothing added
+                had = await _all(
+                    conn, "SELECT number FROM mod_case WHERE origin = %s", (new.origin,)
+                )
+                return int(had[0][0])
             number = int(rows[0][0])
             for t, member in zip(new.targets, members, strict=True):
                 await conn.execute(
                     "INSERT INTO mod_step (case_no, platform, community, member_id, user_id, "
                     "channel_id, message_ids, label, status) VALUES (%s, %s, %s, %s, %s, %s, "
-                    "%s, %s, 'pending')",
+                    "%s, %s, %s)",
                     (
                         number,
                         t.platform,
@@ -169,9 +181,10 @@ class PgModeration:
                         t.channel_id,
                         orjson.dumps(list(t.message_ids)).decode(),
                         t.label,
+                        new.status,
                     ),
                 )
-            await _event(conn, number, "requested", new.operator, new.reason, at)
+            await _event(conn, number, FIRST_EVENT[new.status], new.operator, new.reason, at)
             await self._notify(conn, number)
             return number
 
@@ -293,6 +306,40 @@ class PgModeration:
 
         ok: bool = await self.store.transaction(run)
         return ok
+
+    async def decide(self, number: int, confirm: bool, who: str, now: datetime) -> bool:
+        at = to_ms(now)
+        status, kind = ("pending", "confirmed") if confirm else ("rejected", "rejected")
+
+        async def run(conn: Conn) -> bool:
+            cur = await conn.execute(
+                "UPDATE mod_step SET status = %s, finished_at = %s "
+                "WHERE case_no = %s AND status = 'proposed'",
+                (status, None if confirm else at, number),
+            )
+            if not cur.rowcount:
+                return False
+            if confirm:  # a timeout proposed an hour ago still lasts its full length
+                await conn.execute(
+                    "UPDATE mod_case SET until = until + greatest(0, %s - created) "
+                    "WHERE number = %s AND until IS NOT NULL",
+                    (at, number),
+                )
+            await _event(conn, number, kind, who, "", at)
+            await self._notify(conn, number)
+            return True
+
+        ok: bool = await self.store.transaction(run)
+        return ok
+
+    async def automatic_steps(self, since: datetime, operator: str | None = None) -> int:
+        who, param = ("c.operator = %s", operator) if operator else ("c.operator LIKE %s", "rule:%")
+        rows = await self.store.fetchall(
+            "SELECT count(*) FROM mod_step s JOIN mod_case c ON c.number = s.case_no "
+            f"WHERE c.created >= %s AND {who} AND s.status = ANY(%s)",
+            [to_ms(since), param, list(COUNTED)],
+        )
+        return int(rows[0][0])
 
     async def add_event(self, number: int, kind: str, who: str, text: str, now: datetime) -> None:
         async def run(conn: Conn) -> None:

@@ -1,0 +1,277 @@
+"""Rules that act, in one process on a real SQLite file: the alert service evaluates, the
+automation turns a firing alert's actions into cases, an executor with a recording actor
+carries out what may run, and apprise really pages an HTTP server on 127.0.0.1.
+
+Propose (the default) waits for a person and says so in a page; auto runs at once and pages
+what was done and how to revert it; a cap turns the rest of a flood into proposals and a
+[CAPPED] page; protected members are never actioned; dry-run records and does nothing; a
+second service on the same store (a restart) never acts twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from test_alerts_notify import Clock, Inbox, settings
+
+from cockpit.alerts.config import Receiver, parse_rules
+from cockpit.alerts.service import AlertService
+from cockpit.config import CockpitSettings, Config, SourceConfig
+from cockpit.moderation import service as moderation
+from cockpit.moderation.automation import Automation
+from cockpit.moderation.config import ModerationSettings
+from cockpit.moderation.executor import ActionExecutor
+from cockpit.moderation.repository import CaseQuery
+from cockpit.moderation.targets import Refused
+from cockpit.pipeline import BatchingWriter
+from cockpit.plugin_api import ACTIONS, ActionCall, ActionOutcome
+from cockpit.plugins.demo import DemoSettings
+from cockpit.registry import registry as load_registry
+from cockpit.store.sqlite import SQLiteStore
+from cockpit.timeutil import from_ms
+from factories import act
+
+S = 1000
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.actions = {"discord": ACTIONS}
+        self.calls: list[ActionCall] = []
+
+    async def perform(self, call: ActionCall) -> ActionOutcome:
+        self.calls.append(call)
+        return ActionOutcome("done", f"{call.action} {call.target.label}")
+
+    async def verify(self, call: ActionCall) -> ActionOutcome | None:
+        return None
+
+    async def aclose(self) -> None:
+        pass
+
+
+def config(**moderation: Any) -> Config:
+    demo = SourceConfig("demo", "demo", "c1", True, DemoSettings())  # declares every action
+    return Config(
+        None,
+        CockpitSettings(community="c1"),
+        None,
+        [demo],
+        sections={
+            "moderation": ModerationSettings(wait=10, **moderation),
+            "alerting": settings(staff=["trusted"]),
+        },
+    )
+
+
+def rules(**scam: Any) -> list[Any]:
+    return parse_rules(
+        [
+            {
+                "name": "scam",
+                "kind": "keyword",
+                "keywords": ["free nitro"],
+                "severity": "critical",
+                "actions": [{"do": "delete"}, {"do": "timeout", "for": "1h"}],
+                **scam,
+            }
+        ]
+    )
+
+
+class Rig:
+    """A store, the alert service with automation (its loop driven by the test) and an
+    executor holding the 'token'."""
+
+    def __init__(self, store: SQLiteStore, inbox: Inbox, cfg: Config, rule_set: list[Any]):
+        self.store, self.cfg, self.rules = store, cfg, rule_set
+        self.clock = Clock()
+        self.clock.now = int(datetime.now(UTC).timestamp() * 1000)
+        self.receiver = Receiver(name="oncall", urls=[inbox.url])
+        self.actor = Recorder()
+
+    async def __aenter__(self) -> Rig:
+        self.automation = Automation(
+            self.store,
+            load_registry(),
+            self.cfg,
+            [self.receiver],
+            clock=lambda: from_ms(self.clock.now),
+        )
+        self.service = AlertService(
+            self.store,
+            self.rules,
+            [self.receiver],
+            self.cfg.alerting,
+            clock=self.clock,
+            automation=self.automation,
+        )
+        await self.service.start(warmup=False)
+        for t in self.service._tasks:
+            t.cancel()
+        self.writer = BatchingWriter(self.store)
+        self.writer.listeners.append(self.service.on_commit)
+        self.executor = ActionExecutor(
+            self.store, {("discord", "c1"): self.actor}, "test:1:x", wake_every=0.05
+        )
+        await self.executor.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.executor.stop()
+        await self.writer.close()
+        await self.service.close()
+
+    async def post(self, i: int, author: str, text: str = "get FREE NITRO here") -> None:
+        ts = datetime.fromtimestamp(self.clock.now / 1000, UTC)
+        uid = str(5000 + sum(map(ord, author)))
+        await self.writer.write_result(
+            [act(i, text=text, ts=ts, author=author, author_id=uid, author_handle=author)]
+        )
+
+    async def settle(self) -> None:
+        while not self.service._queue.empty():
+            item = self.service._queue.get_nowait()
+            assert isinstance(item, tuple)
+            await self.service.process(*item)
+        await self.service._evaluate()
+        for task in list(self.automation.tasks):
+            await task
+        await self.service.send_due()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    box = Inbox()
+    yield box
+    box.server.shutdown()
+
+
+@pytest.fixture
+async def store(tmp_path: Any) -> Any:
+    s = await SQLiteStore.open(tmp_path / "store.db")
+    yield s
+    await s.close()
+
+
+async def test_proposed_then_confirmed_once(store: SQLiteStore, inbox: Inbox) -> None:
+    async with Rig(store, inbox, config(), rules()) as rig:
+        await rig.post(1, "spammer")
+        await rig.settle()
+        [alert] = await store.alerts.alerts()
+        cases = await store.moderation.cases(CaseQuery(alert_id=alert.id))
+        assert [(c.action, c.state, c.operator) for c in cases] == [
+            ("timeout", "proposed", "rule:scam"),
+            ("delete", "proposed", "rule:scam"),
+        ]
+        assert rig.actor.calls == []  # nothing runs before a person says so
+        titles = inbox.titles()
+        assert "[PROPOSED] scam: delete+timeout (c1)" in titles
+        page = next(r for r in inbox.received if r["title"].startswith("[PROPOSED]"))
+        assert f"confirm: cockpit alerts act {alert.id}" in page["message"]
+        assert "timeout @spammer on discord" in page["message"]
+        # another evaluation, then the same service after a restart: no second proposal
+        await rig.settle()
+    async with Rig(store, inbox, config(), rules()) as again:
+        await again.settle()
+        assert len(await store.moderation.cases(CaseQuery(alert_id=alert.id))) == 2
+        decided = await moderation.decide_alert(
+            store, again.cfg, alert.id, True, "mira", from_ms(again.clock.now)
+        )
+        assert sorted(c.action for c in decided) == ["delete", "timeout"]
+        for c in decided:
+            done = await moderation.wait_for_outcome(store, c.number, 10, "mira")
+            assert done.state == "done"
+        assert sorted(c.action for c in again.actor.calls) == ["delete", "timeout"]
+        delete = next(c for c in again.actor.calls if c.action == "delete")
+        assert delete.target.message_ids == ("1",)
+        with pytest.raises(Refused, match="no proposed action"):
+            await moderation.decide_alert(
+                store, again.cfg, alert.id, True, "kenji", from_ms(again.clock.now)
+            )
+        assert len(again.actor.calls) == 2
+
+
+async def test_auto_acts_pages_and_caps_a_flood(store: SQLiteStore, inbox: Inbox) -> None:
+    cap = {"count": 2, "within": "10m"}
+    rule_set = rules(mode="auto", actions=[{"do": "ban"}], per="author", auto_cap=cap)
+    async with Rig(store, inbox, config(), rule_set) as rig:
+        for i, who in enumerate(["ann", "bob", "cyd", "dee"]):
+            await rig.post(10 + i, who)
+            rig.clock.now += S
+            await rig.settle()
+        cases = await store.moderation.cases(CaseQuery(limit=10))
+        states = sorted((c.state, c.operator) for c in cases)
+        assert states == [
+            ("done", "rule:scam"),
+            ("done", "rule:scam"),
+            ("proposed", "rule:scam"),
+            ("proposed", "rule:scam"),
+        ]
+        assert [c.action for c in rig.actor.calls] == ["ban", "ban"]
+        titles = inbox.titles()
+        assert sum(t.startswith("[AUTO] scam: ban done") for t in titles) == 2
+        assert sum(t.startswith("[CAPPED] scam: ban") for t in titles) == 2
+        auto = next(r for r in inbox.received if r["title"].startswith("[AUTO]"))
+        assert "revert: cockpit cases revert" in auto["message"]
+        capped = next(r for r in inbox.received if r["title"].startswith("[CAPPED]"))
+        assert "cap reached: rule scam took 2 automatic actions" in capped["message"]
+        # an automatic ban reverts like any other
+        first = min(c.number for c in cases if c.state == "done")
+        undo = await moderation.revert(
+            store, rig.cfg, first, "false positive", "mira", from_ms(rig.clock.now)
+        )
+        assert (await moderation.wait_for_outcome(store, undo.number, 10, "mira")).state == "done"
+        assert [c.action for c in rig.actor.calls] == ["ban", "ban", "unban"]
+
+
+async def test_global_cap_across_rules(store: SQLiteStore, inbox: Inbox) -> None:
+    cfg = config(auto_cap={"count": 1, "within": "1h"})
+    rule_set = rules(mode="auto", actions=[{"do": "kick"}], per="author")
+    async with Rig(store, inbox, cfg, rule_set) as rig:
+        await rig.post(1, "ann")
+        await rig.post(2, "bob")
+        await rig.settle()
+        states = sorted(c.state for c in await store.moderation.cases(CaseQuery()))
+        assert states == ["done", "proposed"]
+        capped = next(r for r in inbox.received if r["title"].startswith("[CAPPED]"))
+        assert "all rules took 1 automatic actions in the last 1h" in capped["message"]
+
+
+async def test_protected_members_are_never_actioned_and_dry_run_does_nothing(
+    store: SQLiteStore, inbox: Inbox
+) -> None:
+    rule_set = rules(mode="auto", actions=[{"do": "ban"}, {"do": "delete"}], per="author")
+    async with Rig(store, inbox, config(), rule_set) as rig:
+        await rig.post(1, "trusted")  # staff in [alerting] staff
+        await rig.settle()
+        assert await store.moderation.cases(CaseQuery()) == []
+        assert rig.actor.calls == []
+    dry = rules(mode="dry-run", per="author")
+    async with Rig(store, inbox, config(), dry) as rig:
+        await rig.post(2, "mallory")
+        await rig.settle()
+        cases = await store.moderation.cases(CaseQuery())
+        assert sorted((c.action, c.state) for c in cases) == [
+            ("delete", "dry-run"),
+            ("timeout", "dry-run"),
+        ]
+        assert rig.actor.calls == []
+        assert not any(t.startswith(("[AUTO]", "[PROPOSED]")) for t in inbox.titles())
+
+
+def test_actions_are_validated_with_the_key_that_is_wrong() -> None:
+    bad = [
+        ({"actions": [{"do": "timeout"}]}, "a timeout needs `for`"),
+        ({"actions": [{"do": "delete", "for": "1h"}]}, "`for` does not apply to delete"),
+        ({"actions": [{"do": "explode"}]}, "'delete', 'timeout', 'ban', 'kick' or 'warn'"),
+        ({"mode": "yolo"}, "'propose', 'auto' or 'dry-run'"),
+        ({"auto_cap": {"count": 0, "within": "1m"}}, "greater than or equal to 1"),
+    ]
+    for extra, message in bad:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            rules(**extra)
+    with pytest.raises(ValueError, match="points at no one to act on"):
+        parse_rules([{"name": "q", "kind": "volume", "actions": [{"do": "ban"}]}])
