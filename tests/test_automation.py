@@ -262,6 +262,37 @@ async def test_protected_members_are_never_actioned_and_dry_run_does_nothing(
         assert not any(t.startswith(("[AUTO]", "[PROPOSED]")) for t in inbox.titles())
 
 
+async def test_two_alerts_about_one_wave_never_ask_twice(store: SQLiteStore, inbox: Inbox) -> None:
+    """A wave trips two rules (its text and its link, say): the second alert proposes only
+    what the first did not already cover."""
+    both = parse_rules(
+        [
+            {
+                "name": name,
+                "kind": "keyword",
+                "keywords": ["free nitro"],
+                "per": "author",
+                "actions": [{"do": "delete"}, {"do": "timeout", "for": "1h"}],
+            }
+            for name in ("scam-text", "scam-link")
+        ]
+    )
+    async with Rig(store, inbox, config(), both) as rig:
+        await rig.post(1, "spammer")
+        await rig.settle()
+        cases = await store.moderation.cases(CaseQuery())
+        assert sorted(c.action for c in cases) == ["delete", "timeout"]
+        assert len({c.operator for c in cases}) == 1  # whichever alert came first
+        await rig.post(2, "spammer")  # more of the wave: only the new message is proposed
+        rig.clock.now += S
+        await rig.settle()
+        deletes = [c for c in await store.moderation.cases(CaseQuery()) if c.action == "delete"]
+        assert sorted(m for c in deletes for s in c.steps for m in s.target.message_ids) == [
+            "1",
+            "2",
+        ]
+
+
 def test_actions_are_validated_with_the_key_that_is_wrong() -> None:
     bad = [
         ({"actions": [{"do": "timeout"}]}, "a timeout needs `for`"),

@@ -243,3 +243,64 @@ def test_acting_on_an_alert_acts_on_what_it_points_at(
     assert "does not apply to an alert" in capsys.readouterr().err
     assert main(cli(cfg, "mod", "ban", "alert:x", "--reason", "x")) == 1
     assert "not an alert number" in capsys.readouterr().err
+
+
+RULE = """
+[[rules]]
+name = "nitro"
+kind = "keyword"
+keywords = ["free nitro"]
+per = "author"
+severity = "critical"
+actions = [{ do = "delete" }, { do = "timeout", for = "1h" }]
+"""
+
+
+def test_a_rule_proposes_and_the_cli_confirms_or_rejects(
+    seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A running collector's rule proposes delete+timeout for each scam author; `alerts act`
+    runs one proposal through the collector, `alerts reject` drops the other."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    cfg = write_config(seeded, RULE)
+    c = Collector(seeded, cfg)
+    try:
+        c.ready()
+
+        async def scam() -> None:
+            s = await SQLiteStore.open(seeded / "store.db")
+            now = datetime.now(UTC)
+            await s.write(
+                [
+                    act(500 + i, community="c1", ts=now, text="FREE NITRO here", author=who,
+                        author_id=f"66{i}", author_handle=who)
+                    for i, who in enumerate(("nitro1", "nitro2"))
+                ]
+            )  # fmt: skip
+            await s.close()
+
+        asyncio.run(scam())
+        end = time.monotonic() + 30
+        proposed: list[dict[str, object]] = []
+        while time.monotonic() < end and len(proposed) < 4:
+            assert main(cli(cfg, "cases", "--state", "proposed", "--json")) == 0
+            proposed = json.loads(capsys.readouterr().out)
+            time.sleep(0.3)
+        assert len(proposed) == 4, (seeded / "collect.log").read_text()
+        assert {p["operator"] for p in proposed} == {"rule:nitro"}
+        first, second = sorted({int(str(p["alert_id"])) for p in proposed})
+        assert main(cli(cfg, "alerts", "act", str(first))) == 0
+        out = capsys.readouterr().out
+        assert "delete" in out and "timeout" in out and out.count(": done") == 2, out
+        assert main(cli(cfg, "alerts", "reject", str(second))) == 0
+        assert out.count("case ") == 2
+        assert "rejected" in capsys.readouterr().out
+        assert main(cli(cfg, "alerts", "act", str(second))) == 1
+        assert "has no proposed action" in capsys.readouterr().err
+        assert main(cli(cfg, "cases", "--json")) == 0
+        states = sorted(c["state"] for c in json.loads(capsys.readouterr().out))
+        assert states == ["done", "done", "rejected", "rejected"]
+    finally:
+        c.stop()

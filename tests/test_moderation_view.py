@@ -15,8 +15,11 @@ from textual.widgets import DataTable, Input, OptionList, Static
 from cockpit.alerts.engine import Alert
 from cockpit.app import CockpitApp
 from cockpit.config import Config, SourceConfig
+from cockpit.moderation import service
+from cockpit.moderation.alert_targets import resolve_alert
 from cockpit.moderation.config import ModerationSettings
 from cockpit.moderation.executor import ActionExecutor
+from cockpit.moderation.repository import CaseQuery
 from cockpit.plugin_api import ACTIONS, ActionCall, ActionOutcome
 from cockpit.plugins.demo import DemoSettings
 from cockpit.registry import registry as load_registry
@@ -241,3 +244,57 @@ async def test_alerts_pane_acts_on_what_an_alert_points_at(tmp_path: Path) -> No
         shown = plain(act.query_one("#act-plan", Static))
         assert "delete" in shown and "timeout" in shown
         assert act.query_one("#act-for", Input).value == "1h"
+
+
+async def test_alerts_pane_confirms_a_rule_proposal_with_one_key(tmp_path: Path) -> None:
+    """A rule proposed a delete for an alert: the row says so, `y` confirms it (the token
+    holder runs it once), `n` on another alert rejects its proposal (nothing runs)."""
+    path = tmp_path / "s.db"
+    await seed_store(path)
+    store = await SQLiteStore.open(path)
+    rows = await store.feed(FeedQuery(limit=4))
+    for n, part in enumerate((rows[:2], rows[2:])):
+        alert = Alert(f"fp{n}", "scam", "critical", {"community": "acme"}, {}, [], "firing", 0, 0)
+        alert.ids, alert.summary, alert.fired_at = [r.id for r in part], f"'airdrop' {n}", 0
+        await store.alerts.save([alert], 0)
+    cfg = demo_config(10)
+    registry = load_registry()
+    for alert_row in await store.alerts.alerts():
+        plan = await resolve_alert(store, registry, cfg, "delete", alert_row.id)
+        await service.submit(
+            store,
+            cfg,
+            plan,
+            reason="rule scam",
+            operator="rule:scam",
+            now=NOW,
+            status="proposed",
+            origin=f"rule:scam:alert:{alert_row.id}:0",
+        )
+    actor = Recorder(["telegram", "discord", "slack", "whatsapp", "discourse"])
+    executor = ActionExecutor(
+        store, {(p, "acme"): actor for p in actor.actions}, "test:1:x", wake_every=0.1
+    )
+    await executor.start()
+    app = app_on(path, wait=10)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.ready)
+            await pilot.press("2")
+            pane = app.query_one(AlertsPane)
+            await until(pilot, lambda: pane.current is not None and pane.snapshot is not None)
+            await until(pilot, lambda: len(pane.snapshot.proposed or {}) == 2)  # type: ignore[union-attr]
+            first = pane.current
+            assert first is not None
+            assert "⚑ delete? y/n" in pane.table.get_row(str(first.id))[-1].plain
+            await pilot.press("y")
+            await until(pilot, lambda: len(actor.calls) >= 1, timeout=20)
+            await pilot.press("down", "n")
+            await until(pilot, lambda: not (pane.snapshot.proposed or {}), timeout=20)  # type: ignore[union-attr]
+            await pilot.pause(0.5)
+            assert [c.action for c in actor.calls] == ["delete"]
+    finally:
+        await executor.stop()
+    states = sorted(c.state for c in await store.moderation.cases(CaseQuery()))
+    await store.close()
+    assert states == ["done", "rejected"]

@@ -29,6 +29,8 @@ from cockpit.alerts.events import Event
 from cockpit.alerts.records import AlertRow, Matcher, SilenceRow
 from cockpit.alerts.repository import AlertRepository
 from cockpit.errors import CockpitError
+from cockpit.moderation import service
+from cockpit.moderation.repository import CaseQuery
 from cockpit.store.base import Store
 from cockpit.textsafe import inert, inert_line
 from cockpit.timeutil import from_ms, parse_duration, to_ms
@@ -37,6 +39,7 @@ from .common import fit, platform_badge
 from .context import PaneContext
 from .detail import ActivityDetail
 from .messages import ActOn, AlertCounts
+from .moderation import writable_store
 from .pane import Pane
 
 REFRESH_SECONDS = 5.0
@@ -98,6 +101,7 @@ class Snapshot:
     silences: list[SilenceRow]
     problems: tuple[int, int, str | None]
     now: int
+    proposed: dict[int, list[str]] | None = None  # alert id -> what its rule proposes
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,8 @@ class AlertsPane(Pane):
         Binding("v", "silences", "Silences"),
         Binding("h", "toggle_resolved", "Old resolved"),
         Binding("A", "act_on_alert", "Act"),
+        Binding("y", "decide(True)", "Confirm", show=False),
+        Binding("n", "decide(False)", "Reject", show=False),
     ]
 
     def __init__(self, ctx: PaneContext, *, number: int, classes: str = "") -> None:
@@ -262,6 +268,7 @@ class AlertsPane(Pane):
                 await store.silences(active_at=now),
                 await store.outbox_problems(),
                 now,
+                await self._proposals(),
             )
         except CockpitError as exc:
             if self.gone:
@@ -275,6 +282,17 @@ class AlertsPane(Pane):
         self.snapshot = snap
         self._render_snapshot()
         self._update_header(snap)
+
+    async def _proposals(self) -> dict[int, list[str]]:
+        """What rules propose and wait for a person to confirm, by alert."""
+        store = self.ctx.store
+        if store is None:
+            return {}
+        out: dict[int, list[str]] = {}
+        for case in await store.moderation.cases(CaseQuery(states=("proposed",), limit=200)):
+            if case.alert_id is not None:
+                out.setdefault(case.alert_id, []).insert(0, case.action)
+        return out
 
     def _update_header(self, snap: Snapshot) -> None:
         self.post_message(AlertCounts(header_counts(snap.counts, self.rule_count())))
@@ -393,7 +411,15 @@ class AlertsPane(Pane):
         ]
         if wide:
             cells.append(Text(fit(inert_line(a.rule), 20), base or ""))
-        cells.append(Text(fit(summary_of(a), summary_w), base or "", no_wrap=True))
+        summary = Text(no_wrap=True)
+        proposal = (self.snapshot.proposed or {}).get(a.id) if self.snapshot else None
+        if proposal:
+            mark = f"⚑ {'+'.join(proposal)}? y/n "
+            summary.append(mark, self._style("warning"))
+            summary.append(fit(summary_of(a), max(1, summary_w - len(mark))), base or "")
+        else:
+            summary.append(fit(summary_of(a), summary_w), base or "")
+        cells.append(summary)
         return cells
 
     def on_resize(self) -> None:
@@ -465,6 +491,46 @@ class AlertsPane(Pane):
             return
         title = f"Act on alert {alert.id}: {inert_line(alert.summary)[:50]}"
         self.post_message(ActOn(f"alert:{alert.id}", title, kind="alert"))
+
+    def action_decide(self, confirm: bool) -> None:
+        """`y` runs what the alert's rule proposed, `n` rejects it (as `cockpit alerts
+        act|reject ID`); an attached cockpit writes the decision through its own connection."""
+        alert = self.current
+        if alert is None:
+            return
+        snap = self.snapshot
+        if snap is None or not (snap.proposed or {}).get(alert.id):
+            self.notify(
+                f"Alert #{alert.id}: no proposed action to {'confirm' if confirm else 'reject'}"
+            )
+            return
+        self._decide(alert.id, confirm)
+
+    @work(group="alerts-write")
+    async def _decide(self, alert_id: int, confirm: bool) -> None:
+        config = self.ctx.config
+        operator = service.operator_name(config)
+        try:
+            async with writable_store(self.ctx) as store:
+                cases = await service.decide_alert(
+                    store, config, alert_id, confirm, operator, self.now()
+                )
+                self.reload()
+                if not confirm:
+                    self.notify(f"Alert #{alert_id}: proposal rejected")
+                    return
+                self.notify(f"Alert #{alert_id}: confirmed; waiting for the platform…")
+                for case in cases:
+                    done = await service.wait_for_outcome(
+                        store, case.number, config.moderation.wait, operator
+                    )
+                    self.notify(
+                        f"case {done.number}: {done.action} {inert_line(done.label)}: {done.state}",
+                        severity="information" if done.state == "done" else "warning",
+                    )
+        except CockpitError as exc:
+            self.notify(inert_line(str(exc)), severity="error")
+        self.reload()
 
     def action_silence(self) -> None:
         alert = self.current

@@ -218,6 +218,38 @@ class CrossPlatformRule(_RuleBase):
     hold: Duration = timedelta(minutes=10)
 
 
+SCAM_PHRASES = [
+    "airdrop", "free nitro", "claim your", "giveaway", "seed phrase", "wallet connect",
+    "connect your wallet", "double your", "investment opportunity", "guaranteed profit",
+    "dm me", "message me", "support team", "verify your account", "crypto signals",
+]  # fmt: skip
+
+
+class NewMemberRule(_RuleBase):
+    """A member's first messages after joining, in the spirit of tg-spam: a link, many
+    mentions, a known scam phrase, or a text also posted on another platform. Only members
+    whose join was seen within `within` are screened, so regulars are never touched; the
+    heavy hand (`actions`, often `mode = "auto"`) falls on fresh accounts."""
+
+    kind: Literal["new_member"]
+    first_messages: int = Field(3, ge=1, le=50)  # how many of a newcomer's messages are screened
+    within: Duration = timedelta(days=1)  # after the join
+    links: bool = True
+    allow_links: list[str] = Field(default_factory=list)  # domains whose links are fine
+    mentions: int = Field(3, ge=0)  # this many mentions in one message (0: off)
+    phrases: list[str] = Field(default_factory=lambda: list(SCAM_PHRASES))
+    cross_platform: bool = True  # the same text seen on another platform within 10 minutes
+    min_signals: int = Field(1, ge=1, le=4)  # signals one message needs to count
+    hold: Duration = timedelta(minutes=10)
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        if any(not w.strip() for w in value):
+            raise ValueError("phrases must not be empty")
+        return value
+
+
 DEFAULT_QUESTION = (
     r"\?\s*$|^(how|what|why|when|where|who|which|can|could|does|do|is|are|anyone|any)\b"
 )
@@ -302,7 +334,8 @@ Rule = Annotated[
     | VolumeRule
     | SentimentRule
     | QuietCoreRule
-    | SourceRule,
+    | SourceRule
+    | NewMemberRule,
     Field(discriminator="kind"),
 ]
 # the union above is the one list of rule kinds: everything else is derived from it
@@ -428,6 +461,7 @@ AnyRule = (
     | SentimentRule
     | QuietCoreRule
     | SourceRule
+    | NewMemberRule
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from cockpit.alerts.batch import Batch
@@ -884,21 +884,3 @@ class SourceDetector(Detector):
             cond.notes = {"reason": reason}
         for gone in [k for k in self.conditions if k[0] not in self.sources]:
             del self.conditions[gone]
-
-
-# each rule kind's detector, by the rule model's class
-DETECTORS: dict[type[AnyRule], Callable[[Any, Staff], Detector]] = {
-    KeywordRule: KeywordDetector,
-    FloodRule: FloodDetector,
-    RaidRule: RaidDetector,
-    CrossPlatformRule: CrossPlatformDetector,
-    UnansweredRule: UnansweredDetector,
-    VolumeRule: VolumeDetector,
-    SentimentRule: SentimentDetector,
-    SourceRule: SourceDetector,
-    QuietCoreRule: QuietCoreDetector,
-}
-
-
-def make_detector(rule: AnyRule, staff: Staff) -> Detector:
-    return DETECTORS[type(rule)](rule, staff)

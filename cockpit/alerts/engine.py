@@ -16,11 +16,11 @@ from typing import Literal
 
 from cockpit.alerts.batch import Batch
 from cockpit.alerts.config import AlertingSettings, AnyRule, KeywordRule
+from cockpit.alerts.detector_kinds import make_detector
 from cockpit.alerts.detectors import (
     Detector,
     KeywordDetector,
     SourceDetector,
-    make_detector,
     ms,
 )
 from cockpit.alerts.events import Condition, Event, SourceState, fingerprint

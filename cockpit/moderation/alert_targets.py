@@ -6,6 +6,7 @@ said so: an alert is evidence about a wave, not a licence to touch staff."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from cockpit.config import Config
 from cockpit.errors import CockpitError
@@ -25,6 +26,10 @@ from cockpit.textsafe import inert_line
 
 ALERT_ACTIONS = frozenset({"delete", "timeout", "ban", "kick", "warn"})
 MAX_ALERT_ACTIVITIES = 500  # an alert keeps its examples; more than this is not one wave
+
+
+def messages(n: int) -> str:
+    return f"{n} message" if n == 1 else f"{n} messages"
 
 
 async def alert_activities(store: Store, alert_id: int) -> tuple[str, list[ActivityRow]]:
@@ -61,6 +66,8 @@ async def resolve_alert(
         await _authors(store, config, plan, rows, caps, community)
     if not plan.steps:
         raise Refused(f"alert {alert_id}: nothing to {action}: " + "; ".join(plan.skipped))
+    if len(plan.steps) == 1:  # name what it acts on in the case log, not only the alert
+        plan = replace(plan, label=f"{plan.steps[0].target.label} (alert {alert_id})")
     return plan
 
 
@@ -99,9 +106,9 @@ async def _deletes(
             community,
             channel_id=channel_id,
             message_ids=tuple(m.source_id for m in left),
-            label=f"{len(left)} messages in {where}",
+            label=f"{messages(len(left))} in {where}",
         )
-        plan.steps.append(Planned(t, None, f"delete {len(left)} messages in {where}"))
+        plan.steps.append(Planned(t, None, f"delete {messages(len(left))} in {where}"))
 
 
 async def _authors(

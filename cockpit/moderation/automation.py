@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cockpit.alerts.config import AnyRule, AutoCap, Receiver, RuleAction
@@ -31,9 +31,10 @@ from cockpit.alerts.records import AlertRow
 from cockpit.config import Config
 from cockpit.errors import CockpitError
 from cockpit.moderation import service
-from cockpit.moderation.alert_targets import resolve_alert
+from cockpit.moderation.alert_targets import messages, resolve_alert
 from cockpit.moderation.repository import Case
-from cockpit.moderation.targets import Plan, Refused
+from cockpit.moderation.targets import Plan, Planned, Refused
+from cockpit.plugin_api import ActionTarget
 from cockpit.registry import Registry
 from cockpit.store.base import Store
 from cockpit.tasks import cancel_all
@@ -41,6 +42,7 @@ from cockpit.textsafe import inert_line
 from cockpit.timeutil import format_duration, to_ms, utcnow
 
 log = logging.getLogger(__name__)
+MAX_COVERED = 50_000  # remembered targets per action
 STALE_MS = 15 * 60 * 1000  # an alert older than this is not acted on automatically
 STATUS = {"propose": "proposed", "auto": "pending", "dry-run": "dry-run"}
 DEFAULT_WARN = "Please keep to the community's rules: this message was flagged by the moderators."
@@ -55,8 +57,10 @@ class Taken:
     capped: str | None
 
 
-def origin_of(rule: str, alert_id: int, index: int) -> str:
-    return f"rule:{rule}:alert:{alert_id}:{index}"
+def origin_of(rule: str, alert_id: int, index: int, upto: int) -> str:
+    """Who asks, once: the rule's action `index` on the alert as it stood with `upto` its
+    newest activity (an alert that keeps gathering evidence asks again for what is new)."""
+    return f"rule:{rule}:alert:{alert_id}:{index}:{upto}"
 
 
 class Automation:
@@ -77,7 +81,12 @@ class Automation:
         self.clock = clock
         self.asked: set[str] = set()  # origins handled by this process (the store has the rest)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.paged: set[int] = set()  # alerts whose first cases were paged
         self.acted = 0  # cases created by this process, for the log and the benches
+        # what rules already asked for, by action: (platform, user id) for member actions,
+        # (platform, message id) for deletes; two alerts about one wave (its text and its
+        # link) never ask twice for the same thing
+        self.covered: dict[str, dict[tuple[str, str], int]] = {}
 
     async def close(self) -> None:
         await cancel_all(list(self.tasks))
@@ -94,7 +103,8 @@ class Automation:
                 continue
             taken: list[Taken] = []
             for index, act in enumerate(rule.actions):
-                origin = origin_of(rule.name, alert.id, index)
+                upto = max(alert.activity_ids, default=0)
+                origin = origin_of(rule.name, alert.id, index, upto)
                 if origin in self.asked:
                     continue
                 self.asked.add(origin)
@@ -106,7 +116,8 @@ class Automation:
                 if found is not None:
                     taken.append(found)
             made += len(taken)
-            if taken:
+            if taken and alert.id not in self.paged:  # later evidence: the pane shows it
+                self.paged.add(alert.id)
                 await self.tell(alert, taken)
         return made
 
@@ -119,6 +130,10 @@ class Automation:
             plan = await resolve_alert(self.store, self.registry, self.config, act.do, alert.id)
         except Refused as exc:
             log.info("rule %s on alert %d: nothing to %s (%s)", rule.name, alert.id, act.do, exc)
+            return None
+        plan = self.uncovered(plan)
+        if not plan.steps:
+            log.info("rule %s on alert %d: %s already asked for", rule.name, alert.id, act.do)
             return None
         now = self.clock()
         status = STATUS[rule.mode]
@@ -148,8 +163,35 @@ class Automation:
         if to_ms(case.created) < to_ms(now):  # made before: its page went out then
             return None
         self.acted += 1
+        seen = self.covered.setdefault(case.action, {})
+        for key in _keys(case.action, [st.target for st in case.steps]):
+            seen[key] = case.number
+        if len(seen) > MAX_COVERED:  # a long-running collector: forget the oldest half
+            for key in list(seen)[: len(seen) // 2]:
+                del seen[key]
         log.info("rule %s: case %d %s %s (%s)", rule.name, case.number, act.do, plan.label, status)
         return Taken(case, plan, capped)
+
+    def uncovered(self, plan: Plan) -> Plan:
+        """The plan without what earlier rule cases of this process already asked for."""
+        seen = self.covered.get(plan.action)
+        if not seen:
+            return plan
+        steps: list[Planned] = []
+        for step in plan.steps:
+            t = step.target
+            if plan.action == "delete":
+                left = tuple(m for m in t.message_ids if (t.platform, m) not in seen)
+                if len(left) == len(t.message_ids):
+                    steps.append(step)
+                elif left:
+                    where = t.label.partition(" in ")[2] or t.channel_id or "?"
+                    label = f"{messages(len(left))} in {where}"
+                    target = replace(t, message_ids=left, label=label)
+                    steps.append(Planned(target, None, f"delete {label}"))
+            elif (t.platform, t.user_id or "") not in seen:
+                steps.append(step)
+        return replace(plan, steps=steps)
 
     async def tell(self, alert: AlertRow, taken: list[Taken]) -> None:
         """One page per alert: what is proposed (and why, when a cap held it back) now; what
@@ -202,6 +244,12 @@ class Automation:
         ]
         if items:
             await self.store.alerts.enqueue_once(items, to_ms(self.clock()))
+
+
+def _keys(action: str, targets: Sequence[ActionTarget]) -> list[tuple[str, str]]:
+    if action == "delete":
+        return [(t.platform, m) for t in targets for m in t.message_ids]
+    return [(t.platform, t.user_id or "") for t in targets]
 
 
 def notify_type(kind: str) -> str:

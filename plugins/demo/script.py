@@ -213,6 +213,8 @@ class Engine:
         floor: datetime | None = None,
     ) -> None:
         self.rng = random.Random(f"cockpit-demo:{seed}:events")
+        # scam bots draw from their own stream, so adding them moved nothing else
+        self.bot_rng = random.Random(f"cockpit-demo:{seed}:scam-bots")
         self._rnd = self.rng.random
         people_rng = random.Random(f"cockpit-demo:{seed}:people")
         self.now_us = _us(now)
@@ -321,6 +323,7 @@ class Engine:
         self._live_since = max(at_us, self.time_us)
         self._plan(at_us + self.rng.randrange(90, 170) * SECOND, "spam", True)
         self._plan(at_us + self.rng.randrange(200, 290) * SECOND, "raid", True)
+        self._plan(at_us + self.bot_rng.randrange(30, 70) * SECOND, "scambot", True)
         self._next_us = self._arrival_after(max(at_us, self.time_us))
 
     def pause_live(self) -> None:
@@ -941,6 +944,11 @@ class Engine:
     # ----- incidents
 
     def _incident(self, us: int, kind: str, live: bool) -> None:
+        if kind == "scambot":
+            self._scam_bot(us)
+            if live:
+                self._plan(us + self.bot_rng.randrange(15, 30) * MINUTE, kind, True)
+            return
         rng = self.rng
         c = rng.randrange(len(self.communities))
         if kind == "spam":
@@ -952,23 +960,36 @@ class Engine:
         if live:
             self._plan(us + gap, kind, True)
 
+    def _scam_bot(self, us: int) -> None:
+        """A bot account joins and, within a minute or two, posts its lure: what the
+        new-member screen is for. Drawn from its own random stream."""
+        rng, self.rng = self.rng, self.bot_rng
+        try:
+            c = self.rng.randrange(len(self.communities))
+            platform = self._one(("discord", "telegram"))
+            acct = self._fresh(c, platform, pp.SPAMMER, self._one(tx.SCAM_BOT_NAMES))
+            chan = self._channel(c, platform, "general")
+            self._push(Pending(us, Kind.JOIN, acct, chan, "", None, None))
+            lure = self._fmt(self._one(tx.SCAM_BOT), acct)
+            self._say(us + self.rng.randrange(20, 90) * SECOND, acct, chan, lure)
+            acct.member.until_us = us + 30 * MINUTE
+        finally:
+            self.rng = rng
+
     def _spam_wave(self, us: int, c: int) -> None:
-        """New accounts post the same scam link many times within seconds, across platforms."""
+        """Accounts post the same scam link many times within seconds, on two or three platforms:
+        sleepers that joined long ago (a wave's accounts are aged to get past new-member
+        screens), so it is the wave rules that catch them."""
         rng = self.rng
         platforms = [
             "discord",
-            *rng.sample(["telegram", "whatsapp", "slack", "discourse"], rng.randrange(0, 3)),
+            *rng.sample(["telegram", "whatsapp", "slack", "discourse"], rng.randrange(1, 3)),
         ]
         senders: list[pp.Account] = []
         for platform in platforms:
             for _ in range(rng.randrange(1, 3)):
                 acct = self._fresh(c, platform, pp.SPAMMER, self._one(tx.SCAM_NAMES))
                 senders.append(acct)
-                self._push(
-                    Pending(
-                        us, Kind.JOIN, acct, self._channel(c, platform, "general"), "", None, None
-                    )
-                )
         text = self._fmt(self._one(tx.SCAM), senders[0])
         t = us + rng.randrange(3, 20) * SECOND
         for _ in range(rng.randrange(10, 26)):

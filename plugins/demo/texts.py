@@ -395,6 +395,14 @@ SCAM = (
     "free nitro giveaway, only today 👉 https://steamcommunlty.gift/{code}",
 )
 
+SCAM_BOT = (
+    "Hello! I am the support bot 🤖 DM me to claim your airdrop reward: https://claim-support-desk.xyz/?id={code}",
+    "👋 welcome gift for new members: free nitro, claim your code here https://dlscord-gifts.link/{code}",
+    "verify your account to keep access, message me or go to https://verify-member-portal.top/{code}",
+)
+
+SCAM_BOT_NAMES = ("Support Bot 🤖", "Welcome Gift", "Verification Desk", "Member Rewards")
+
 SCAM_NAMES = (
     "Nitro Giveaway 🎁",
     "Airdrop Support ✅",
