@@ -145,7 +145,7 @@ def test_a_broken_expectation_fails_with_a_diff(
 
 def test_rules_check_and_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(ROOT / "cockpit.toml"), "rules", "check"]) == 0
-    assert "8 rules, 0 receivers ok" in capsys.readouterr().out
+    assert "9 rules, 0 receivers ok" in capsys.readouterr().out
     cfg = tmp_path / "c.toml"
     cfg.write_text('[[rules]]\nname = "a"\nkind = "raid"\njoins = 0\n')
     assert main(["--config", str(cfg), "rules", "check"]) == 1

@@ -265,7 +265,7 @@ def test_every_rule_kind_has_a_detector() -> None:
     """The rule union in cockpit.alerts.config is the one list of kinds; a kind without a
     detector (or a detector for no kind) is caught here, not by a user's config."""
     from cockpit.alerts.config import RULE_CLASSES, RULE_KINDS
-    from cockpit.alerts.detectors import DETECTORS
+    from cockpit.alerts.detector_kinds import DETECTORS
 
     assert set(DETECTORS) == set(RULE_CLASSES)
     assert len(set(RULE_KINDS)) == len(RULE_CLASSES)
