@@ -82,6 +82,7 @@ class Automation:
         self.asked: set[str] = set()  # origins handled by this process (the store has the rest)
         self.tasks: set[asyncio.Task[None]] = set()
         self.paged: set[int] = set()  # alerts whose first cases were paged
+        self.closed = False
         self.acted = 0  # cases created by this process, for the log and the benches
         # what rules already asked for, by action: (platform, user id) for member actions,
         # (platform, message id) for deletes; two alerts about one wave (its text and its
@@ -89,6 +90,7 @@ class Automation:
         self.covered: dict[str, dict[tuple[str, str], int]] = {}
 
     async def close(self) -> None:
+        self.closed = True
         await cancel_all(list(self.tasks))
 
     async def after_evaluate(self, rules: Sequence[AnyRule]) -> int:
@@ -200,7 +202,7 @@ class Automation:
         running = [t for t in taken if t.case.state == "pending"]
         if waiting:
             await self.page(alert, waiting[0].case, proposed_page(alert, waiting))
-        if running:
+        if running and not self.closed and any(routed(alert, r) for r in self.receivers):
             task = asyncio.create_task(self.page_outcome(alert, running))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
