@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the feature modules load their sections on demand (FEATURE_
     from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
     from cockpit.calendar.config import CalendarSettings
     from cockpit.collect.config import CollectSettings
-    from cockpit.moderation.config import ModerationSettings
+    from cockpit.moderation.config import ModerationSettings, WelcomeSettings
     from cockpit.scoring.config import ScoringSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -187,6 +187,10 @@ class Config:
     @property
     def moderation(self) -> ModerationSettings:
         return cast("ModerationSettings", self.section("moderation"))
+
+    @property
+    def welcome(self) -> WelcomeSettings:
+        return cast("WelcomeSettings", self.section("welcome"))
 
     @property
     def base_dir(self) -> Path:

@@ -125,7 +125,8 @@ class Features:
 
     def _automation(self) -> Automation | None:
         """Rules that carry actions act through the case log (cockpit.moderation.automation)."""
-        if self.registry is None or not any(r.actions for r in self.config.rules):
+        wanted = self.config.welcome.enabled or any(r.actions for r in self.config.rules)
+        if self.registry is None or not wanted:
             return None
         return Automation(self.store, self.registry, self.config, self.config.receivers)
 

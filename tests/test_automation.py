@@ -9,6 +9,7 @@ second service on the same store (a restart) never acts twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +20,10 @@ from test_alerts_notify import Clock, Inbox, settings
 from cockpit.alerts.config import Receiver, parse_rules
 from cockpit.alerts.service import AlertService
 from cockpit.config import CockpitSettings, Config, SourceConfig
+from cockpit.model import Kind
 from cockpit.moderation import service as moderation
 from cockpit.moderation.automation import Automation
-from cockpit.moderation.config import ModerationSettings
+from cockpit.moderation.config import ModerationSettings, WelcomeSettings
 from cockpit.moderation.executor import ActionExecutor
 from cockpit.moderation.repository import CaseQuery
 from cockpit.moderation.targets import Refused
@@ -52,7 +54,7 @@ class Recorder:
         pass
 
 
-def config(**moderation: Any) -> Config:
+def config(welcome: dict[str, Any] | None = None, **moderation: Any) -> Config:
     demo = SourceConfig("demo", "demo", "c1", True, DemoSettings())  # declares every action
     return Config(
         None,
@@ -62,6 +64,7 @@ def config(**moderation: Any) -> Config:
         sections={
             "moderation": ModerationSettings(wait=10, **moderation),
             "alerting": settings(staff=["trusted"]),
+            "welcome": WelcomeSettings.model_validate(welcome or {}),
         },
     )
 
@@ -123,6 +126,13 @@ class Rig:
         await self.executor.stop()
         await self.writer.close()
         await self.service.close()
+
+    async def join(self, i: int, author: str) -> None:
+        ts = datetime.fromtimestamp(self.clock.now / 1000, UTC)
+        uid = str(5000 + sum(map(ord, author)))
+        await self.writer.write_result(
+            [act(i, kind=Kind.JOIN, ts=ts, author=author, author_id=uid, author_handle=author)]
+        )
 
     async def post(self, i: int, author: str, text: str = "get FREE NITRO here") -> None:
         ts = datetime.fromtimestamp(self.clock.now / 1000, UTC)
@@ -291,6 +301,74 @@ async def test_two_alerts_about_one_wave_never_ask_twice(store: SQLiteStore, inb
             "1",
             "2",
         ]
+
+
+WELCOME = {
+    "enabled": True,
+    "delay": "2m",  # the raid below starts 70 s after "early" joined, before it is due
+    "rules": "#rules",
+    "messages": [{"text": "Good {time_of_day} {mention}, read {rules}", "timezone": "UTC"}],
+}
+
+
+async def test_joins_are_greeted_once_and_never_during_a_raid(
+    store: SQLiteStore, inbox: Inbox
+) -> None:
+    raid = parse_rules([{"name": "raid", "kind": "raid", "joins": 4, "window": "60s"}])
+    async with Rig(store, inbox, config(WELCOME), raid) as rig:
+        await rig.join(1, "newbie")
+        await rig.settle()
+        assert rig.actor.calls == []  # not before `delay`
+        rig.clock.now += 121 * S
+        await rig.settle()
+        for _ in range(50):
+            if rig.actor.calls:
+                break
+            await asyncio.sleep(0.05)
+        [hello] = rig.actor.calls
+        assert hello.action == "say" and hello.target.channel_id == "general"
+        assert hello.text is not None and "<@" in hello.text and "read #rules" in hello.text
+        # the same member again (left and rejoined): once per member
+        rig.clock.now += S
+        await rig.join(2, "newbie")
+        rig.clock.now += 121 * S
+        await rig.settle()
+        # a quiet join, then a raid a little later (beyond its 60 s window), before that
+        # join's greeting was due: it waits for the raid to end; the raid's joins never
+        await rig.join(3, "early")
+        rig.clock.now += 20 * S
+        await rig.settle()
+        rig.clock.now += 50 * S
+        for i in range(6):
+            await rig.join(10 + i, f"raider{i}")
+        await rig.settle()
+        [alert] = [a for a in await store.alerts.alerts() if a.rule == "raid"]
+        assert alert.state == "firing"
+        rig.clock.now += 40 * S
+        await rig.settle()
+        await asyncio.sleep(0.3)
+        assert len(rig.actor.calls) == 1  # held
+        await store.alerts.resolve(alert.id, "mira", rig.clock.now)
+        await rig.service._sync_operators()
+        rig.clock.now += 15 * S
+        await rig.settle()
+        for _ in range(50):
+            if len(rig.actor.calls) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert [c.action for c in rig.actor.calls] == ["say", "say"]
+        assert rig.automation.welcomer.skipped_raid == 6
+    cases = [c for c in await store.moderation.cases(CaseQuery()) if c.operator == "rule:welcome"]
+    assert sorted(c.label for c in cases) == [
+        "welcome early in #general on discord",
+        "welcome newbie in #general on discord",
+    ]
+
+
+def test_a_welcome_template_with_an_unknown_slot_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown slot \{nmae\}"):
+        WelcomeSettings.model_validate({"messages": [{"text": "hi {nmae}"}]})
 
 
 def test_actions_are_validated_with_the_key_that_is_wrong() -> None:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from cockpit.alerts.config import AlertingSettings, AnyRule, Receiver
 from cockpit.alerts.engine import Alert, Engine
-from cockpit.alerts.events import SourceState
+from cockpit.alerts.events import Event, SourceState
 from cockpit.alerts.records import AlertRow
 from cockpit.alerts.sender import AppriseSender, SendFn
 from cockpit.collect.repository import HealthRow
@@ -39,6 +39,8 @@ CHUNK = 5_000  # rows read at a time when catching up
 
 class AfterEvaluate(Protocol):
     """What acts on alerts once they are stored (cockpit.moderation.automation)."""
+
+    def observe(self, events: Sequence[Event]) -> None: ...
 
     async def after_evaluate(self, rules: Sequence[AnyRule]) -> int: ...
 
@@ -201,6 +203,8 @@ class AlertService:
             events = await self.store.events_between(first, end)
             if events:
                 await asyncio.to_thread(self.engine.observe_many, events)
+                if self.automation is not None:
+                    self.automation.observe(events)  # joins, for welcomes
             del events  # before evaluating: less for the garbage collector to walk
             self._seen = end
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cockpit.alerts.config import AnyRule, AutoCap, Receiver, RuleAction
+from cockpit.alerts.events import Event
 from cockpit.alerts.grouping import Outgoing, routed
 from cockpit.alerts.records import AlertRow
 from cockpit.config import Config
@@ -34,6 +35,7 @@ from cockpit.moderation import service
 from cockpit.moderation.alert_targets import messages, resolve_alert
 from cockpit.moderation.repository import Case
 from cockpit.moderation.targets import Plan, Planned, Refused
+from cockpit.moderation.welcomes import Welcomer
 from cockpit.plugin_api import ActionTarget
 from cockpit.registry import Registry
 from cockpit.store.base import Store
@@ -83,6 +85,7 @@ class Automation:
         self.tasks: set[asyncio.Task[None]] = set()
         self.paged: set[int] = set()  # alerts whose first cases were paged
         self.closed = False
+        self.welcomer = Welcomer(store, registry, config)
         self.acted = 0  # cases created by this process, for the log and the benches
         # what rules already asked for, by action: (platform, user id) for member actions,
         # (platform, message id) for deletes; two alerts about one wave (its text and its
@@ -93,13 +96,20 @@ class Automation:
         self.closed = True
         await cancel_all(list(self.tasks))
 
+    def observe(self, events: Sequence[Event]) -> None:
+        """New activities as the engine saw them: joins wait here for their welcome."""
+        self.welcomer.observe(events, to_ms(self.clock()))
+
     async def after_evaluate(self, rules: Sequence[AnyRule]) -> int:
-        """Turn firing alerts of rules with actions into cases; returns how many were made."""
+        """Turn firing alerts of rules with actions into cases, greet who joined; returns
+        how many cases were made."""
         acting = {r.name: r for r in rules if r.actions}
-        if not acting:
+        if not acting and not self.welcomer.waiting:
             return 0
         made = 0
-        for alert in await self.store.alerts.alerts(states=("firing",), limit=1000):
+        firing = await self.store.alerts.alerts(states=("firing",), limit=1000)
+        made += await self.welcomer.run(rules, firing, self.clock())
+        for alert in firing:
             rule = acting.get(alert.rule)
             if rule is None:
                 continue

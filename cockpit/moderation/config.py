@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from cockpit.alerts.config import AutoCap
+from cockpit.timeutil import parse_duration, zone
 
 
 class ModerationSettings(BaseModel):
@@ -47,4 +48,73 @@ class ModerationSettings(BaseModel):
     )
 
 
-SECTIONS: dict[str, TypeAdapter[Any]] = {"moderation": TypeAdapter(ModerationSettings)}
+class WelcomeMessage(BaseModel):
+    """One welcome template; the first entry matching a join (community, platform, channel,
+    each optional) greets it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    community: str | None = Field(None, description="only joins to this community")
+    platform: str | None = Field(None, description="only joins on this platform")
+    channel: str | None = Field(None, description="only joins seen in this channel (its name)")
+    text: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="{name}, {mention}, {rules}, {time_of_day} (morning, afternoon, evening, "
+        "night) and {local_time} in `timezone`",
+    )
+    timezone: str | None = Field(
+        None, description="where {time_of_day} is told (default: the cockpit's)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _slots(cls, value: str) -> str:
+        try:
+            value.format_map(_Probe())
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"template {value!r}: {exc} (known: {', '.join(SLOTS)})") from None
+        return value
+
+
+SLOTS = ("name", "mention", "rules", "time_of_day", "local_time")
+
+
+class _Probe(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        if key not in SLOTS:
+            raise KeyError(f"unknown slot {{{key}}}")
+        return ""
+
+
+class WelcomeSettings(BaseModel):
+    """`[welcome]`: greet members who join, once each, held back during a raid."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(False, description="greet joins at all")
+    delay: timedelta = Field(
+        timedelta(seconds=60),
+        description="wait this long after a join (a raid is detected by then; its joins are "
+        "never greeted, others wait until it is over)",
+    )
+    rules: str = Field("", description="what {rules} says: a channel, a link")
+    messages: list[WelcomeMessage] = Field(default_factory=list)
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+
+SECTIONS: dict[str, TypeAdapter[Any]] = {
+    "moderation": TypeAdapter(ModerationSettings),
+    "welcome": TypeAdapter(WelcomeSettings),
+}

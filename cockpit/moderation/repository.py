@@ -287,7 +287,8 @@ class ModerationRepository(Protocol):
 
     async def automatic_steps(self, since: datetime, operator: str | None = None) -> int:
         """Platform actions rules ran on their own since then (all rules, or one
-        operator such as "rule:spam"): what the caps count. Proposals and dry runs do not."""
+        operator such as "rule:spam"): what the caps count. Proposals, dry runs and posts
+        (`say`: welcomes, announcements) do not."""
         ...
 
     async def case(self, number: int) -> Case | None: ...

@@ -372,7 +372,7 @@ class SQLiteModeration:
         who, param = ("c.operator = ?", operator) if operator else ("c.operator LIKE ?", "rule:%")
         row = await self.store.fetchall(
             f"SELECT count(*) FROM mod_step s JOIN mod_case c ON c.number = s.case_no "
-            f"WHERE c.created >= ? AND {who} AND s.status IN ({marks})",
+            f"WHERE c.created >= ? AND {who} AND c.action != 'say' AND s.status IN ({marks})",
             [to_ms(since), param, *COUNTED],
         )
         return int(row[0][0])

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from cockpit.model import Activity
+from cockpit.model import Activity, Kind
 from cockpit.plugin_api import ACTIONS, ActionCall, ActionOutcome, SourceContext
 
 from .settings import DemoSettings
@@ -26,6 +26,7 @@ class DemoState:
     restricted: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
     locked: set[tuple[str, str]] = field(default_factory=set)
     slowmode: dict[tuple[str, str], int] = field(default_factory=dict)
+    posted: list[Activity] = field(default_factory=list)  # the bot's posts, for the feed
 
     def allows(self, record: Activity) -> bool:
         """Whether the simulated platform lets this record through."""
@@ -99,6 +100,23 @@ class DemoActor:
             n = len(t.message_ids)
             return ActionOutcome("done", f"deleted {n} message{'s' if n != 1 else ''}")
         if call.action in ("say", "warn"):
+            channel = (t.label or "").partition(" on ")[0].lstrip("#") or t.channel_id or "?"
+            s.posted.append(
+                Activity(
+                    platform=t.platform,
+                    source_id=f"cockpit-{call.key}",
+                    kind=Kind.MESSAGE,
+                    ts=datetime.now(UTC),
+                    channel=channel,
+                    channel_id=t.channel_id or "",
+                    author="Cockpit",
+                    author_id="cockpit-bot",
+                    text=call.text or "",
+                    community=t.community,
+                    reply_to=t.message_ids[0] if call.action == "warn" and t.message_ids else None,
+                    is_bot=True,
+                )
+            )
             return ActionOutcome("done", f"posted in {name}", ref=f"demo-{call.key}")
         return ActionOutcome("failed", f"the demo cannot {call.action}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -81,6 +82,9 @@ class DemoSource:
         """In batches, each with the cursor of its last record."""
         batch: list[Activity] = []
         allows = self.state.allows
+        if self.state.posted:  # what the cockpit's bot said on the simulated platforms
+            posted, self.state.posted[:] = list(self.state.posted), []
+            records = heapq.merge(posted, records, key=lambda r: r.ts)
         for record in records:
             if not allows(record):
                 continue

@@ -336,7 +336,7 @@ class PgModeration:
         who, param = ("c.operator = %s", operator) if operator else ("c.operator LIKE %s", "rule:%")
         rows = await self.store.fetchall(
             "SELECT count(*) FROM mod_step s JOIN mod_case c ON c.number = s.case_no "
-            f"WHERE c.created >= %s AND {who} AND s.status = ANY(%s)",
+            f"WHERE c.created >= %s AND {who} AND c.action != 'say' AND s.status = ANY(%s)",
             [to_ms(since), param, list(COUNTED)],
         )
         return int(rows[0][0])

@@ -1,0 +1,158 @@
+"""Welcomes: a join is greeted by the bot in the channel it was seen in, from the first
+`[welcome]` template that matches, `delay` after the join, once per member ever (the case's
+origin is the member's platform id, unique in the store, so a restart never greets twice).
+
+While a raid rule is firing for the community, greetings are held: joins from the raid (at
+or after the raid began, less its window) are never greeted; earlier ones go out once the
+raid is over. Each greeting is a `say` case with operator "rule:welcome", carried out by
+whoever holds the platform's token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from cockpit.alerts.config import AnyRule, RaidRule
+from cockpit.alerts.detectors import ms
+from cockpit.alerts.events import Event
+from cockpit.alerts.records import AlertRow
+from cockpit.config import Config
+from cockpit.errors import CockpitError
+from cockpit.model import Kind
+from cockpit.moderation import service
+from cockpit.moderation.config import WelcomeMessage
+from cockpit.moderation.targets import Plan, Planned, capabilities
+from cockpit.plugin_api import ActionTarget
+from cockpit.registry import Registry
+from cockpit.store.base import Store
+from cockpit.textsafe import inert_line
+from cockpit.timeutil import to_ms, zone
+
+log = logging.getLogger(__name__)
+STALE_MS = 15 * 60 * 1000  # a join older than this when first seen is history: not greeted
+MAX_WAITING = 10_000  # joins waiting for their greeting; beyond, the oldest are dropped
+
+
+def mention(ev: Event) -> str:
+    """How the platform itself mentions a member in a bot's message."""
+    if ev.platform in ("discord", "slack"):
+        return f"<@{ev.author_id}>"
+    if ev.platform in ("telegram", "discourse") and ev.handle:
+        return f"@{ev.handle}"
+    return ev.author
+
+
+def time_of_day(hour: int) -> str:
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
+
+
+class Welcomer:
+    def __init__(self, store: Store, registry: Registry, config: Config) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config
+        self.waiting: deque[Event] = deque()
+        self.greeted = 0
+        self.skipped_raid = 0
+
+    def observe(self, events: Iterable[Event], now: int) -> None:
+        """Joins to greet; history (an import, a backfill, a source catching up) is not."""
+        if not self.config.welcome.enabled:
+            return
+        for ev in events:
+            if ev.kind is Kind.JOIN and not ev.is_bot and now - ev.ts <= STALE_MS:
+                self.waiting.append(ev)
+        while len(self.waiting) > MAX_WAITING:
+            self.waiting.popleft()
+
+    def template(self, ev: Event) -> WelcomeMessage | None:
+        for m in self.config.welcome.messages:
+            if m.community not in (None, ev.community):
+                continue
+            if m.platform not in (None, ev.platform):
+                continue
+            if m.channel is not None and m.channel.lstrip("#") != ev.channel:
+                continue
+            return m
+        return None
+
+    def text(self, m: WelcomeMessage, ev: Event, now: datetime) -> str:
+        local = now.astimezone(zone(m.timezone or self.config.cockpit.timezone))
+        return m.text.format_map(
+            {
+                "name": inert_line(ev.author),
+                "mention": mention(ev),
+                "rules": self.config.welcome.rules,
+                "time_of_day": time_of_day(local.hour),
+                "local_time": f"{local:%H:%M} {local.tzname()}",
+            }
+        )
+
+    async def run(self, rules: Sequence[AnyRule], firing: Sequence[AlertRow], now: datetime) -> int:
+        """Greet the joins whose time has come; hold them while a raid is on."""
+        settings = self.config.welcome
+        if not settings.enabled or not self.waiting:
+            return 0
+        raid_rules = {r.name: ms(r.window) for r in rules if isinstance(r, RaidRule)}
+        raids = {
+            a.community: a.active_at - raid_rules[a.rule] for a in firing if a.rule in raid_rules
+        }
+        if raids:  # the raid's joins are never greeted, even once it is over
+            keep = deque(ev for ev in self.waiting if not self._in_raid(ev, raids))
+            self.skipped_raid += len(self.waiting) - len(keep)
+            self.waiting = keep
+        due = to_ms(now) - int(settings.delay.total_seconds() * 1000)
+        caps = capabilities(self.registry, self.config)
+        held: list[Event] = []
+        made = 0
+        while self.waiting and self.waiting[0].ts <= due:
+            ev = self.waiting.popleft()
+            if ev.community in raids:
+                held.append(ev)  # joined before the raid: greeted once it is over
+                continue
+            if await self.greet(ev, caps, now):
+                made += 1
+        self.waiting.extendleft(reversed(held))
+        return made
+
+    @staticmethod
+    def _in_raid(ev: Event, raids: dict[str, int]) -> bool:
+        began = raids.get(ev.community)
+        return began is not None and ev.ts >= began
+
+    async def greet(self, ev: Event, caps: dict[str, frozenset[str]], now: datetime) -> bool:
+        m = self.template(ev)
+        if m is None or "say" not in caps.get(ev.platform, frozenset()):
+            return False
+        where = f"#{inert_line(ev.channel)} on {ev.platform}"
+        target = ActionTarget(ev.platform, ev.community, channel_id=ev.channel_id, label=where)
+        plan = Plan("say", ev.community, f"welcome {inert_line(ev.author)} in {where}")
+        plan.steps.append(Planned(target, None, f"say in {where}"))
+        try:
+            case = await service.submit(
+                self.store,
+                self.config,
+                plan,
+                reason=f"welcome {inert_line(ev.author)}",
+                operator="rule:welcome",
+                now=now,
+                text=self.text(m, ev, now),
+                origin=f"welcome:{ev.community}:{ev.platform}:{ev.author_id}",
+            )
+        except CockpitError as exc:
+            log.warning("welcome of %s on %s: %s", ev.author, ev.platform, exc)
+            return False
+        if to_ms(case.created) < to_ms(now):
+            return False  # greeted before (a rejoin, a restart): once per member
+        self.greeted += 1
+        log.info("welcome: case %d greets %s %s", case.number, ev.author, where)
+        return True
