@@ -33,7 +33,7 @@ from cockpit.config import Config
 from cockpit.errors import CockpitError
 from cockpit.moderation import service
 from cockpit.moderation.alert_targets import messages, resolve_alert
-from cockpit.moderation.repository import Case
+from cockpit.moderation.repository import Case, CaseQuery
 from cockpit.moderation.targets import Plan, Planned, Refused
 from cockpit.moderation.welcomes import Welcomer
 from cockpit.plugin_api import ActionTarget
@@ -44,6 +44,7 @@ from cockpit.textsafe import inert_line
 from cockpit.timeutil import format_duration, to_ms, utcnow
 
 log = logging.getLogger(__name__)
+REASK_MS = 30_000  # an automatic follow-up on new evidence, at most this often per alert
 MAX_COVERED = 50_000  # remembered targets per action
 STALE_MS = 15 * 60 * 1000  # an alert older than this is not acted on automatically
 STATUS = {"propose": "proposed", "auto": "pending", "dry-run": "dry-run"}
@@ -119,6 +120,8 @@ class Automation:
                 origin = origin_of(rule.name, alert.id, index, upto)
                 if origin in self.asked:
                     continue
+                if await self.wait_for_earlier(rule, alert, act):
+                    continue  # asked again on a later evaluation
                 self.asked.add(origin)
                 try:
                     found = await self.act(rule, alert, act, origin)
@@ -132,6 +135,22 @@ class Automation:
                 self.paged.add(alert.id)
                 await self.tell(alert, taken)
         return made
+
+    async def wait_for_earlier(self, rule: AnyRule, alert: AlertRow, act: RuleAction) -> bool:
+        """New evidence on an alert this rule already acted on waits while that case is still
+        proposed (one proposal per alert and action, not one per message), and, in auto
+        mode, for REASK_MS after it: what arrives meanwhile goes in one follow-up."""
+        earlier = [
+            c
+            for c in await self.store.moderation.cases(CaseQuery(alert_id=alert.id, limit=50))
+            if c.operator == f"rule:{rule.name}" and c.action == act.do
+        ]
+        if not earlier:
+            return False
+        latest = max(earlier, key=lambda c: c.number)
+        if latest.state in ("proposed", "dry-run"):
+            return True
+        return to_ms(self.clock()) - to_ms(latest.created) < REASK_MS
 
     async def act(
         self, rule: AnyRule, alert: AlertRow, act: RuleAction, origin: str
