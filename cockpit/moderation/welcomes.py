@@ -133,6 +133,9 @@ class Welcomer:
         m = self.template(ev)
         if m is None or "say" not in caps.get(ev.platform, frozenset()):
             return False
+        row = await self.store.activity(ev.platform, ev.source_id)
+        if row is not None and await self.store.moderation.restrictions([row.member_id], now):
+            return False  # banned or timed out meanwhile (a scam bot the screen removed)
         where = f"#{inert_line(ev.channel)} on {ev.platform}"
         target = ActionTarget(ev.platform, ev.community, channel_id=ev.channel_id, label=where)
         plan = Plan("say", ev.community, f"welcome {inert_line(ev.author)} in {where}")
