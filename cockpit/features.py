@@ -125,7 +125,11 @@ class Features:
 
     def _automation(self) -> Automation | None:
         """Rules that carry actions act through the case log (cockpit.moderation.automation)."""
-        wanted = self.config.welcome.enabled or any(r.actions for r in self.config.rules)
+        wanted = (
+            self.config.welcome.enabled
+            or bool(self.config.moderation.ladder)
+            or any(r.actions for r in self.config.rules)
+        )
         if self.registry is None or not wanted:
             return None
         return Automation(self.store, self.registry, self.config, self.config.receivers)
@@ -177,6 +181,7 @@ class Features:
                 automation = self.alerts.automation
                 if isinstance(automation, Automation):
                     automation.config = fresh  # caps, protected members, reasons as edited
+                    automation.welcomer.config = automation.ladder.config = fresh
                 elif automation is None:
                     self.alerts.automation = self._automation()
             self.rules_loaded += 1

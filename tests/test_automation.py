@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ from cockpit.moderation.automation import Automation
 from cockpit.moderation.config import ModerationSettings, WelcomeSettings
 from cockpit.moderation.executor import ActionExecutor
 from cockpit.moderation.repository import CaseQuery
-from cockpit.moderation.targets import Refused
+from cockpit.moderation.targets import Refused, resolve
 from cockpit.pipeline import BatchingWriter
 from cockpit.plugin_api import ACTIONS, ActionCall, ActionOutcome
 from cockpit.plugins.demo import DemoSettings
@@ -364,6 +364,56 @@ async def test_joins_are_greeted_once_and_never_during_a_raid(
         "welcome early in #general on discord",
         "welcome newbie in #general on discord",
     ]
+
+
+async def warn(rig: Rig, source_id: str) -> None:
+    plan = await resolve(rig.store, load_registry(), rig.cfg, "warn", f"discord:{source_id}")
+    case = await moderation.submit(
+        rig.store, rig.cfg, plan, reason="off-topic", operator="mira",
+        now=from_ms(rig.clock.now), text="please keep to the topic",
+    )  # fmt: skip
+    assert (await moderation.wait_for_outcome(rig.store, case.number, 10, "mira")).state == "done"
+
+
+async def test_the_warn_ladder_escalates_per_person_once(store: SQLiteStore, inbox: Inbox) -> None:
+    """Three warnings within 7 days across two linked accounts: a 1-day timeout on both,
+    once, also after a restart; a warning older than the window does not count."""
+    ladder = [{"warns": 3, "within": "7d", "do": "timeout", "for": "1d"}]
+    cfg = config(ladder=ladder)
+    async with Rig(store, inbox, cfg, []) as rig:
+        await rig.post(1, "alt1", "hello")
+        await rig.post(2, "alt2", "hello again")
+        await rig.post(3, "alt1", "and again")
+        a = await store.find_members("alt1", "c1")
+        b = await store.find_members("alt2", "c1")
+        await store.identity.link(a[0].id, b[0].id)
+        rig.clock.now -= 8 * 86_400 * S  # a warning long ago: expired by the time of the third
+        await warn(rig, "1")
+        rig.clock.now += 8 * 86_400 * S
+        await warn(rig, "2")
+        await warn(rig, "3")
+        await rig.settle()
+        assert [c.action for c in rig.actor.calls] == ["warn", "warn", "warn"]
+        await warn(rig, "1")  # the third within 7 days: alt1 and alt2 timed out for a day
+        await rig.settle()
+        for _ in range(100):
+            if len(rig.actor.calls) == 6:
+                break
+            await asyncio.sleep(0.05)
+        timeouts = [c for c in rig.actor.calls if c.action == "timeout"]
+        assert sorted(c.target.user_id or "" for c in timeouts) == sorted(
+            [a[0].platform_user_id, b[0].platform_user_id]
+        )
+        assert all(c.until == from_ms(rig.clock.now) + timedelta(days=1) for c in timeouts)
+        [case] = [
+            c for c in await store.moderation.cases(CaseQuery()) if c.operator == "rule:ladder"
+        ]
+        assert "3 warnings within 7d" in case.reason
+    async with Rig(store, inbox, cfg, []) as again:  # a restart reads the log again
+        await again.settle()
+        await again.settle()
+        await asyncio.sleep(0.3)
+        assert again.actor.calls == []
 
 
 def test_a_welcome_template_with_an_unknown_slot_is_refused() -> None:

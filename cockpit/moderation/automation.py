@@ -33,6 +33,7 @@ from cockpit.config import Config
 from cockpit.errors import CockpitError
 from cockpit.moderation import service
 from cockpit.moderation.alert_targets import messages, resolve_alert
+from cockpit.moderation.ladder import Ladder
 from cockpit.moderation.repository import Case, CaseQuery
 from cockpit.moderation.targets import Plan, Planned, Refused
 from cockpit.moderation.welcomes import Welcomer
@@ -87,6 +88,7 @@ class Automation:
         self.paged: set[int] = set()  # alerts whose first cases were paged
         self.closed = False
         self.welcomer = Welcomer(store, registry, config)
+        self.ladder = Ladder(store, registry, config)
         self.acted = 0  # cases created by this process, for the log and the benches
         # what rules already asked for, by action: (platform, user id) for member actions,
         # (platform, message id) for deletes; two alerts about one wave (its text and its
@@ -105,9 +107,9 @@ class Automation:
         """Turn firing alerts of rules with actions into cases, greet who joined; returns
         how many cases were made."""
         acting = {r.name: r for r in rules if r.actions}
+        made = await self.ladder.run(self.clock())
         if not acting and not self.welcomer.waiting:
-            return 0
-        made = 0
+            return made
         firing = await self.store.alerts.alerts(states=("firing",), limit=1000)
         made += await self.welcomer.run(rules, firing, self.clock())
         for alert in firing:

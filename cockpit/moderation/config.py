@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from cockpit.alerts.config import AutoCap
+from cockpit.alerts.config import AutoCap, Duration
 from cockpit.timeutil import parse_duration, zone
+
+
+class LadderRung(BaseModel):
+    """At exactly `warns` warnings `within` a window (one person, every platform), `do`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    warns: int = Field(ge=1, le=1000)
+    within: Duration
+    do: Literal["timeout", "kick", "ban"]
+    for_: Duration | None = Field(None, alias="for")
+
+    @field_validator("within")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("within must be a positive duration")
+        return value
+
+    @field_validator("for_")
+    @classmethod
+    def _span(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("`for` must be a positive duration")
+        return value
+
+    @model_validator(mode="after")
+    def _fits(self) -> LadderRung:
+        if self.do == "timeout" and self.for_ is None:
+            raise ValueError('a timeout needs `for` (e.g. for = "1d")')
+        if self.do == "kick" and self.for_ is not None:
+            raise ValueError("`for` does not apply to kick")
+        return self
 
 
 class ModerationSettings(BaseModel):
@@ -41,6 +74,11 @@ class ModerationSettings(BaseModel):
         30.0, gt=0, le=600, description="seconds `cockpit mod` waits for the token holder"
     )
     purge_limit: int = Field(500, ge=1, le=5000, description="most messages one purge deletes")
+    ladder: list[LadderRung] = Field(
+        default_factory=list,
+        description="escalation by warnings, counted per person across platforms, each "
+        "warning counting only within a rung's window",
+    )
     auto_cap: AutoCap = Field(
         default_factory=lambda: AutoCap(count=20, within=timedelta(minutes=10)),
         description="all rules together: at most `count` automatic platform actions `within` "
