@@ -22,6 +22,7 @@ from cockpit.calendar.reminders import Reminders
 from cockpit.config import Config, load_config
 from cockpit.errors import CockpitError
 from cockpit.leases import LeaseKeeper
+from cockpit.moderation.announcements import Announcer
 from cockpit.moderation.automation import Automation
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
@@ -143,7 +144,13 @@ class Features:
         self._reminders_stop = asyncio.Event()
         calendar = self.config.calendar
         reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
-        await reminders.run(self._reminders_stop)
+        if not calendar.announce or self.registry is None:
+            await reminders.run(self._reminders_stop)
+            return
+        announcer = Announcer(self.store, self.registry, self.config, self.clock)
+        await asyncio.gather(
+            reminders.run(self._reminders_stop), announcer.run(self._reminders_stop)
+        )
 
     async def _stop_reminders(self) -> None:
         self._reminders_stop.set()

@@ -19,9 +19,13 @@ from test_alerts_notify import Clock, Inbox, settings
 
 from cockpit.alerts.config import Receiver, parse_rules
 from cockpit.alerts.service import AlertService
+from cockpit.calendar.config import CalendarSettings
+from cockpit.calendar.model import Event, new_uid
 from cockpit.config import CockpitSettings, Config, SourceConfig
+from cockpit.errors import CockpitError
 from cockpit.model import Kind
 from cockpit.moderation import service as moderation
+from cockpit.moderation.announcements import Announcer
 from cockpit.moderation.automation import Automation
 from cockpit.moderation.config import ModerationSettings, WelcomeSettings
 from cockpit.moderation.executor import ActionExecutor
@@ -414,6 +418,49 @@ async def test_the_warn_ladder_escalates_per_person_once(store: SQLiteStore, inb
         await again.settle()
         await asyncio.sleep(0.3)
         assert again.actor.calls == []
+
+
+async def test_calendar_events_announce_themselves_once(store: SQLiteStore, inbox: Inbox) -> None:
+    """At the reminder offset, in the event's channel and in `announce_in`, with the time in
+    the regions; once, whatever the ticks; `--now` posts again, as asked."""
+    cfg = Config(
+        None,
+        CockpitSettings(community="c1", regions=["Asia/Jakarta", "Africa/Lagos"]),
+        None,
+        config().sources,
+        sections={
+            **config().sections,
+            "calendar": CalendarSettings(
+                reminders=["1h"], announce=True, announce_in=["discord:#announcements"]
+            ),
+        },
+    )
+    async with Rig(store, inbox, cfg, []) as rig:
+        await rig.post(1, "someone", "hello")
+        await rig.writer.write_result([act(2, channel="announcements", channel_id="ann")])
+        now = from_ms(rig.clock.now)
+        start = (now + timedelta(minutes=59)).replace(second=0, microsecond=0)
+        event = Event(
+            new_uid(), "Community AMA", start.replace(tzinfo=None), timedelta(hours=1),
+            tz="UTC", community="c1", platform="discord", channel="general",
+        )  # fmt: skip
+        await store.calendar.save(event)
+        announcer = Announcer(store, load_registry(), cfg, clock=lambda: from_ms(rig.clock.now))
+        assert await announcer.tick() == 2
+        rig.clock.now += 30 * S
+        assert await announcer.tick() == 0  # once per occurrence, offset and channel
+        for _ in range(100):
+            if len(rig.actor.calls) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(c.target.channel_id or "" for c in rig.actor.calls) == ["ann", "general"]
+        text = rig.actor.calls[0].text or ""
+        assert "Community AMA in 58 min" in text or "Community AMA in 59 min" in text, text
+        assert "Jakarta" in text and "Lagos" in text, text
+        again = await announcer.now(event.uid[:6])
+        assert len(again) == 2
+        with pytest.raises(CockpitError, match="nope"):
+            await announcer.now("nope")
 
 
 def test_a_welcome_template_with_an_unknown_slot_is_refused() -> None:

@@ -304,3 +304,22 @@ def test_a_rule_proposes_and_the_cli_confirms_or_rejects(
         assert states == ["done", "done", "rejected", "rejected"]
     finally:
         c.stop()
+
+
+def test_calendar_announce_refuses_in_one_line(
+    seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(seeded)
+    assert main(cli(cfg, "calendar", "announce", "zzz", "--now")) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cockpit:") and "zzz" in err and "\n" not in err
+    from datetime import UTC, datetime, timedelta
+
+    day = (datetime.now(UTC) + timedelta(days=30)).date()
+    assert main(cli(cfg, "calendar", "add", "AMA", "--start", f"{day} 15:00",
+                    "--tz", "UTC", "--duration", "1h")) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(cli(cfg, "calendar", "--json", "--from", str(day), "--days", "1")) == 0
+    (event,) = json.loads(capsys.readouterr().out)
+    assert main(cli(cfg, "calendar", "announce", event["uid"][:8], "--now")) == 1
+    assert "no channel to announce in" in capsys.readouterr().err

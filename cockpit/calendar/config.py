@@ -22,6 +22,16 @@ class CalendarSettings(BaseModel):
     receivers: list[str] = Field(
         default_factory=list, description="apprise URLs reminders go to (use ${NAME} for tokens)"
     )
+    announce: bool = Field(
+        False,
+        description="events announce themselves through the bots at the reminder offsets, in "
+        "their own channel and in `announce_in`",
+    )
+    announce_in: list[str] = Field(
+        default_factory=list,
+        description='channels every event is announced in too: "platform:#name" (e.g. '
+        '"discord:#announcements")',
+    )
     awake_from: int = Field(7, ge=0, le=23, description="first local hour a region is awake")
     awake_until: int = Field(23, ge=1, le=24, description="local hour a region goes to sleep")
     lookback_days: int = Field(90, ge=1, le=3650, description="activity counted by the slot finder")
@@ -31,6 +41,15 @@ class CalendarSettings(BaseModel):
     def _zones(cls, value: list[str] | None) -> list[str] | None:
         for name in value or []:
             zone(name)
+        return value
+
+    @field_validator("announce_in")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        for item in value:
+            platform, sep, name = item.partition(":")
+            if not sep or not platform or not name.lstrip("#"):
+                raise ValueError(f'{item!r}: expected "platform:#channel"')
         return value
 
     @field_validator("reminders")

@@ -29,6 +29,8 @@ from cockpit.calendar.zones import get_zone, resolve
 from cockpit.commands.context import Context, count, option_zone
 from cockpit.commands.options import Subparsers, community_choice, community_filter, json_output
 from cockpit.errors import CockpitError
+from cockpit.moderation import service
+from cockpit.moderation.announcements import Announcer
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import check_time, iso_z, parse_duration, utcnow
 
@@ -165,6 +167,17 @@ def register(sub: Subparsers) -> None:
 
     rem = cs.add_parser("remind", help="send the reminders that are due now, once each")
     rem.set_defaults(run=run_remind)
+    ann = cs.add_parser(
+        "announce",
+        help="announce an event in its community channels through the bots",
+        description="Post the next occurrence's announcement, with its time in the regions, "
+        "in the event's channel and [calendar] announce_in, through whoever holds the tokens.",
+    )
+    ann.add_argument("uid", metavar="UID", help="the event (a unique prefix of its uid)")
+    ann.add_argument("--now", action="store_true", required=True, help="at once")
+    ann.add_argument("--wait", type=float, default=None, metavar="SECONDS", help="wait this long")
+    json_output(ann)
+    ann.set_defaults(run=run_announce)
 
 
 # ------------------------------------------------------------------ helpers
@@ -760,6 +773,25 @@ async def run_on_call(ctx: Context) -> int:
     if not duty:
         print("nobody is on call now", file=ctx.out)
     return 0
+
+
+async def run_announce(ctx: Context) -> int:
+    config = ctx.config
+    operator = service.operator_name(config)
+    store = await ctx.open_store(readonly=False)
+    try:
+        cases = await Announcer(store, ctx.registry, config).now(ctx.args.uid)
+        wait = ctx.args.wait if ctx.args.wait is not None else config.moderation.wait
+        cases = [await service.wait_for_outcome(store, c.number, wait, operator) for c in cases]
+    finally:
+        await store.close()
+    if ctx.args.json:
+        ctx.print_json([c.to_json() for c in cases])
+    else:
+        for c in cases:
+            detail = "; ".join(inert_line(s.detail or s.status) for s in c.steps)
+            print(f"case {c.number}: {inert_line(c.label)}: {c.state} ({detail})", file=ctx.out)
+    return 0 if all(c.state == "done" for c in cases) else 1
 
 
 async def run_remind(ctx: Context) -> int:
