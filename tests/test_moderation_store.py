@@ -306,3 +306,17 @@ async def test_a_proposal_waits_until_confirmed_and_an_origin_asks_once(
         "dry-run",
     ]
     assert await repo.claim([("discord", "c1")], "h", NOW) == []
+
+
+async def test_what_rules_post_can_be_left_out_of_the_log(store: Store) -> None:
+    repo = store.moderation
+    hello = ActionTarget("discord", "c1", channel_id="g", label="#general")
+    post = ban(("discord",), action="say", operator="rule:welcome", targets=[hello],
+               text="welcome!", origin="welcome:c1:discord:1")  # fmt: skip
+    said = await repo.submit(post, NOW)
+    by_hand = await repo.submit(ban(("discord",), action="say", targets=[hello], text="hi"), NOW)
+    banned = await repo.submit(ban(("discord",)), NOW)
+    every = [c.number for c in await repo.cases(CaseQuery())]
+    assert every == [banned.number, by_hand.number, said.number]
+    moderation = [c.number for c in await repo.cases(CaseQuery(posts=False))]
+    assert moderation == [banned.number, by_hand.number]

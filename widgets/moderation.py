@@ -285,6 +285,7 @@ class CasesScreen(ModalScreen[None]):
         Binding("escape,q", "dismiss", "Close"),
         Binding("r", "revert", "Revert"),
         Binding("n", "note", "Note"),
+        Binding("p", "posts", "Posts"),
     ]
     COLUMNS = ("#", "when", "state", "action", "target", "reason", "by")
 
@@ -292,9 +293,13 @@ class CasesScreen(ModalScreen[None]):
         super().__init__()
         self.ctx = ctx
         self.cases: list[Case] = []
+        self.posts = False  # `p`: also what rules post (welcomes, announcements)
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Cases · Enter details · r revert · n note · Esc close", "bold"))
+        yield Static(
+            Text("Cases · Enter details · r revert · n note · p posts · Esc close", "bold"),
+            id="cases-title",
+        )
         table: DataTable[Text] = DataTable(cursor_type="row", id="cases")
         table.add_columns(*self.COLUMNS)
         yield table
@@ -311,7 +316,7 @@ class CasesScreen(ModalScreen[None]):
         if store is None or not self.ctx.ready:
             return
         try:
-            cases = await store.moderation.cases(CaseQuery(limit=200))
+            cases = await store.moderation.cases(CaseQuery(limit=200, posts=self.posts))
         except CockpitError as exc:
             self.query_one("#case-detail", Static).update(Text(str(exc), "red"))
             return
@@ -348,6 +353,11 @@ class CasesScreen(ModalScreen[None]):
                 when = e.at.astimezone(self.ctx.tz).strftime("%H:%M:%S")
                 text.append(f"  {when} {e.kind} {inert_line(e.who)} {inert_line(e.text)}\n", "dim")
             self.query_one("#case-detail", Static).update(text)
+
+    def action_posts(self) -> None:
+        self.posts = not self.posts
+        self.notify("Showing welcomes and announcements" if self.posts else "Moderation only")
+        self.load()
 
     def current(self) -> Case | None:
         row = self.query_one(DataTable).cursor_row

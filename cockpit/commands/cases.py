@@ -22,6 +22,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--member", help="only cases about this MEMBER (and their linked identities)")
     p.add_argument("--state", action="append", choices=STATES, default=[], help="only this state")
     p.add_argument("--limit", type=count("--limit"), default=50, help="how many (default 50)")
+    p.add_argument(
+        "--no-posts",
+        dest="posts",
+        action="store_false",
+        help="leave out what rules post (welcomes, announcements)",
+    )
     community_filter(p)
     json_output(p)
     p.set_defaults(run=run_list)
@@ -79,7 +85,13 @@ async def run_list(ctx: Context) -> int:
             if person is not None:
                 members = await store.identity.members_of(person)
         rows = await store.moderation.cases(
-            CaseQuery(member_ids=members, states=a.state, community=a.community, limit=a.limit)
+            CaseQuery(
+                member_ids=members,
+                states=a.state,
+                community=a.community,
+                limit=a.limit,
+                posts=getattr(a, "posts", True),
+            )
         )
     finally:
         await store.close()

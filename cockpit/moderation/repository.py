@@ -236,6 +236,7 @@ class CaseQuery:
     limit: int = 100
     after: int | None = None  # cases with a number above this (export pages)
     alert_id: int | None = None  # only the cases answering this alert
+    posts: bool = True  # False: leave out what rules post (welcomes, announcements)
 
 
 @dataclass

@@ -147,6 +147,8 @@ class SQLiteModeration:
         if query.alert_id is not None:
             where.append("c.alert_id = ?")
             params.append(query.alert_id)
+        if not query.posts:
+            where.append("NOT (c.action = 'say' AND c.operator LIKE 'rule:%')")
         if query.member_ids:
             marks = ",".join("?" * len(query.member_ids))
             where.append(
