@@ -53,6 +53,11 @@ PANE_NOTES: dict[str, Sequence[tuple[str, str]]] = {
         ("silenced", "firing, but a silence matches it: no notifications while it lasts"),
         ("resolved", "the condition cleared (or r): listed dimmed for an hour, then behind h"),
         ("age · n", "since the state began · how many triggers it counts"),
+        (
+            "⚑ delete+timeout? y/n",
+            "the alert's rule proposes these actions: y runs them (through the process that "
+            "holds the platform's token), n rejects them; C shows the cases",
+        ),
     ),
     "leaderboard": (
         (
