@@ -34,7 +34,7 @@ from cockpit.errors import CockpitError
 from cockpit.moderation import service
 from cockpit.moderation.alert_targets import messages, resolve_alert
 from cockpit.moderation.ladder import Ladder
-from cockpit.moderation.repository import Case, CaseQuery
+from cockpit.moderation.repository import Case, CaseQuery, NewStatus
 from cockpit.moderation.targets import Plan, Planned, Refused
 from cockpit.moderation.welcomes import Welcomer
 from cockpit.plugin_api import ActionTarget
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 REASK_MS = 30_000  # an automatic follow-up on new evidence, at most this often per alert
 MAX_COVERED = 50_000  # remembered targets per action
 STALE_MS = 15 * 60 * 1000  # an alert older than this is not acted on automatically
-STATUS = {"propose": "proposed", "auto": "pending", "dry-run": "dry-run"}
+STATUS: dict[str, NewStatus] = {"propose": "proposed", "auto": "pending", "dry-run": "dry-run"}
 DEFAULT_WARN = "Please keep to the community's rules: this message was flagged by the moderators."
 
 
@@ -89,7 +89,6 @@ class Automation:
         self.closed = False
         self.welcomer = Welcomer(store, registry, config)
         self.ladder = Ladder(store, registry, config)
-        self.acted = 0  # cases created by this process, for the log and the benches
         # what rules already asked for, by action: (platform, user id) for member actions,
         # (platform, message id) for deletes; two alerts about one wave (its text and its
         # link) never ask twice for the same thing
@@ -190,12 +189,11 @@ class Automation:
             until=now + act.for_ if act.for_ is not None else None,
             text=(act.text or DEFAULT_WARN) if act.do == "warn" else None,
             alert_id=alert.id,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             origin=origin,
         )
         if to_ms(case.created) < to_ms(now):  # made before: its page went out then
             return None
-        self.acted += 1
         seen = self.covered.setdefault(case.action, {})
         for key in _keys(case.action, [st.target for st in case.steps]):
             seen[key] = case.number

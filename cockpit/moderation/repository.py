@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from cockpit.plugin_api import ActionCall, ActionOutcome, ActionTarget
 from cockpit.timeutil import iso_z
@@ -31,7 +31,7 @@ StepStatus = Literal[
 FINAL: frozenset[str] = frozenset({"done", "failed", "unknown", "withdrawn", "rejected", "dry-run"})
 # a rule's case starts `proposed` (on-call confirms: its steps become pending, or rejects),
 # `pending` (by hand, or a rule in auto mode) or `dry-run` (recorded, never run)
-NEW_STATUSES = ("pending", "proposed", "dry-run")
+NewStatus = Literal["pending", "proposed", "dry-run"]
 CaseState = Literal[
     "proposed",
     "pending",
@@ -45,19 +45,7 @@ CaseState = Literal[
     "expired",
     "reverted",
 ]
-STATES: tuple[str, ...] = (
-    "proposed",
-    "pending",
-    "done",
-    "partial",
-    "failed",
-    "unknown",
-    "withdrawn",
-    "rejected",
-    "dry-run",
-    "expired",
-    "reverted",
-)
+STATES: tuple[str, ...] = get_args(CaseState)
 EVENT_KINDS = frozenset(
     {
         "requested",
@@ -142,7 +130,7 @@ class NewCase:
     slowmode_seconds: int | None = None
     reverts: int | None = None  # the case this one undoes (`cases revert N`)
     step_members: Sequence[int | None] = ()  # the member row of each target, when known
-    status: Literal["pending", "proposed", "dry-run"] = "pending"  # how its steps start
+    status: NewStatus = "pending"  # how its steps start
     origin: str | None = None  # who asked, once: a rule's "rule:NAME:alert:N:i" never twice
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import getpass
 import time
 from datetime import datetime, timedelta
-from typing import Literal
 
 from cockpit.config import Config
 from cockpit.errors import CockpitError
-from cockpit.moderation.repository import Case, CaseQuery, NewCase
+from cockpit.moderation.repository import Case, CaseQuery, NewCase, NewStatus
 from cockpit.moderation.targets import Plan, Planned, Refused
 from cockpit.plugin_api import TEMPORARY, ActionTarget
 from cockpit.store.base import Store
@@ -139,7 +138,7 @@ async def submit(
     slowmode_seconds: int | None = None,
     delete_history_s: int | None = None,
     reverts: int | None = None,
-    status: Literal["pending", "proposed", "dry-run"] = "pending",
+    status: NewStatus = "pending",
     origin: str | None = None,
 ) -> Case:
     """Record the confirmed plan as a case; the token holder picks it up. A rule's case
