@@ -24,6 +24,7 @@ from cockpit.errors import CockpitError
 from cockpit.leases import LeaseKeeper
 from cockpit.moderation.announcements import Announcer
 from cockpit.moderation.automation import Automation
+from cockpit.moderation.role_rewards import RoleSync
 from cockpit.pipeline import BatchingWriter
 from cockpit.registry import Registry
 from cockpit.store.base import Lease, Store
@@ -144,13 +145,16 @@ class Features:
         self._reminders_stop = asyncio.Event()
         calendar = self.config.calendar
         reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
-        if not calendar.announce or self.registry is None:
-            await reminders.run(self._reminders_stop)
-            return
-        announcer = Announcer(self.store, self.registry, self.config, self.clock)
-        await asyncio.gather(
-            reminders.run(self._reminders_stop), announcer.run(self._reminders_stop)
-        )
+        jobs = [reminders.run(self._reminders_stop)]
+        if self.registry is not None:
+            # the once-a-day jobs ride on the reminders' lease: one process runs them
+            if calendar.announce:
+                announcer = Announcer(self.store, self.registry, self.config, self.clock)
+                jobs.append(announcer.run(self._reminders_stop))
+            if self.config.scoring.roles:
+                roles = RoleSync(self.store, self.registry, self.config, self.clock)
+                jobs.append(roles.run(self._reminders_stop))
+        await asyncio.gather(*jobs)
 
     async def _stop_reminders(self) -> None:
         self._reminders_stop.set()

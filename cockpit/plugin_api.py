@@ -132,9 +132,13 @@ ACTIONS = frozenset(
         "unlock",
         "slowmode",
         "say",
+        "role_add",
+        "role_remove",
     }
 )
-"""The actions of `cockpit mod ACTION`; a plugin declares the ones its platform can carry out."""
+"""The actions of `cockpit mod ACTION`; a plugin declares the ones its platform can carry out.
+`role_add`/`role_remove` give and take a platform role (a Discord role, a Discourse group):
+what role rewards and a welcome's delayed role ask for."""
 
 TEMPORARY = frozenset({"timeout", "ban", "lock", "slowmode"})
 """Actions that may carry a duration (`--for`); the token holder lifts them when due unless
@@ -177,6 +181,7 @@ class ActionCall:
     delete_history: timedelta | None = None  # ban: delete the member's recent messages
     slowmode_seconds: int | None = None  # slowmode: seconds between a member's messages
     restore: Mapping[str, Any] | None = None  # unlock/unslow: what the lock's outcome saved
+    role: str | None = None  # role_add/role_remove: the platform's role (or group) id
 
 
 @dataclass(frozen=True, slots=True)

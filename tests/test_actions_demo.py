@@ -47,7 +47,9 @@ async def test_every_action_is_done_on_every_platform(platform: str) -> None:
     assert a.actions[platform] == ACTIONS
     for action in sorted(ACTIONS):
         until = NOW + timedelta(hours=1) if action in ("timeout",) else None
-        out = await a.perform(call(action, platform, until=until, text="hello", slowmode_seconds=5))
+        out = await a.perform(
+            call(action, platform, until=until, text="hello", slowmode_seconds=5, role="42")
+        )
         assert out.status == "done", (action, out.detail)
         assert out.detail and "\n" not in out.detail
     await a.aclose()

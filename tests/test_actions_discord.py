@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from discord_fake import Limits
 from standins import Reply
-from standins.discord import GUILD, TOKEN, DiscordStandIn, nonce_of, snowflake
+from standins.discord import GUILD, ROLE, TOKEN, DiscordStandIn, nonce_of, snowflake
 
 from cockpit.plugin_api import ActionCall, ActionOutcome, ActionTarget, SourceContext
 from cockpit.plugins.discord import DiscordSettings, plugin
@@ -123,6 +123,8 @@ async def test_kick_and_unknown_member(fake: DiscordStandIn) -> None:
         ("slowmode", "MANAGE_CHANNELS", {"slowmode_seconds": 10}),
         ("lock", "MANAGE_ROLES", {}),
         ("say", "SEND_MESSAGES", {"text": "hello"}),
+        ("role_add", "MANAGE_ROLES", {"role": ROLE}),
+        ("role_remove", "MANAGE_ROLES", {"role": ROLE}),
     ],
 )
 async def test_missing_permission_names_it(
@@ -379,3 +381,45 @@ async def test_verify_a_kick_asks_the_server_it_was_for(fake: DiscordStandIn) ->
         assert out is not None and out.status == "done"
     finally:
         await actor.aclose()
+
+
+async def test_role_add_and_remove_with_the_reason_then_verified(fake: DiscordStandIn) -> None:
+    out = await run(fake, call("role_add", role=ROLE, reason="level core on the leaderboard"))
+    assert out.status == "done" and out.detail == f"gave @mallory the role {ROLE}"
+    path = f"/guilds/{GUILD}/members/{USER}/roles/{ROLE}"
+    assert fake.calls() == [("PUT", path)]
+    assert fake.requests[-1].headers["x-audit-log-reason"] == quote(
+        "level core on the leaderboard", safe=""
+    )
+    assert fake.members[USER]["roles"] == [ROLE]
+    actor = actor_for(fake)
+    checked = await actor.verify(call("role_add", role=ROLE))
+    assert checked is not None and checked.status == "done" and "has the role" in checked.detail
+    checked = await actor.verify(call("role_remove", role=ROLE))
+    assert checked is not None and checked.status == "failed"
+    await actor.aclose()
+    out = await run(fake, call("role_remove", role=ROLE))
+    assert out.status == "done" and fake.members[USER]["roles"] == []
+    assert fake.calls()[-1] == ("DELETE", path)
+
+
+async def test_role_refusals_are_one_line(fake: DiscordStandIn) -> None:
+    out = await run(fake, call("role_add", role="1100000000000000099"))
+    assert out.status == "failed" and "unknown role" in out.detail
+    fake.roles.add("1100000000000000077")
+    fake.above_bot.add("1100000000000000077")
+    out = await run(fake, call("role_add", role="1100000000000000077"))
+    assert out.status == "failed" and "MANAGE_ROLES" in out.detail and "above" in out.detail
+    out = await run(fake, call("role_add", role=ROLE, user_id="3000000000000000999"))
+    assert out.status == "failed" and "not a member" in out.detail
+    n = len(fake.requests)
+    out = await run(fake, call("role_add"))
+    assert out.status == "failed" and out.detail == "role_add on Discord needs a role id"
+    assert len(fake.requests) == n
+
+
+async def test_a_dropped_role_call_is_unknown_and_not_resent(fake: DiscordStandIn) -> None:
+    fake.drop("PUT", "/guilds/{g}/members/{u}/roles/{r}")
+    out = await run(fake, call("role_add", role=ROLE))
+    assert out.status == "unknown"
+    assert len(fake.seen("PUT")) == 1

@@ -320,3 +320,28 @@ async def test_what_rules_post_can_be_left_out_of_the_log(store: Store) -> None:
     assert every == [banned.number, by_hand.number, said.number]
     moderation = [c.number for c in await repo.cases(CaseQuery(posts=False))]
     assert moderation == [banned.number, by_hand.number]
+
+
+async def test_role_steps_replay_what_an_operator_asked_on_both(store: Store) -> None:
+    """Role rewards know which roles they gave from this, on either backend."""
+    give = ban(("discord",), action="role_add", operator="rule:roles", role="42", origin="r:1")
+    first = await store.moderation.submit(give, NOW)
+    assert first.role == "42" and first.call(first.steps[0]).role == "42"
+    again = await store.moderation.submit(give, NOW + timedelta(minutes=1))
+    assert again.number == first.number  # the same origin asks once
+    await store.moderation.submit(
+        ban(("discord",), action="role_remove", operator="rule:roles", role="42"),
+        NOW + timedelta(days=1),
+    )
+    await store.moderation.submit(ban(("discord",), action="role_add", role="42"), NOW)  # by hand
+    await store.moderation.submit(
+        ban(("discord",), action="role_add", operator="rule:roles", role="42", community="c2"), NOW
+    )
+    steps = await store.moderation.role_steps("c1", "rule:roles")
+    assert [(s.action, s.role, s.platform, s.user_id, s.status, s.member_id) for s in steps] == [
+        ("role_add", "42", "discord", "u-discord", "pending", 1),
+        ("role_remove", "42", "discord", "u-discord", "pending", 1),
+    ]
+    assert steps[0].created == NOW and steps[0].case == first.number
+    # not moderation: the caps count none of it
+    assert await store.moderation.automatic_steps(NOW - timedelta(days=1)) == 0

@@ -62,7 +62,7 @@ def test_newest_looks_at_activities_only() -> None:
 def test_actions_are_the_mod_commands_and_declared_by_every_plugin() -> None:
     assert {
         "delete", "purge", "warn", "timeout", "kick", "ban", "unban", "lock", "unlock",
-        "slowmode", "say",
+        "slowmode", "say", "role_add", "role_remove",
     } == ACTIONS  # fmt: skip
     with pytest.raises(ValueError, match="unknown actions \\['explode'\\]"):
         Plugin("x", "x", actions=frozenset({"explode", "ban"}))

@@ -10,6 +10,7 @@ from cockpit.cells import fit
 from cockpit.commands.context import Context, count, resolve_member
 from cockpit.commands.options import Subparsers, community_choice, json_output
 from cockpit.errors import CockpitError
+from cockpit.moderation.role_rewards import apply_changes, plan_changes
 from cockpit.scoring.config import ScoringSettings
 from cockpit.scoring.leaderboard import Standing, explain, leaderboard
 from cockpit.scoring.rank import WINDOWS
@@ -39,6 +40,14 @@ def register(sub: Subparsers) -> None:
         "--limit", type=count("--limit"), default=20, help="how many people (default 20)"
     )
     p.add_argument("--explain", metavar="MEMBER", help="one person's score, term by term")
+    p.add_argument(
+        "--sync-roles",
+        action="store_true",
+        help="give and take the [scoring.roles] platform roles now (each change a case)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="with --sync-roles: list what would change"
+    )
     community_choice(p)
     json_output(p)
     p.set_defaults(run=run)
@@ -94,8 +103,61 @@ def standing_lines(s: Standing) -> list[str]:
     return lines
 
 
+async def sync_roles(ctx: Context) -> int:
+    """`--sync-roles [--dry-run]`: the daily role-reward sync, by hand."""
+    a = ctx.args
+    if not ctx.config.scoring.roles:
+        raise CockpitError(
+            '--sync-roles: no [scoring.roles] in the config (e.g. core = { discord = "ROLE_ID" })'
+        )
+    now = utcnow()
+    async with open_scoring(ctx) as (store, scoring):
+        community = await community_of(ctx, scoring)
+        changes = await plan_changes(store, ctx.config, ctx.registry, community, now)
+        made = [] if a.dry_run else await apply_changes(store, ctx.config, community, changes, now)
+    cases = {id(c): case.number for c, case in made}
+    if a.json:
+        out = [
+            {
+                "action": c.action,
+                "reward": c.reward,
+                "role": c.role,
+                "platform": c.platform,
+                "user_id": c.user_id,
+                "member_id": c.member_id,
+                "account": c.label,
+                "why": c.why,
+                "left": c.skip,
+                "case": cases.get(id(c)),
+            }
+            for c in changes
+        ]
+        ctx.print_json(out)
+        return 0
+    if not changes:
+        print("roles are in step with the leaderboard: nothing to change", file=ctx.out)
+        return 0
+    head = "would" if a.dry_run else "asked to"
+    for c in changes:
+        print(f"{'left' if c.skip else head}: {inert_line(c.line())}", file=ctx.out)
+    if not a.dry_run:
+        print(
+            f"{len(made)} case{'s' if len(made) != 1 else ''} for the token holder "
+            f"({', '.join(str(case.number) for _, case in made[:10])}"
+            f"{' ...' if len(made) > 10 else ''})"
+            if made
+            else "nothing asked for",
+            file=ctx.out,
+        )
+    return 0
+
+
 async def run(ctx: Context) -> int:
     a = ctx.args
+    if a.dry_run and not a.sync_roles:
+        raise CockpitError("--dry-run: only with --sync-roles")
+    if a.sync_roles:
+        return await sync_roles(ctx)
     if a.limit < 1:
         raise CockpitError(f"--limit {a.limit}: expected a positive number")
     now = utcnow()

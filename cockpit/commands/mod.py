@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cockpit.commands.context import Context
 from cockpit.commands.options import Subparsers, community_filter, json_output
+from cockpit.errors import CockpitError
 from cockpit.moderation import service
 from cockpit.moderation.repository import Case
 from cockpit.moderation.targets import resolve
@@ -34,6 +35,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--reason", help="why (required; goes in the case log and the audit log)")
     p.add_argument("--for", dest="duration", metavar="DURATION", help="how long: 10m, 1d, 7d")
     p.add_argument("--text", help="what `say` or `warn` posts")
+    p.add_argument("--role", metavar="ID", help="the platform role role_add/role_remove gives")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--platform", action="append", default=[], metavar="P", help="only on this platform"
@@ -68,6 +70,8 @@ async def run(ctx: Context) -> int:
     operator = service.operator_name(config)
     service.authorize(config, operator)
     reason = service.check_reason(a.reason) if not a.dry_run else (a.reason or "")
+    if a.role is not None and a.action not in ("role_add", "role_remove"):
+        raise CockpitError(f"--role: only role_add and role_remove take a role, not {a.action}")
     store = await ctx.open_store(readonly=a.dry_run)
     try:
         plan = await resolve(
@@ -109,6 +113,7 @@ async def run(ctx: Context) -> int:
             force=a.force,
             slowmode_seconds=a.slowmode,
             delete_history_s=a.delete_days * 86400 if a.delete_days else None,
+            role=a.role,
         )
         wait = a.wait if a.wait is not None else config.moderation.wait
         case = await service.wait_for_outcome(store, case.number, wait, operator)

@@ -132,6 +132,7 @@ class NewCase:
     step_members: Sequence[int | None] = ()  # the member row of each target, when known
     status: NewStatus = "pending"  # how its steps start
     origin: str | None = None  # who asked, once: a rule's "rule:NAME:alert:N:i" never twice
+    role: str | None = None  # role_add/role_remove: the platform role (one platform a case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,7 @@ class Case:
     reverts: int | None = None
     closed: str | None = None  # "expired" / "reverted" once the action was lifted
     origin: str | None = None
+    role: str | None = None
 
     def call(self, step: Step) -> ActionCall:
         """The platform call of one step, with the key that identifies it across retries."""
@@ -173,6 +175,7 @@ class Case:
             ),
             slowmode_seconds=self.slowmode_seconds,
             restore=step.restore,
+            role=self.role,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -192,6 +195,7 @@ class Case:
             "activity_ids": list(self.activity_ids),
             "reverts": self.reverts,
             "origin": self.origin,
+            "role": self.role,
             "steps": [s.to_json() for s in self.steps],
             "events": [e.to_json() for e in self.events],
         }
@@ -225,6 +229,21 @@ class CaseQuery:
     after: int | None = None  # cases with a number above this (export pages)
     alert_id: int | None = None  # only the cases answering this alert
     posts: bool = True  # False: leave out what rules post (welcomes, announcements)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleStep:
+    """One platform step of a role_add/role_remove case: what role rewards replay to know
+    which roles they gave (the platforms are not asked)."""
+
+    case: int
+    action: str
+    role: str
+    platform: str
+    user_id: str
+    status: str
+    member_id: int | None
+    created: datetime
 
 
 @dataclass
@@ -281,6 +300,11 @@ class ModerationRepository(Protocol):
         ...
 
     async def case(self, number: int) -> Case | None: ...
+
+    async def role_steps(self, community: str, operator: str) -> list[RoleStep]:
+        """Every role_add/role_remove step this operator (e.g. "rule:roles") asked for in
+        the community, oldest first."""
+        ...
 
     async def cases(self, query: CaseQuery) -> list[Case]:
         """Newest first (or, with `after`, oldest first from there: an export's pages)."""

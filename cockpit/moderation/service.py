@@ -140,6 +140,7 @@ async def submit(
     reverts: int | None = None,
     status: NewStatus = "pending",
     origin: str | None = None,
+    role: str | None = None,
 ) -> Case:
     """Record the confirmed plan as a case; the token holder picks it up. A rule's case
     (operator "rule:NAME", set in cockpit.toml) may start proposed or as a dry run, and
@@ -150,6 +151,8 @@ async def submit(
         raise Refused(f"{plan.protected[0]}: not actioned without --force")
     if plan.action in ("say", "warn") and not (text or "").strip():
         raise Refused(f"{plan.action} needs the text to post (--text)")
+    if plan.action in ("role_add", "role_remove") and not (role or "").strip():
+        raise Refused(f"{plan.action} needs the platform's role id (--role ID)")
     if plan.action == "slowmode" and slowmode_seconds is None:
         slowmode_seconds = int((until - now).total_seconds()) if until else 30
     new = NewCase(
@@ -171,6 +174,7 @@ async def submit(
         reverts=reverts,
         status=status,
         origin=origin,
+        role=role.strip() if role else None,
     )
     return await store.moderation.submit(new, now)
 

@@ -17,7 +17,9 @@ from cockpit.registry import Registry
 from cockpit.store.base import ActivityRow, ChannelRow, FeedQuery, MemberRow, Store
 from cockpit.textsafe import inert_line
 
-MEMBER_ACTIONS = frozenset({"warn", "timeout", "kick", "ban", "unban", "purge"})
+MEMBER_ACTIONS = frozenset(
+    {"warn", "timeout", "kick", "ban", "unban", "purge", "role_add", "role_remove"}
+)
 CHANNEL_ACTIONS = frozenset({"lock", "unlock", "slowmode", "say"})
 MESSAGE_ACTIONS = frozenset({"delete"})
 PLATFORMS = ("discord", "telegram", "slack", "whatsapp", "discourse")

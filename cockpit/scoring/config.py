@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 TERMS = (
     "messages",
@@ -87,6 +87,49 @@ class ScoringSettings(BaseModel):
     churn_quiet_days: int = Field(30, ge=1, description="... then this many days unseen")
     helpful_replies_badge: int = Field(100, ge=1, description="replies for the 'helpful' badge")
     streak_weeks_badge: int = Field(4, ge=2, description="active weeks in a row for 'streak'")
+    roles: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="role rewards: a level (regular, contributor, core) or a badge "
+        "(first-answer, helpful, streak) to a platform role, e.g. core = { discord = "
+        '"ROLE_ID" }; synced once a day from the 30-day leaderboard, each change a case',
+    )
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _roles(cls, value: Any) -> Any:
+        return _role_map(value)
+
+
+LEVEL_NAMES = ("regular", "contributor", "core")
+BADGE_KINDS = ("first-answer", "helpful", "streak")
+REWARDS = LEVEL_NAMES + BADGE_KINDS  # what `[scoring.roles]` may map to platform roles
+
+
+def _role_map(value: Any) -> Any:
+    """`core = { discord = "ROLE_ID" }`: a reward to one role per platform; ids as text."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, dict[str, str]] = {}
+    for reward, per_platform in value.items():
+        if reward not in REWARDS:
+            raise ValueError(
+                f"[scoring.roles] {reward!r}: expected a level ({', '.join(LEVEL_NAMES)}) "
+                f"or a badge ({', '.join(BADGE_KINDS)})"
+            )
+        if not isinstance(per_platform, dict) or not per_platform:
+            raise ValueError(
+                f'[scoring.roles] {reward}: expected {{ platform = "ROLE_ID" }}, '
+                f"got {per_platform!r}"
+            )
+        roles: dict[str, str] = {}
+        for platform, role in per_platform.items():
+            if isinstance(role, bool) or not isinstance(role, (str, int)) or not str(role).strip():
+                raise ValueError(
+                    f"[scoring.roles] {reward}.{platform}: expected the role's id, got {role!r}"
+                )
+            roles[str(platform)] = str(role).strip()
+        out[str(reward)] = roles
+    return out
 
 
 SECTIONS: dict[str, TypeAdapter[Any]] = {"scoring": TypeAdapter(ScoringSettings)}

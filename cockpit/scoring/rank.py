@@ -59,6 +59,17 @@ def badges(
     return out
 
 
+def badge_kind(label: str) -> str:
+    """The `[scoring.roles]` name of a badge ("first answer" -> "first-answer")."""
+    if label == "first answer":
+        return "first-answer"
+    if label.endswith("helpful replies"):
+        return "helpful"
+    if label.endswith("-week streak"):
+        return "streak"
+    return label
+
+
 def longest_streak(weeks: Iterable[int]) -> int:
     best = run = 0
     last: int | None = None

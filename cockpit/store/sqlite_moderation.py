@@ -21,6 +21,7 @@ from cockpit.moderation.repository import (
     NewCase,
     Note,
     Restriction,
+    RoleStep,
     Step,
     state_of,
 )
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 CASE_COLUMNS = (
     "number, community, action, reason, operator, label, created, member_id, person_id, "
     "alert_id, activity_ids, until, text, delete_history_s, slowmode_seconds, reverts, closed, "
-    "origin"
+    "origin, role"
 )
 STEP_COLUMNS = (
     "id, case_no, platform, community, member_id, user_id, channel_id, message_ids, label, "
@@ -42,6 +43,13 @@ STEP_COLUMNS = (
 REMOVING = frozenset({"delete", "purge"})
 FIRST_EVENT = {"pending": "requested", "proposed": "proposed", "dry-run": "dry-run"}
 COUNTED = ("pending", "claimed", "done", "failed", "unknown")  # what a rule ran, for its cap
+# posts (welcomes, announcements) and role rewards are not moderation: no cap counts them
+UNCOUNTED = "('say', 'role_add', 'role_remove')"
+ROLE_STEPS = (
+    "SELECT c.number, c.action, c.role, s.platform, s.user_id, s.status, s.member_id, c.created "
+    "FROM mod_case c JOIN mod_step s ON s.case_no = c.number WHERE c.community = %s "
+    "AND c.operator = %s AND c.action IN ('role_add', 'role_remove') ORDER BY c.number, s.id"
+)
 
 
 def _ms(value: datetime | None) -> int | None:
@@ -76,6 +84,19 @@ def step_from(r: Sequence[Any]) -> Step:
     )
 
 
+def role_step_from(r: Sequence[Any]) -> RoleStep:
+    return RoleStep(
+        case=int(r[0]),
+        action=r[1],
+        role=r[2] or "",
+        platform=r[3],
+        user_id=r[4] or "",
+        status=r[5],
+        member_id=r[6],
+        created=from_ms(int(r[7])),
+    )
+
+
 def case_from(r: Sequence[Any], steps: Sequence[Step], events: Sequence[CaseEvent]) -> Case:
     return Case(
         number=int(r[0]),
@@ -96,6 +117,7 @@ def case_from(r: Sequence[Any], steps: Sequence[Step], events: Sequence[CaseEven
         reverts=r[15],
         closed=r[16],
         origin=r[17],
+        role=r[18],
         state=state_of([s.status for s in steps], r[16]),
         steps=tuple(steps),
         events=tuple(events),
@@ -137,6 +159,10 @@ class SQLiteModeration:
     async def case(self, number: int) -> Case | None:
         found = await self._load([number])
         return found[0] if found else None
+
+    async def role_steps(self, community: str, operator: str) -> list[RoleStep]:
+        rows = await self.store.fetchall(ROLE_STEPS.replace("%s", "?"), [community, operator])
+        return [role_step_from(r) for r in rows]
 
     async def cases(self, query: CaseQuery) -> list[Case]:
         where: list[str] = ["1 = 1"]
@@ -192,8 +218,8 @@ class SQLiteModeration:
                 conn.execute(
                     "INSERT INTO mod_case (community, action, reason, operator, label, created, "
                     "member_id, person_id, alert_id, activity_ids, until, text, "
-                    "delete_history_s, slowmode_seconds, reverts, updated, origin) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
+                    "delete_history_s, slowmode_seconds, reverts, updated, origin, role) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
                     (
                         new.community,
                         new.action,
@@ -212,6 +238,7 @@ class SQLiteModeration:
                         new.reverts,
                         at,
                         new.origin,
+                        new.role,
                     ),
                 ).fetchone()[0]
             )
@@ -374,7 +401,7 @@ class SQLiteModeration:
         who, param = ("c.operator = ?", operator) if operator else ("c.operator LIKE ?", "rule:%")
         row = await self.store.fetchall(
             f"SELECT count(*) FROM mod_step s JOIN mod_case c ON c.number = s.case_no "
-            f"WHERE c.created >= ? AND {who} AND c.action != 'say' AND s.status IN ({marks})",
+            f"WHERE c.created >= ? AND {who} AND c.action NOT IN {UNCOUNTED} AND s.status IN ({marks})",
             [to_ms(since), param, *COUNTED],
         )
         return int(row[0][0])

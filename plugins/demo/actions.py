@@ -27,6 +27,7 @@ class DemoState:
     locked: set[tuple[str, str]] = field(default_factory=set)
     slowmode: dict[tuple[str, str], int] = field(default_factory=dict)
     posted: list[Activity] = field(default_factory=list)  # the bot's posts, for the feed
+    roles: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # member -> role ids
 
     def allows(self, record: Activity) -> bool:
         """Whether the simulated platform lets this record through."""
@@ -96,6 +97,15 @@ class DemoActor:
             s.slowmode[where] = seconds
             line = f"slow mode {seconds} s in {name}" if seconds else f"slow mode off in {name}"
             return ActionOutcome("done", line, restore={"seconds": before})
+        if call.action in ("role_add", "role_remove"):
+            if not t.user_id or not call.role:
+                return ActionOutcome("failed", f"{call.action} needs a member and a role")
+            held = s.roles.setdefault(who, set())
+            if call.action == "role_add":
+                held.add(call.role)
+                return ActionOutcome("done", f"gave {name} the role {call.role}")
+            held.discard(call.role)
+            return ActionOutcome("done", f"took the role {call.role} from {name}")
         if call.action in ("delete", "purge"):
             n = len(t.message_ids)
             return ActionOutcome("done", f"deleted {n} message{'s' if n != 1 else ''}")
@@ -132,6 +142,10 @@ class DemoActor:
         if call.action == "lock":
             locked = (t.platform, t.channel_id or "") in s.locked
             return ActionOutcome("done" if locked else "failed", "checked the channel")
+        if call.action in ("role_add", "role_remove"):
+            has = (call.role or "") in s.roles.get(who, set())
+            ok = has == (call.action == "role_add")
+            return ActionOutcome("done" if ok else "failed", "checked the member's roles")
         return None  # a post or a delete leaves nothing the demo can check
 
 

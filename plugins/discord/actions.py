@@ -40,6 +40,8 @@ ACTIONS = frozenset(
         "unlock",
         "say",
         "warn",
+        "role_add",
+        "role_remove",
     }
 )
 SEND_MESSAGES = 1 << 11
@@ -61,12 +63,15 @@ PERMISSION = {
     "unlock": "MANAGE_ROLES",
     "say": "SEND_MESSAGES",
     "warn": "SEND_MESSAGES",
+    "role_add": "MANAGE_ROLES",
+    "role_remove": "MANAGE_ROLES",
 }
 UNKNOWN = {
     10003: "unknown channel (deleted, or not in this server)",
     10004: "unknown server: is the bot still in it?",
     10007: "not a member of the server (left, or already removed)",
     10008: "unknown message",
+    10011: "unknown role: check the role id in [scoring.roles] or [welcome] role",
     10013: "unknown user",
     10026: "not banned",
     50001: "the bot cannot see this channel: give it View Channel",
@@ -233,12 +238,19 @@ class DiscordActor:
             "unlock": ("channel_id",),
             "say": ("channel_id",),
             "warn": ("channel_id",),
+            "role_add": ("user_id", "role"),
+            "role_remove": ("user_id", "role"),
         }
         if call.action not in need:
             return ActionOutcome("failed", f"discord cannot {call.action} from the cockpit")
-        missing = [f for f in need[call.action] if not getattr(t, f)]
+        missing = [f for f in need[call.action] if not getattr(call if f == "role" else t, f)]
         if missing:
-            what = {"channel_id": "a channel", "message_ids": "messages", "user_id": "a member"}
+            what = {
+                "channel_id": "a channel",
+                "message_ids": "messages",
+                "user_id": "a member",
+                "role": "a role id",
+            }
             return ActionOutcome("failed", f"{call.action} on Discord needs {what[missing[0]]}")
         try:
             handler: Callable[[ActionCall, str], Awaitable[ActionOutcome]]
@@ -391,6 +403,22 @@ class DiscordActor:
             return ActionOutcome("done", f"{name} was not banned (nothing to lift)")
         return ActionOutcome("done", f"unbanned {name}")
 
+    async def do_role_add(self, call: ActionCall, name: str) -> ActionOutcome:
+        return await self.role(call, name, "PUT")
+
+    async def do_role_remove(self, call: ActionCall, name: str) -> ActionOutcome:
+        return await self.role(call, name, "DELETE")
+
+    async def role(self, call: ActionCall, name: str, method: str) -> ActionOutcome:
+        """Give or take one role (Manage Roles, and the role below the bot's highest)."""
+        gid = await self.guild(call)
+        uid, rid = call.target.user_id, call.role
+        path = f"/guilds/{gid}/members/{uid}/roles/{rid}"
+        await self.ok(call.action, method, path, f"{gid}/members", call)
+        if method == "PUT":
+            return ActionOutcome("done", f"gave {name} the role {rid}")
+        return ActionOutcome("done", f"took the role {rid} from {name}")
+
     async def channel(self, call: ActionCall) -> dict[str, Any]:
         cid = call.target.channel_id or ""
         got = await self.ok(call.action, "GET", f"/channels/{cid}", cid)
@@ -536,7 +564,7 @@ class DiscordActor:
             )
         if a == "kick" and len(self.settings.guild_ids) > 1 and not t.channel_id:
             return await self.kicked_anywhere(call, name)
-        if a in ("timeout", "kick"):
+        if a in ("timeout", "kick", "role_add", "role_remove"):
             gid = await self.guild(call)
             response = await self.send(
                 "GET", f"/guilds/{gid}/members/{t.user_id}", f"{gid}/members"
@@ -551,6 +579,13 @@ class DiscordActor:
                 raise self.refusal(response, a)
             if a == "kick":
                 return ActionOutcome("failed", f"checked on Discord: {name} is still a member")
+            if a in ("role_add", "role_remove"):
+                has = str(call.role) in [str(r) for r in response.json().get("roles") or []]
+                ok = has == (a == "role_add")
+                return ActionOutcome(
+                    "done" if ok else "failed",
+                    f"checked on Discord: {name} {'has' if has else 'lacks'} the role {call.role}",
+                )
             value = response.json().get("communication_disabled_until")
             active = bool(value) and datetime.fromisoformat(value) > self.now()
             if active == (call.until is not None):

@@ -1,7 +1,7 @@
 """A loopback Discord REST v10 for the moderation endpoints, answering as Discord documents:
 204 on success for deletes, bans and overwrites; `{"message", "code"}` errors (50013 Missing
-Permissions, 10008 Unknown Message, 10007 Unknown Member, 10026 Unknown Ban, 50034 too old
-to bulk delete); per-route buckets with `X-RateLimit-*` headers and 429 `retry_after`
+Permissions, 10008 Unknown Message, 10007 Unknown Member, 10026 Unknown Ban, 10011 Unknown Role,
+50034 too old to bulk delete); per-route buckets with `X-RateLimit-*` headers and 429 `retry_after`
 (per route or global, tests/discord_fake.Limits)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .server import Reply, Seen, StandIn
 TOKEN = "T0KEN-discord-secret"
 GUILD = "1087439560996614184"
 BOT = "1000000000000000001"
+ROLE = "1100000000000000042"  # a role in the server: "Core contributor"
 PERMISSIONS = frozenset(
     {
         "BAN_MEMBERS",
@@ -47,6 +48,8 @@ class DiscordStandIn(StandIn):
         self.granted: set[str] = set(PERMISSIONS)
         self.members: dict[str, dict[str, Any]] = {}
         self.bans: dict[str, dict[str, Any]] = {}
+        self.roles: set[str] = {ROLE}  # the server's roles
+        self.above_bot: set[str] = set()  # roles above the bot's highest: it cannot assign them
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
         self.nonces: dict[str, str] = {}
@@ -65,6 +68,8 @@ class DiscordStandIn(StandIn):
         r("GET", "/guilds/{gid}/members/{uid}", self._get_member)
         r("PATCH", "/guilds/{gid}/members/{uid}", self._patch_member)
         r("DELETE", "/guilds/{gid}/members/{uid}", self._kick)
+        r("PUT", "/guilds/{gid}/members/{uid}/roles/{rid}", self._add_role)
+        r("DELETE", "/guilds/{gid}/members/{uid}/roles/{rid}", self._remove_role)
         r("GET", "/guilds/{gid}/bans/{uid}", self._get_ban)
         r("PUT", "/guilds/{gid}/bans/{uid}", self._ban)
         r("DELETE", "/guilds/{gid}/bans/{uid}", self._unban)
@@ -278,6 +283,30 @@ class DiscordStandIn(StandIn):
             return refused
         del self.members[a["uid"]]
         return self._ok(204)
+
+    def _role_change(self, a: dict[str, str], add: bool) -> Reply:
+        member = self._member(a)
+        if member is None:
+            return error(404, 10007, "Unknown Member")
+        if a["rid"] not in self.roles:
+            return error(404, 10011, "Unknown Role")
+        refused = self._lacks("MANAGE_ROLES")
+        if refused:
+            return refused
+        if a["rid"] in self.above_bot:
+            return error(403, 50013, "Missing Permissions")
+        held: list[str] = member["roles"]
+        if add and a["rid"] not in held:
+            held.append(a["rid"])
+        if not add and a["rid"] in held:
+            held.remove(a["rid"])
+        return self._ok(204)
+
+    def _add_role(self, q: Seen, a: dict[str, str]) -> Reply:
+        return self._role_change(a, True)
+
+    def _remove_role(self, q: Seen, a: dict[str, str]) -> Reply:
+        return self._role_change(a, False)
 
     def _get_ban(self, q: Seen, a: dict[str, str]) -> Reply:
         ban = self.bans.get(a["uid"])

@@ -19,6 +19,7 @@ from cockpit.moderation.repository import (
     NewCase,
     Note,
     Restriction,
+    RoleStep,
     Step,
 )
 from cockpit.plugin_api import ActionOutcome
@@ -27,8 +28,11 @@ from cockpit.store.sqlite_moderation import (
     COUNTED,
     FIRST_EVENT,
     REMOVING,
+    ROLE_STEPS,
     STEP_COLUMNS,
+    UNCOUNTED,
     case_from,
+    role_step_from,
     step_from,
 )
 from cockpit.timeutil import from_ms, to_ms
@@ -131,6 +135,10 @@ class PgModeration:
             out = [c for c in out if c.state in query.states]
         return out[: query.limit]
 
+    async def role_steps(self, community: str, operator: str) -> list[RoleStep]:
+        rows = await self.store.fetchall(ROLE_STEPS, [community, operator])
+        return [role_step_from(r) for r in rows]
+
     async def submit(self, new: NewCase, now: datetime) -> Case:
         at = to_ms(now)
         members = list(new.step_members) if new.step_members else [new.member_id] * len(new.targets)
@@ -140,8 +148,8 @@ class PgModeration:
                 conn,
                 "INSERT INTO mod_case (community, action, reason, operator, label, created, "
                 "member_id, person_id, alert_id, activity_ids, until, text, delete_history_s, "
-                "slowmode_seconds, reverts, updated, origin) VALUES (%s, %s, %s, %s, %s, %s, "
-                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "slowmode_seconds, reverts, updated, origin, role) VALUES (%s, %s, %s, %s, %s, "
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING RETURNING number",
                 (
                     new.community,
@@ -161,6 +169,7 @@ class PgModeration:
                     new.reverts,
                     at,
                     new.origin,
+                    new.role,
                 ),
             )
             if not rows:  # this origin asked before: that case, nothing added
@@ -338,7 +347,8 @@ class PgModeration:
         who, param = ("c.operator = %s", operator) if operator else ("c.operator LIKE %s", "rule:%")
         rows = await self.store.fetchall(
             "SELECT count(*) FROM mod_step s JOIN mod_case c ON c.number = s.case_no "
-            f"WHERE c.created >= %s AND {who} AND c.action != 'say' AND s.status = ANY(%s)",
+            f"WHERE c.created >= %s AND {who} AND c.action NOT IN {UNCOUNTED} "
+            "AND s.status = ANY(%s)",
             [to_ms(since), param, list(COUNTED)],
         )
         return int(rows[0][0])

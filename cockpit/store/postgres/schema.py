@@ -436,6 +436,11 @@ MODERATION = [
     CREATE UNIQUE INDEX mod_case_origin ON mod_case (origin) WHERE origin IS NOT NULL;
     CREATE INDEX mod_case_alert ON mod_case (alert_id) WHERE alert_id IS NOT NULL;
     """,
+    # 3: the platform role a role_add/role_remove gives or takes; role rewards by operator
+    """
+    ALTER TABLE mod_case ADD COLUMN role TEXT;
+    CREATE INDEX mod_case_operator ON mod_case (operator, action);
+    """,
 ]
 
 # feature -> migrations; "core" first (the others refer to its tables)
