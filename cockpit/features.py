@@ -79,7 +79,12 @@ class Features:
             self._tasks.append(asyncio.create_task(self._watch_rules(seen), name="rules-watch"))
         writer.listeners.append(self.calendar.listener())
         writer.listeners.append(self.scoring.listener())
-        if self.config.calendar.receivers:
+        # reminders, announcements and role rewards: one process runs them (the lease)
+        scheduled = self.config.calendar.receivers or (
+            self.registry is not None
+            and (self.config.calendar.announce or bool(self.config.scoring.roles))
+        )
+        if scheduled:
             if self.holder is None:
                 self._tasks.append(asyncio.create_task(self._start_reminders(), name="reminders"))
             else:
@@ -129,6 +134,7 @@ class Features:
         """Rules that carry actions act through the case log (cockpit.moderation.automation)."""
         wanted = (
             self.config.welcome.enabled
+            or bool(self.config.welcome.role)
             or bool(self.config.moderation.ladder)
             or any(r.actions for r in self.config.rules)
         )
@@ -145,7 +151,7 @@ class Features:
         self._reminders_stop = asyncio.Event()
         calendar = self.config.calendar
         reminders = Reminders(self.calendar, calendar, self.config.cockpit.regions, self.clock)
-        jobs = [reminders.run(self._reminders_stop)]
+        jobs = [reminders.run(self._reminders_stop)] if calendar.receivers else []
         if self.registry is not None:
             # the once-a-day jobs ride on the reminders' lease: one process runs them
             if calendar.announce:

@@ -156,3 +156,43 @@ async def test_lost_answer_is_unknown_and_sent_once(fake: DiscourseStandIn) -> N
     checked = await actor.verify(call("timeout", until=datetime.now(UTC) + timedelta(hours=1)))
     await actor.aclose()
     assert checked is not None and checked.status == "failed"
+
+
+async def test_group_membership_is_the_role_given_taken_and_checked(fake: DiscourseStandIn) -> None:
+    out = await run(fake, call("role_add", role="41"))
+    assert out.status == "done" and out.detail == "added @mallory to the group 41"
+    (req,) = fake.requests
+    assert (req.method, req.path, req.json) == (
+        "PUT",
+        "/groups/41/members.json",
+        {"user_ids": USER},
+    )
+    assert fake.groups["41"] == {USER}
+    # given again (a retry after a lost answer was checked): Discourse's 422 means it is there
+    out = await run(fake, call("role_add", role="41"))
+    assert out.status == "done" and "already" in out.detail
+    actor = actor_for(fake)
+    checked = await actor.verify(call("role_add", role="41"))
+    assert checked is not None and checked.status == "done"
+    out = await actor.perform(call("role_remove", role="41"))
+    assert out.status == "done" and fake.groups["41"] == set()
+    checked = await actor.verify(call("role_add", role="41"))
+    assert (
+        checked is not None and checked.status == "failed" and "not in the group" in checked.detail
+    )
+    await actor.aclose()
+
+
+async def test_group_refusals_are_one_line(fake: DiscourseStandIn) -> None:
+    out = await run(fake, call("role_add", role="999"))
+    assert out.status == "failed" and "does not know this group" in out.detail
+    out = await run(fake, call("role_add"))
+    assert out.status == "failed" and out.detail == "role_add on Discourse needs a group id"
+    fake.staff = False
+    out = await run(fake, call("role_add", role="41"))
+    assert out.status == "failed" and "admin key" in out.detail
+    fake.drop("PUT", "/groups/{g}/members.json")
+    fake.staff = True
+    sent = len(fake.seen("PUT"))
+    out = await run(fake, call("role_add", role="41"))
+    assert out.status == "unknown" and len(fake.seen("PUT")) == sent + 1  # never resent

@@ -370,6 +370,88 @@ async def test_joins_are_greeted_once_and_never_during_a_raid(
     ]
 
 
+async def calls_settle(rig: Rig, n: int) -> None:
+    for _ in range(60):
+        if len(rig.actor.calls) >= n:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
+
+
+async def test_a_delayed_role_after_minutes_never_to_a_raid_or_a_banned_member(
+    store: SQLiteStore, inbox: Inbox
+) -> None:
+    raid = parse_rules([{"name": "raid", "kind": "raid", "joins": 4, "window": "60s"}])
+    welcome = {"role": {"discord": "77"}, "role_after": "5m"}
+    async with Rig(store, inbox, config(welcome), raid) as rig:
+        await rig.join(1, "newbie")
+        await rig.join(2, "mallory")
+        await rig.settle()
+        # mallory is banned before the role is due: she gets none
+        plan = await resolve(store, load_registry(), rig.cfg, "ban", "mallory", community="c1")
+        case = await moderation.submit(
+            store, rig.cfg, plan, reason="scam", operator="mira", now=from_ms(rig.clock.now)
+        )
+        await moderation.wait_for_outcome(store, case.number, 10, "mira")
+        rig.clock.now += 299 * S
+        await rig.settle()
+        await calls_settle(rig, 2)
+        assert [c.action for c in rig.actor.calls] == ["ban"]  # not before role_after
+        rig.clock.now += 2 * S
+        await rig.settle()
+        await calls_settle(rig, 2)
+        [_, given] = rig.actor.calls
+        assert (given.action, given.role, given.target.user_id) == (
+            "role_add",
+            "77",
+            str(5000 + sum(map(ord, "newbie"))),
+        )
+        # a raid: its joins never get the role, even once it is over
+        for i in range(6):
+            await rig.join(10 + i, f"raider{i}")
+        await rig.settle()
+        [alert] = [a for a in await store.alerts.alerts() if a.rule == "raid"]
+        await store.alerts.resolve(alert.id, "mira", rig.clock.now)
+        await rig.service._sync_operators()
+        rig.clock.now += 600 * S
+        await rig.settle()
+        # rejoining does not give it twice
+        await rig.join(30, "newbie")
+        rig.clock.now += 600 * S
+        await rig.settle()
+        await calls_settle(rig, 3)
+        assert [c.action for c in rig.actor.calls] == ["ban", "role_add"]
+    roles = [c for c in await store.moderation.cases(CaseQuery()) if c.action == "role_add"]
+    assert [(c.operator, c.role, c.state) for c in roles] == [("rule:welcome", "77", "done")]
+
+
+async def test_a_delayed_role_at_the_first_message(store: SQLiteStore, inbox: Inbox) -> None:
+    welcome = {"role": {"discord": "77"}, "role_after": "1m", "role_on": "first_message"}
+    async with Rig(store, inbox, config(welcome), []) as rig:
+        await rig.join(1, "lurker")
+        await rig.join(2, "talker")
+        rig.clock.now += 30 * S
+        await rig.post(3, "talker", "hello everyone, glad to be here")
+        await rig.settle()
+        rig.clock.now += 31 * S  # a minute after the join, and talker has spoken
+        await rig.settle()
+        await calls_settle(rig, 1)
+        rig.clock.now += 3600 * S
+        await rig.settle()
+        await calls_settle(rig, 2)
+        assert [(c.action, c.target.user_id) for c in rig.actor.calls] == [
+            ("role_add", str(5000 + sum(map(ord, "talker"))))
+        ]
+        assert rig.automation.welcomer.busy  # the lurker still waits for a first message
+
+
+def test_a_welcome_role_needs_an_id() -> None:
+    with pytest.raises(ValueError, match=r"\[welcome\] role.discord: expected the role's id"):
+        WelcomeSettings.model_validate({"role": {"discord": ""}})
+    with pytest.raises(ValueError, match="role_on"):
+        WelcomeSettings.model_validate({"role_on": "never"})
+
+
 async def warn(rig: Rig, source_id: str) -> None:
     plan = await resolve(rig.store, load_registry(), rig.cfg, "warn", f"discord:{source_id}")
     case = await moderation.submit(

@@ -293,7 +293,7 @@ class CasesScreen(ModalScreen[None]):
         super().__init__()
         self.ctx = ctx
         self.cases: list[Case] = []
-        self.posts = False  # `p`: also what rules post (welcomes, announcements)
+        self.posts = False  # `p`: also what rules post or reward (welcomes, announcements, roles)
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -356,7 +356,9 @@ class CasesScreen(ModalScreen[None]):
 
     def action_posts(self) -> None:
         self.posts = not self.posts
-        self.notify("Showing welcomes and announcements" if self.posts else "Moderation only")
+        self.notify(
+            "Showing welcomes, announcements and role rewards" if self.posts else "Moderation only"
+        )
         self.load()
 
     def current(self) -> Case | None:

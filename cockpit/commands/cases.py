@@ -26,7 +26,7 @@ def register(sub: Subparsers) -> None:
         "--no-posts",
         dest="posts",
         action="store_false",
-        help="leave out what rules post (welcomes, announcements)",
+        help="leave out what rules post or reward (welcomes, announcements, roles)",
     )
     community_filter(p)
     json_output(p)

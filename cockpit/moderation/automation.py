@@ -107,7 +107,7 @@ class Automation:
         how many cases were made."""
         acting = {r.name: r for r in rules if r.actions}
         made = await self.ladder.run(self.clock())
-        if not acting and not self.welcomer.waiting:
+        if not acting and not self.welcomer.busy:
             return made
         firing = await self.store.alerts.alerts(states=("firing",), limit=1000)
         made += await self.welcomer.run(rules, firing, self.clock())

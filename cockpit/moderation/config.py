@@ -145,11 +145,38 @@ class WelcomeSettings(BaseModel):
     )
     rules: str = Field("", description="what {rules} says: a channel, a link")
     messages: list[WelcomeMessage] = Field(default_factory=list)
+    role: dict[str, str] = Field(
+        default_factory=dict,
+        description='a role given to who joins, per platform: { discord = "ROLE_ID", '
+        'discourse = "GROUP_ID" } (a case by rule:welcome; never to a raid\'s joins)',
+    )
+    role_after: timedelta = Field(
+        timedelta(minutes=10),
+        description="give the role this long after the join (a member banned or timed out "
+        "by then gets none)",
+    )
+    role_on: Literal["time", "first_message"] = Field(
+        "time",
+        description="'time': `role_after` after joining; 'first_message': when the member "
+        "first posts (at least `role_after` after joining)",
+    )
 
-    @field_validator("delay", mode="before")
+    @field_validator("delay", "role_after", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _roles(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, str] = {}
+        for platform, role in value.items():
+            if isinstance(role, bool) or not isinstance(role, (str, int)) or not str(role).strip():
+                raise ValueError(f"[welcome] role.{platform}: expected the role's id, got {role!r}")
+            out[str(platform)] = str(role).strip()
+        return out
 
 
 SECTIONS: dict[str, TypeAdapter[Any]] = {

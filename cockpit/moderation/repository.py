@@ -228,7 +228,8 @@ class CaseQuery:
     limit: int = 100
     after: int | None = None  # cases with a number above this (export pages)
     alert_id: int | None = None  # only the cases answering this alert
-    posts: bool = True  # False: leave out what rules post (welcomes, announcements)
+    posts: bool = True  # False: leave out what rules post or reward (welcomes, announcements,
+    # role rewards and welcome roles)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,7 +174,7 @@ class SQLiteModeration:
             where.append("c.alert_id = ?")
             params.append(query.alert_id)
         if not query.posts:
-            where.append("NOT (c.action = 'say' AND c.operator LIKE 'rule:%')")
+            where.append(f"NOT (c.action IN {UNCOUNTED} AND c.operator LIKE 'rule:%')")
         if query.member_ids:
             marks = ",".join("?" * len(query.member_ids))
             where.append(

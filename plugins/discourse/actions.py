@@ -20,7 +20,21 @@ from cockpit.plugin_kit import ApiClient, ApiError, MaybeSent, RateLimited, heal
 from .live import DiscourseSettings
 from .payloads import PLATFORM
 
-ACTIONS = frozenset({"delete", "purge", "timeout", "ban", "unban", "lock", "unlock", "say", "warn"})
+ACTIONS = frozenset(
+    {
+        "delete",
+        "purge",
+        "timeout",
+        "ban",
+        "unban",
+        "lock",
+        "unlock",
+        "say",
+        "warn",
+        "role_add",  # a group: PUT/DELETE /groups/{id}/members.json
+        "role_remove",
+    }
+)
 FOREVER = "3000-01-01T00:00:00Z"  # Discourse's "forever" is a far date
 MAYBE = "the answer was lost on the way back; the cockpit will check on Discourse, not resend"
 READ_HINT = "check `api_key` and `api_username`"
@@ -97,6 +111,8 @@ class DiscourseActor:
         if status == 404 or kind == "not_found":
             if action in ("delete", "purge"):
                 return Refused("post already gone", gone=True)
+            if action in ("role_add", "role_remove"):
+                return Refused("Discourse does not know this group or user (404): check the id")
             return Refused("Discourse does not know this user, post or topic (404)")
         text = self.client.redact(first or response.reason_phrase)[:160]
         return Refused(f"Discourse refused {action} (HTTP {status}: {text})")
@@ -110,9 +126,11 @@ class DiscourseActor:
                 "slowmode": "Discourse slow mode is not offered from the cockpit yet",
             }
             return ActionOutcome("failed", why.get(a, f"discourse cannot {a} from the cockpit"))
-        need_user = a in ("timeout", "ban", "unban")
+        need_user = a in ("timeout", "ban", "unban", "role_add", "role_remove")
         if need_user and not t.user_id:
             return ActionOutcome("failed", f"{a} on Discourse needs a user")
+        if a in ("role_add", "role_remove") and not call.role:
+            return ActionOutcome("failed", f"{a} on Discourse needs a group id")
         if a in ("lock", "unlock") and not t.channel_id:
             return ActionOutcome("failed", f"{a} on Discourse needs a topic")
         try:
@@ -175,6 +193,17 @@ class DiscourseActor:
         if a == "unban":
             await self.api(a, "PUT", f"/admin/users/{uid}/unsuspend.json", {})
             return ActionOutcome("done", f"suspension of {name} lifted")
+        if a in ("role_add", "role_remove"):
+            method = "PUT" if a == "role_add" else "DELETE"
+            try:
+                await self.api(a, method, f"/groups/{call.role}/members.json", {"user_ids": uid})
+            except Refused as exc:
+                if a == "role_add" and "already a member" in exc.detail:
+                    return ActionOutcome("done", f"{name} was in the group {call.role} already")
+                raise
+            if a == "role_add":
+                return ActionOutcome("done", f"added {name} to the group {call.role}")
+            return ActionOutcome("done", f"removed {name} from the group {call.role}")
         if a in ("lock", "unlock"):
             tid = t.channel_id
             topic = await self.api(a, "GET", f"/t/{tid}.json", write=False)
@@ -222,6 +251,15 @@ class DiscourseActor:
                 want = a != "unban" and (a == "ban" or call.until is not None)
                 line = f"checked on Discourse: {name} is {'' if active else 'not '}{'silenced' if a == 'timeout' else 'suspended'}"
                 return ActionOutcome("done" if active == want else "failed", line)
+            if a in ("role_add", "role_remove"):
+                user = await self.api(a, "GET", f"/admin/users/{t.user_id}.json", write=False)
+                groups = user.get("groups") if isinstance(user, dict) else None
+                ids = {str(g.get("id")) for g in groups or [] if isinstance(g, dict)}
+                member = str(call.role) in ids
+                return ActionOutcome(
+                    "done" if member == (a == "role_add") else "failed",
+                    f"checked on Discourse: {name} is {'' if member else 'not '}in the group",
+                )
             if a in ("delete", "purge"):
                 left = 0
                 for pid in t.message_ids:

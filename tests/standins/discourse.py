@@ -55,7 +55,10 @@ class DiscourseStandIn(StandIn):
         self.posts: dict[str, dict[str, Any]] = {}
         self.topics: dict[str, dict[str, Any]] = {}
         self.next_post = 500
+        self.groups: dict[str, set[str]] = {"41": set()}  # group id -> member user ids
         r = self.route
+        r("PUT", "/groups/{gid}/members.json", self._add_members)
+        r("DELETE", "/groups/{gid}/members.json", self._remove_members)
         r("GET", "/posts/{pid}.json", self._get_post)
         r("DELETE", "/posts/{pid}.json", self._delete_post)
         r("POST", "/posts.json", self._create_post)
@@ -141,7 +144,47 @@ class DiscourseStandIn(StandIn):
         if not self.staff:
             return invalid_access()
         user = self.users.get(a["uid"])
-        return Reply(200, user) if user else not_found()
+        if user is None:
+            return not_found()
+        groups = [
+            {"id": int(g), "name": f"g{g}"} for g, ids in self.groups.items() if a["uid"] in ids
+        ]
+        return Reply(200, {**user, "groups": groups})
+
+    def _members_call(self, q: Seen, a: dict[str, str]) -> tuple[set[str], list[str]] | Reply:
+        if not self.staff:
+            return invalid_access()
+        group = self.groups.get(a["gid"])
+        if group is None:
+            return not_found()
+        ids = [i.strip() for i in str((q.json or {}).get("user_ids", "")).split(",") if i.strip()]
+        if not ids or any(i not in self.users for i in ids):
+            return Reply(
+                400, {"errors": ["You supplied invalid parameters to the request: usernames"]}
+            )
+        return group, ids
+
+    def _add_members(self, q: Seen, a: dict[str, str]) -> Reply:
+        got = self._members_call(q, a)
+        if isinstance(got, Reply):
+            return got
+        group, ids = got
+        already = [self.users[i]["username"] for i in ids if i in group]
+        if already:
+            return Reply(
+                422, {"errors": [f"{', '.join(already)} is already a member of this group"]}
+            )
+        group.update(ids)
+        return Reply(200, {"success": "OK", "usernames": [self.users[i]["username"] for i in ids]})
+
+    def _remove_members(self, q: Seen, a: dict[str, str]) -> Reply:
+        got = self._members_call(q, a)
+        if isinstance(got, Reply):
+            return got
+        group, ids = got
+        skipped = [self.users[i]["username"] for i in ids if i not in group]
+        group.difference_update(ids)
+        return Reply(200, {"success": "OK", "usernames": [], "skipped_usernames": skipped})
 
     def _user_verb(self, verb: str) -> Any:
         def handle(q: Seen, a: dict[str, str]) -> Reply:

@@ -109,7 +109,7 @@ class PgModeration:
             where.append("c.alert_id = %s")
             params.append(query.alert_id)
         if not query.posts:
-            where.append("NOT (c.action = 'say' AND c.operator LIKE 'rule:%%')")
+            where.append(f"NOT (c.action IN {UNCOUNTED} AND c.operator LIKE 'rule:%%')")
         if query.member_ids:
             where.append(
                 "(c.member_id = ANY(%s) OR c.number IN (SELECT case_no FROM mod_step "
