@@ -423,3 +423,22 @@ async def test_a_dropped_role_call_is_unknown_and_not_resent(fake: DiscordStandI
     out = await run(fake, call("role_add", role=ROLE))
     assert out.status == "unknown"
     assert len(fake.seen("PUT")) == 1
+
+
+async def test_a_direct_message_through_the_dm_channel_then_verified(fake: DiscordStandIn) -> None:
+    dm = call("say", channel_id=None, text="Welcome! Read #rules first.", key="case-7:discord")
+    out = await run(fake, dm)
+    assert out.status == "done"
+    assert fake.calls() == [
+        ("POST", "/users/@me/channels"),
+        ("POST", "/channels/9" + USER[1:] + "/messages"),
+    ]
+    assert fake.requests[0].json == {"recipient_id": USER}
+    assert fake.requests[1].json["content"] == "Welcome! Read #rules first."  # no mention in a DM
+    actor = actor_for(fake)
+    checked = await actor.verify(dm)
+    await actor.aclose()
+    assert checked is not None and checked.status == "done"
+    fake.closed_dms.add(USER)
+    out = await run(fake, call("say", channel_id=None, text="again", key="case-8:discord"))
+    assert out.status == "failed" and "does not take direct messages" in out.detail

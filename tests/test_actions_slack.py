@@ -164,3 +164,19 @@ async def test_lost_or_fatal_is_unknown_sent_once_then_verified(fake: SlackStand
     fake.script("POST", "/chat.postMessage", Reply(503, b""))
     out = await run(fake, call("say", text="hi"))
     assert out.status == "unknown" and len(fake.seen("POST", "/chat.postMessage")) == 2
+
+
+async def test_a_direct_message_opens_the_dm_first(fake: SlackStandIn) -> None:
+    dm = call("say", channel_id=None, text="Welcome to the workspace!")
+    out = await run(fake, dm)
+    assert out.status == "failed" and "im:write" in out.detail
+    fake.scopes.add("im:write")
+    out = await run(fake, dm)
+    assert out.status == "done"
+    opened, posted = fake.requests[-2:]
+    assert opened.path.endswith("/conversations.open") and opened.json == {"users": USER}
+    assert posted.path.endswith("/chat.postMessage")
+    assert (
+        posted.json["channel"] == "D" + USER[1:]
+        and posted.json["text"] == "Welcome to the workspace!"
+    )

@@ -225,3 +225,14 @@ async def test_a_post_without_rights_names_the_posting_right(fake: TelegramStand
     assert out.status == "failed" and "can_post_messages" in out.detail
     assert "can_restrict_members" not in out.detail
     assert len(fake.seen("POST", "/sendMessage")) == 1
+
+
+async def test_a_direct_message_when_the_member_started_the_bot(fake: TelegramStandIn) -> None:
+    dm = call("say", channel_id=None, text="Welcome! Read the rules first.")
+    out = await run(fake, dm)
+    assert out.status == "failed" and "started a chat with it" in out.detail
+    assert fake.private == []
+    fake.started.add(USER)
+    out = await run(fake, dm)
+    assert out.status == "done" and fake.private == [(USER, "Welcome! Read the rules first.")]
+    assert fake.requests[-1].json["chat_id"] == USER

@@ -445,6 +445,21 @@ async def test_a_delayed_role_at_the_first_message(store: SQLiteStore, inbox: In
         assert rig.automation.welcomer.busy  # the lurker still waits for a first message
 
 
+async def test_a_welcome_by_direct_message(store: SQLiteStore, inbox: Inbox) -> None:
+    welcome = {"enabled": True, "delay": "1m", "messages": [{"text": "Hi {name}!", "dm": True}]}
+    async with Rig(store, inbox, config(welcome), []) as rig:
+        await rig.join(1, "newbie")
+        rig.clock.now += 61 * S
+        await rig.settle()
+        await calls_settle(rig, 1)
+        [hello] = rig.actor.calls
+        assert (hello.action, hello.text) == ("say", "Hi newbie!")
+        assert hello.target.channel_id is None
+        assert hello.target.user_id == str(5000 + sum(map(ord, "newbie")))
+    [case] = await store.moderation.cases(CaseQuery())
+    assert case.label == "welcome newbie by a DM to @newbie on discord"
+
+
 def test_a_welcome_role_needs_an_id() -> None:
     with pytest.raises(ValueError, match=r"\[welcome\] role.discord: expected the role's id"):
         WelcomeSettings.model_validate({"role": {"discord": ""}})

@@ -89,6 +89,8 @@ def test_without_a_token_holder_the_request_is_withdrawn(
         (["kick", "user1", "--reason", "x", "--for", "1h"], "", True, "kick is not temporary"),
         (["ban", "nobody-here", "--reason", "x"], "", True, "no member matches 'nobody-here'"),
         (["lock", "user1", "--reason", "x"], "", True, "lock needs a channel"),
+        (["ban", "user1", "--reason", "x", "--dm"], "", True, "--dm: only say and warn"),
+        (["role_add", "user1", "--reason", "x"], "", True, "needs the platform's role id"),
         (["delete", "user1", "--reason", "x"], "", True, "delete needs a message"),
         (["lock", "#nowhere", "--reason", "x"], "", True, "no channel '#nowhere'"),
         (
@@ -211,6 +213,17 @@ def test_ban_timeout_delete_lock_revert_through_a_running_collector(
     lines = [json.loads(x) for x in export.read_text().splitlines()]
     assert [c["case"] for c in lines] == [1, 2, 3, 4]
     assert lines[3]["reverts"] == 3 and lines[2]["state"] == "reverted"
+    # a warning by direct message, and a role by hand
+    args = ["mod", "warn", "user2", "--dm", "--text", "keep it civil", "--reason", "insults"]
+    assert main(cli(cfg, *args)) == 0
+    out = capsys.readouterr().out
+    assert ": done" in out and "sent a DM to @user2 on discord" in out, out
+    assert main(cli(cfg, "mod", "role_add", "user2", "--role", "77", "--reason", "hosts AMAs")) == 0
+    assert "gave @user2 on discord the role 77" in capsys.readouterr().out
+    assert main(cli(cfg, "cases", "--json", "--limit", "2")) == 0
+    role, warn = json.loads(capsys.readouterr().out)
+    assert role["role"] == "77" and role["state"] == "done"
+    assert warn["steps"][0]["channel_id"] is None and warn["steps"][0]["user_id"]
 
 
 def test_acting_on_an_alert_acts_on_what_it_points_at(

@@ -7,12 +7,14 @@ waits for it and prints one line per platform. Nothing claimed in time is withdr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cockpit.commands.context import Context
 from cockpit.commands.options import Subparsers, community_filter, json_output
 from cockpit.errors import CockpitError
 from cockpit.moderation import service
 from cockpit.moderation.repository import Case
-from cockpit.moderation.targets import resolve
+from cockpit.moderation.targets import Plan, resolve
 from cockpit.plugin_api import ACTIONS
 from cockpit.textsafe import inert_line
 from cockpit.timeutil import utcnow
@@ -35,6 +37,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--reason", help="why (required; goes in the case log and the audit log)")
     p.add_argument("--for", dest="duration", metavar="DURATION", help="how long: 10m, 1d, 7d")
     p.add_argument("--text", help="what `say` or `warn` posts")
+    p.add_argument(
+        "--dm", action="store_true", help="say/warn: by direct message to the member instead"
+    )
     p.add_argument("--role", metavar="ID", help="the platform role role_add/role_remove gives")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -53,6 +58,22 @@ def register(sub: Subparsers) -> None:
     community_filter(p)
     json_output(p)
     p.set_defaults(run=run)
+
+
+def direct(plan: Plan) -> Plan:
+    """`--dm`: each member's step sent to the member, not posted in a chat."""
+    if plan.action not in ("say", "warn"):
+        raise CockpitError(f"--dm: only say and warn are sent by direct message, not {plan.action}")
+    steps = []
+    for s in plan.steps:
+        t = s.target
+        if not t.user_id:
+            raise CockpitError(f"--dm: {t.label or t.channel_id} is not a member")
+        label = f"a DM to {t.label}"
+        steps.append(
+            replace(s, target=replace(t, channel_id=None, message_ids=(), label=label), line=label)
+        )
+    return replace(plan, steps=steps)
 
 
 def outcome_lines(case: Case) -> list[str]:
@@ -84,6 +105,8 @@ async def run(ctx: Context) -> int:
             everywhere=a.everywhere,
             community=a.community,
         )
+        if a.dm:
+            plan = direct(plan)
         until = service.duration_until(
             a.action, a.duration, now, [s.target.platform for s in plan.steps]
         )

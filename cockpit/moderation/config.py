@@ -104,6 +104,11 @@ class WelcomeMessage(BaseModel):
     timezone: str | None = Field(
         None, description="where {time_of_day} is told (default: the cockpit's)"
     )
+    dm: bool = Field(
+        False,
+        description="send it as a direct message instead of in the channel (Discord, Slack; "
+        "Telegram only to members who started a chat with the bot)",
+    )
 
     @field_validator("timezone")
     @classmethod

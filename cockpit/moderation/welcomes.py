@@ -224,10 +224,16 @@ class Welcomer:
         row = await self.store.activity(ev.platform, ev.source_id)
         if row is not None and await self.store.moderation.restrictions([row.member_id], now):
             return False  # banned or timed out meanwhile (a scam bot the screen removed)
-        where = f"#{inert_line(ev.channel)} on {ev.platform}"
-        target = ActionTarget(ev.platform, ev.community, channel_id=ev.channel_id, label=where)
-        plan = Plan("say", ev.community, f"welcome {inert_line(ev.author)} in {where}")
-        plan.steps.append(Planned(target, None, f"say in {where}"))
+        if m.dm:  # a member and no channel: the platform's direct message
+            who = f"@{ev.handle}" if ev.handle else ev.author
+            where = inert_line(f"a DM to {who} on {ev.platform}")
+            target = ActionTarget(ev.platform, ev.community, user_id=ev.author_id, label=where)
+        else:
+            where = f"#{inert_line(ev.channel)} on {ev.platform}"
+            target = ActionTarget(ev.platform, ev.community, channel_id=ev.channel_id, label=where)
+        how = "by" if m.dm else "in"
+        plan = Plan("say", ev.community, f"welcome {inert_line(ev.author)} {how} {where}")
+        plan.steps.append(Planned(target, row.member_id if row else None, f"say in {where}"))
         try:
             case = await service.submit(
                 self.store,

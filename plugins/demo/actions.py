@@ -109,6 +109,8 @@ class DemoActor:
         if call.action in ("delete", "purge"):
             n = len(t.message_ids)
             return ActionOutcome("done", f"deleted {n} message{'s' if n != 1 else ''}")
+        if call.action in ("say", "warn") and not t.channel_id:
+            return ActionOutcome("done", f"sent {name}", ref=f"demo-{call.key}")  # a DM
         if call.action in ("say", "warn"):
             channel = (t.label or "").partition(" on ")[0].lstrip("#") or t.channel_id or "?"
             s.posted.append(

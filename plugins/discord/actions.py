@@ -75,6 +75,7 @@ UNKNOWN = {
     10013: "unknown user",
     10026: "not banned",
     50001: "the bot cannot see this channel: give it View Channel",
+    50007: "the member does not take direct messages from the bot (their privacy settings)",
     50035: "Discord refused the request as invalid",
 }
 MAYBE = "the answer was lost on the way back; the cockpit will check on Discord, not resend"
@@ -236,8 +237,8 @@ class DiscordActor:
             "slowmode": ("channel_id",),
             "lock": ("channel_id",),
             "unlock": ("channel_id",),
-            "say": ("channel_id",),
-            "warn": ("channel_id",),
+            "say": () if t.user_id else ("channel_id",),  # a member, no channel: a DM
+            "warn": ("channel_id",) if not t.user_id else (),
             "role_add": ("user_id", "role"),
             "role_remove": ("user_id", "role"),
         }
@@ -496,12 +497,25 @@ class DiscordActor:
         await self.ok("unlock", "PUT", path, f"{cid}/perms", call, body)
         return ActionOutcome("done", f"unlocked {name} (@everyone may send again)")
 
+    async def dm_channel(self, call: ActionCall) -> str:
+        """The bot's direct-message channel with the member (Discord returns the same one
+        every time: asking again is safe)."""
+        response = await self.send(
+            "POST", "/users/@me/channels", "dm", json={"recipient_id": call.target.user_id}
+        )
+        if response.status_code >= 400:
+            raise self.refusal(response, call.action)
+        return str(response.json().get("id") or "")
+
     async def do_say(self, call: ActionCall, name: str) -> ActionOutcome:
         cid = call.target.channel_id or ""
         text = call.text or ""
         uid = call.target.user_id
+        dm = not cid
+        if dm:
+            cid = await self.dm_channel(call)
         mentions: dict[str, Any] = {"parse": []}
-        if call.action == "warn" and uid:
+        if call.action == "warn" and uid and not dm:
             text = f"<@{uid}> {text}"
             mentions = {"parse": [], "users": [uid]}
         if not text.strip():
@@ -673,7 +687,7 @@ class DiscordActor:
 
     async def find_post(self, call: ActionCall, name: str) -> ActionOutcome | None:
         """Our post among the channel's recent messages (Discord does not return nonces)."""
-        cid = call.target.channel_id or ""
+        cid = call.target.channel_id or await self.dm_channel(call)
         if self._bot_id is None:
             me = await self.send("GET", "/users/@me", "")
             if me.status_code >= 400:

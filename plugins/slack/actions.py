@@ -67,6 +67,8 @@ def refusal(body: Mapping[str, Any], action: str) -> Refused:
         "cant_kick_self": "the bot cannot remove itself",
         "cant_kick_from_general": "nobody can be removed from the workspace's general channel",
         "user_not_found": "Slack does not know this member",
+        "cannot_dm_bot": "the member is a bot: Slack does not let the app DM it",
+        "user_disabled": "the member's account is deactivated",
         "msg_too_long": "the message is too long for Slack",
         "is_archived": "the channel is archived",
     }
@@ -133,7 +135,8 @@ class SlackActor:
             return ActionOutcome("failed", NOT_HERE[a])
         if a not in ACTIONS:
             return ActionOutcome("failed", f"slack cannot {a} from the cockpit")
-        if not t.channel_id:
+        dm = a in ("say", "warn") and not t.channel_id and bool(t.user_id)
+        if not t.channel_id and not dm:
             return ActionOutcome("failed", f"{a} on Slack needs a channel")
         try:
             return await self.act(call, name)
@@ -195,6 +198,13 @@ class SlackActor:
             text = f"<@{t.user_id}> {text}"
         if not (call.text or "").strip():
             return ActionOutcome("failed", f"{a} needs a text to post")
+        if not cid:  # a direct message: open (or find) the DM with the member first
+            opened = await self.api(a, "conversations.open", {"users": t.user_id})
+            channel = opened.get("channel") if isinstance(opened, dict) else None
+            cid = str(channel.get("id")) if isinstance(channel, dict) else ""
+            if not cid:
+                return ActionOutcome("failed", "Slack opened no direct message with the member")
+            text = call.text or ""  # no mention in a DM
         args: dict[str, Any] = {"channel": cid, "text": text, "unfurl_links": False}
         if t.message_ids:
             args["thread_ts"] = t.message_ids[0]

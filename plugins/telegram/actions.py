@@ -106,6 +106,11 @@ class TelegramActor:
         low = text.lower()
         if status == 401 or (status == 404 and method != "sendMessage"):
             return "Telegram does not accept the bot token: check `token` (from @BotFather)"
+        if "can't initiate conversation" in low or "bot was blocked by the user" in low:
+            return (
+                "Telegram lets a bot message a member only after they started a chat with it "
+                "(or when they blocked it): post in the group instead"
+            )
         if "not enough rights to send" in low or "have no rights to send" in low:
             return (
                 "the bot may not post in this chat: make it an administrator with "
@@ -144,7 +149,8 @@ class TelegramActor:
         name = t.label or t.user_id or t.channel_id or "?"
         if call.action not in ACTIONS:
             return ActionOutcome("failed", f"telegram cannot {call.action} from the cockpit")
-        if not t.channel_id:
+        dm = call.action in ("say", "warn") and not t.channel_id and bool(t.user_id)
+        if not t.channel_id and not dm:
             return ActionOutcome("failed", f"{call.action} on Telegram needs a chat")
         member = call.action in ("timeout", "kick", "ban", "unban")
         if member and not t.user_id:
@@ -168,7 +174,8 @@ class TelegramActor:
 
     async def act(self, call: ActionCall, name: str) -> ActionOutcome:
         t, a = call.target, call.action
-        chat: dict[str, Any] = {"chat_id": t.channel_id}
+        # no chat, a member: a direct message (a private chat's id is the user's id)
+        chat: dict[str, Any] = {"chat_id": t.channel_id or t.user_id}
         who = {**chat, "user_id": _int(t.user_id or "0", "member id")}
         if a in ("delete", "purge"):
             ids = [_int(m, "message id") for m in dict.fromkeys(t.message_ids)]

@@ -49,6 +49,7 @@ class DiscordStandIn(StandIn):
         self.members: dict[str, dict[str, Any]] = {}
         self.bans: dict[str, dict[str, Any]] = {}
         self.roles: set[str] = {ROLE}  # the server's roles
+        self.closed_dms: set[str] = set()  # members who take no DMs from the bot
         self.above_bot: set[str] = set()  # roles above the bot's highest: it cannot assign them
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
@@ -56,6 +57,7 @@ class DiscordStandIn(StandIn):
         self.deleted: list[str] = []
         r = self.route
         r("GET", "/users/@me", lambda q, a: Reply(200, {"id": BOT, "username": "bot", "bot": True}))
+        r("POST", "/users/@me/channels", self._open_dm)
         r("GET", "/channels/{cid}", self._get_channel)
         r("PATCH", "/channels/{cid}", self._patch_channel)
         r("PUT", "/channels/{cid}/permissions/{oid}", self._put_overwrite)
@@ -131,6 +133,16 @@ class DiscordStandIn(StandIn):
     def _channel(self, cid: str) -> dict[str, Any] | None:
         return self.channels.get(cid)
 
+    def _open_dm(self, q: Seen, a: dict[str, str]) -> Reply:
+        uid = str((q.json or {}).get("recipient_id", ""))
+        if uid not in self.members:
+            return error(400, 50035, "Invalid Form Body")
+        cid = "9" + uid[1:]  # the same DM channel every time
+        if cid not in self.channels:
+            self.add_channel(cid)
+            self.channels[cid].update({"type": 1, "guild_id": None, "recipients": [{"id": uid}]})
+        return self._ok(200, self.channels[cid])
+
     def _get_channel(self, q: Seen, a: dict[str, str]) -> Reply:
         chan = self._channel(a["cid"])
         return self._ok(200, chan) if chan else error(404, 10003, "Unknown Channel")
@@ -192,6 +204,9 @@ class DiscordStandIn(StandIn):
         held = self.messages.get(a["cid"])
         if held is None:
             return error(404, 10003, "Unknown Channel")
+        dm = self.channels[a["cid"]].get("recipients")
+        if dm and dm[0]["id"] in self.closed_dms:
+            return error(403, 50007, "Cannot send messages to this user")
         refused = self._lacks("SEND_MESSAGES")
         if refused:
             return refused

@@ -32,6 +32,7 @@ class SlackStandIn(StandIn):
             "chat.delete",
             "conversations.kick",
             "conversations.history",
+            "conversations.open",
         ):
             self.route("POST", f"/{method}", getattr(self, "m_" + method.replace(".", "_")))
             self.route("GET", f"/{method}", getattr(self, "m_" + method.replace(".", "_")))
@@ -71,6 +72,19 @@ class SlackStandIn(StandIn):
             msg["thread_ts"] = body["thread_ts"]
         self.messages[body["channel"]][ts] = msg
         return Reply(200, {"ok": True, "channel": body["channel"], "ts": ts, "message": msg})
+
+    def m_conversations_open(self, q: Seen, a: dict[str, str]) -> Reply:
+        body = self._args(q)
+        refused = self._need("im:write")
+        if refused:
+            return refused
+        user = str(body.get("users", ""))
+        if not user.startswith("U"):
+            return fail("user_not_found")
+        dm = "D" + user[1:]
+        self.bot_in.add(dm)
+        self.messages.setdefault(dm, {})
+        return Reply(200, {"ok": True, "channel": {"id": dm}})
 
     def m_chat_delete(self, q: Seen, a: dict[str, str]) -> Reply:
         body = self._args(q)

@@ -45,6 +45,8 @@ class TelegramStandIn(StandIn):
         self.members: dict[str, dict[str, Any]] = {}
         self.messages: set[int] = set()
         self.sent = 0
+        self.started: set[str] = set()  # members who started a private chat with the bot
+        self.private: list[tuple[str, str]] = []  # (user id, text) sent in private chats
         self.route("POST", "/bot{token}/{method}", self._method)
 
     def add_member(self, uid: str) -> None:
@@ -54,7 +56,16 @@ class TelegramStandIn(StandIn):
         if a["token"] != TOKEN:
             return fail(401, "Unauthorized")
         body = q.json or {}
-        if str(body.get("chat_id")) != CHAT:
+        chat = str(body.get("chat_id"))
+        if a["method"] == "sendMessage" and chat in self.members:  # a private chat
+            if chat not in self.started:
+                return fail(403, "Forbidden: bot can't initiate conversation with a user")
+            self.private.append((chat, str(body.get("text", ""))))
+            self.sent += 1
+            return ok(
+                {"message_id": 9000 + self.sent, "chat": {"id": int(chat), "type": "private"}}
+            )
+        if chat != CHAT:
             return fail(400, "Bad Request: chat not found")
         handler = getattr(self, "m_" + a["method"], None)
         if handler is None:
