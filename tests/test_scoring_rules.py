@@ -13,6 +13,7 @@ from cockpit.scoring.identity import Identity, suggest
 from cockpit.scoring.leaderboard import explain, leaderboard
 from cockpit.scoring.rank import pagerank, total
 from cockpit.scoring.signals import is_question
+from cockpit.scoring.topics import Said
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.store.sqlite_scoring import ScoringStore
 from factories import T0, act
@@ -154,10 +155,14 @@ def test_signals_and_graph() -> None:
     ranks = pagerank([(1, 3, 1.0), (2, 3, 1.0), (3, 1, 1.0)])
     assert max(ranks, key=ranks.__getitem__) == 3
     assert sum(ranks.values()) == pytest.approx(1.0)
-    heat = topic_heat(["staking rewards late"] * 5, ["staking fine"])
-    assert [(t["term"], t["last_week"], t["this_week"]) for t in heat][:2] == [
-        ("late", 0, 5), ("rewards", 0, 5)
-    ]  # fmt: skip
+    now = [Said("staking rewards are late again", "help", "discord")] * 30
+    now += [Said(f"release {i} looks fine", "general", "discord") for i in range(300)]
+    before = [Said(f"release {i} looks fine", "general", "discord") for i in range(300)]
+    heat = topic_heat(now, before)
+    assert [(t["term"], t["last_week"], t["this_week"], t["related"]) for t in heat] == [
+        ("staking rewards", 0, 30, ["late"]),  # one topic: said in the same messages
+    ]  # the phrase, not its words; "release" did not rise
+    assert heat[0]["channels"] == ["#help on discord"] and heat[0]["g2"] >= 10.83
     found = suggest([
         Identity(1, "discord", "lenaschaefer", "Lena Schäfer", None, 5),
         Identity(2, "discourse", "lenaschaefer", "Lena Schäfer", None, 5),

@@ -34,6 +34,20 @@ def register(sub: Subparsers) -> None:
     r.set_defaults(run=run_report)
 
 
+def topic_lines(heat: list[dict[str, Any]]) -> list[str]:
+    """Where each rising topic is said, and one message that says it."""
+    out = []
+    for t in heat:
+        where = ", ".join(inert_line(c) for c in t["channels"])
+        also = (
+            f" (with {', '.join(inert_line(r) for r in t['related'][:3])})" if t["related"] else ""
+        )
+        out.append(f"    {inert_line(t['term'])}{also}: {where}")
+        if t["examples"]:
+            out.append(f"      “{inert_line(t['examples'][0])[:110]}”")
+    return out
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v * 100:.0f}%"
 
@@ -55,8 +69,13 @@ def health_lines(h: dict[str, Any]) -> list[str]:
                 f"{inert_line(t['term'])} ({t['last_week']}→{t['this_week']})"
                 for t in h["topic_heat"]
             )
-            or "-"
+            or (
+                "- (no messages the week before to compare with)"
+                if not h["topic_messages"][1]
+                else "- (nothing said significantly more than the week before)"
+            )
         ),
+        *topic_lines(h["topic_heat"]),
         f"  newcomers      {h['newcomers']}, never came back: {len(h['newcomers_gone'])}",
         f"  churn watch    {len(h['churn_watch'])}",
     ]

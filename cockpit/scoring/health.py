@@ -4,36 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from cockpit.scoring.leaderboard import window_days
 from cockpit.scoring.repository import DAY_MS, ScoringRepository
-from cockpit.scoring.signals import terms
+from cockpit.scoring.topics import Said, rising_topics
 from cockpit.timeutil import from_ms, iso_z, to_ms
 
 TOPIC_SAMPLE = 20_000  # messages per week read for topic heat (newest first)
 
 
 def topic_heat(
-    this_week: Sequence[str], last_week: Sequence[str], top: int = 8
+    this_week: Sequence[Said], last_week: Sequence[Said], top: int = 8
 ) -> list[dict[str, Any]]:
-    """Terms said by more messages this week than last, hottest first (CPU: run in a thread)."""
-    now = Counter(t for text in this_week for t in terms(text))
-    before = Counter(t for text in last_week for t in terms(text))
-    floor = max(3, len(this_week) // 500)
-    rising = sorted(
-        ((n + 1) / (before.get(t, 0) + 1), n, t)
-        for t, n in now.items()
-        if n >= floor and n > before.get(t, 0)
-    )
-    rising.sort(key=lambda r: (-r[0], -r[1], r[2]))
-    return [
-        {"term": t, "this_week": n, "last_week": before.get(t, 0), "ratio": round(ratio, 2)}
-        for ratio, n, t in rising[:top]
-    ]
+    """Topics rising this week against the last (cockpit.scoring.topics; CPU: in a thread)."""
+    return [t.to_json() for t in rising_topics(this_week, last_week, top)]
 
 
 def median_seconds(questions: Sequence[tuple[int, int | None]]) -> float | None:
@@ -95,6 +82,7 @@ async def health(
             {**q, "ts": iso_z(from_ms(q["ts"])), "text": q["text"][:200]} for q in unanswered
         ],
         "topic_heat": heat,
+        "topic_messages": [len(this_week), len(last_week)],  # what topics compared
         "churn_watch": [
             {
                 "key": k,

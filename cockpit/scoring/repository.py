@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cockpit.scoring.topics import Said
 from cockpit.timeutil import to_ms
 
 if TYPE_CHECKING:
@@ -127,7 +128,10 @@ class ScoringRepository(Protocol):
 
     async def unanswered(self, f: Filter, start_ms: int, limit: int) -> list[dict[str, Any]]: ...
 
-    async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[str]: ...
+    async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[Said]:
+        """Messages in [start, end), newest first, at most `limit`, with their channel
+        (what topics read)."""
+        ...
 
     async def newcomers(self, f: Filter, start_ms: int, end_ms: int, gone_ms: int) -> list[Any]: ...
 

@@ -1,23 +1,11 @@
-"""What a message reads as: substance, a question, the terms it is about. Pure and cheap."""
+"""What a message reads as: substance, a question; names reduced for matching. Pure and cheap
+(the topics a message is about: cockpit.scoring.topics)."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from cockpit.alerts.questions import reads_as_question
-
-_WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
-_URL = re.compile(r"https?://\S+|<[^>]*>|[@#]\w+")
-STOPWORDS = frozenset(
-    """
-    the and for you are but not with this that have from they will what when your can just
-    was were has had our out all any get got one two been its it's there their them then than
-    who why how where which would could should about into over also more some like here very
-    does did doing done too yes yeah okay thanks thank please hey hello anyone someone know
-    think good great really still need want make sure see let lol gonna today tomorrow time
-    """.split()  # noqa: SIM905 (a word list reads better as text)
-)
 
 
 def substantive(text: str, min_length: int) -> bool:
@@ -33,12 +21,6 @@ def is_question(text: str) -> bool:
     if len(stripped) < 8:
         return False
     return reads_as_question(stripped.replace("？", "?").replace("؟", "?"))
-
-
-def terms(text: str) -> set[str]:
-    """The topic words of one message (lower-cased, no links, mentions or stopwords)."""
-    text = _URL.sub(" ", unicodedata.normalize("NFKC", text)).casefold()
-    return {w.strip("'-") for w in _WORD.findall(text)} - STOPWORDS
 
 
 def compact_name(name: str) -> str:

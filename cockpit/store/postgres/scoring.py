@@ -19,6 +19,7 @@ from cockpit.scoring.config import TERMS, ScoringSettings
 from cockpit.scoring.rank import pagerank
 from cockpit.scoring.repository import DAY_MS, Filter, Who, end_day
 from cockpit.scoring.signals import is_question, substantive
+from cockpit.scoring.topics import Said
 from cockpit.store.base import WriteResult
 from cockpit.store.postgres.store import Conn, PostgresStore
 from cockpit.store.sqlite_scoring import REANCHOR, SPANS, Totals
@@ -526,15 +527,16 @@ class PgScoringStore:
         keys = ("platform", "id", "ts", "channel", "author", "text")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[str]:
+    async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[Said]:
         where, params = fsql(f)
         rows = await self.store.fetchall(
-            "SELECT a.text FROM activity a JOIN member m ON m.id = a.member_id "
+            "SELECT a.text, c.name, a.platform FROM activity a JOIN member m ON m.id = a.member_id "
+            "JOIN channel c ON c.id = a.channel_id "
             "WHERE a.ts >= %s AND a.ts < %s AND a.community_id = %s AND a.kind = 'message' "
             f"AND a.deleted = 0{where} ORDER BY a.ts DESC LIMIT %s",
             (start_ms, end_ms, f.community_id, *params, limit),
         )
-        return [r[0] for r in rows]
+        return [Said(r[0], r[1], r[2]) for r in rows]
 
     async def newcomers(self, f: Filter, start_ms: int, end_ms: int, gone_ms: int) -> list[Any]:
         where, params = fsql(f)
