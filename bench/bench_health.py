@@ -60,7 +60,7 @@ async def main() -> None:
         times = []
         for _ in range(4):
             t = time.perf_counter()
-            h = await health(scoring, "demo", "7d", NOW)
+            await health(scoring, "demo", "7d", NOW)
             times.append((time.perf_counter() - t) * 1000)
         f = await scoring.filter("demo")
         end = to_ms(NOW)
@@ -82,7 +82,9 @@ async def main() -> None:
     warm_topics = statistics.median(warm)
     print(f"messages compared: {len(this):,} this week, {len(before):,} the week before")
     print(f"health 7d   cold {times[0]:8.0f} ms   warm {warm_health:8.0f} ms   (budget warm < 500)")
-    print(f"topics      cold {cold_topics:8.0f} ms   warm {warm_topics:8.0f} ms   (budget warm < 500)")
+    print(
+        f"topics      cold {cold_topics:8.0f} ms   warm {warm_topics:8.0f} ms   (budget warm < 500)"
+    )
     print("rising:", ", ".join(f"{t['term']} ({t['last_week']}→{t['this_week']})" for t in heat))
     ok = warm_health < 500 and warm_topics < 500
     print("budget", "met" if ok else "MISSED")

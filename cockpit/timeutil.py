@@ -7,7 +7,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
+_DURATION = re.compile(
+    r"^\s*(?:\d+(?:\.\d+)?\s*(?:sec|min|s|m|h|d|w)\s*)+$", re.IGNORECASE
+)  # one or more parts: "90s", "1h30m", "2d 4h"
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(sec|min|s|m|h|d|w)", re.IGNORECASE)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WHEN = re.compile(
+    r"^\s*(today|yesterday|tomorrow|(mon|tue|wed|thu|fri|sat|sun)[a-z]*)(?:\s+(\d{1,2})(?::(\d{2}))?)?\s*$",
+    re.IGNORECASE,
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -71,18 +79,59 @@ def check_time(ts: datetime, what: str) -> datetime:
 
 
 def parse_duration(value: str) -> timedelta:
-    """'90s', '15m', '2h', '7d', '1w'."""
-    match = _DURATION.match(value)
-    if not match:
-        raise ValueError(f"not a duration: {value!r} (expected e.g. 30s, 15m, 2h, 7d, 1w)")
-    seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    """'90s', '15m', '2h', '7d', '1w', and sums of them: '1h30m', '2d 4h'."""
+    if not _DURATION.match(value):
+        raise ValueError(f"not a duration: {value!r} (expected e.g. 30s, 15m, 2h, 1h30m, 7d)")
+    seconds = sum(float(n) * _UNITS[u.lower()] for n, u in _PART.findall(value))
     if seconds > MAX_DURATION.total_seconds():
         raise ValueError(f"duration {value.strip()!r} is too long (at most 36525d, a century)")
     return timedelta(seconds=seconds)
 
 
+def natural_time(value: str, now: datetime, tz: tzinfo, ahead: bool) -> datetime | None:
+    """What people type for a moment: 'today', 'yesterday', 'tomorrow 9:00', 'thu', 'thu 15:00' (in `tz`):
+    the start of that day (or that time on it), the last one past (`ahead`: the next one
+    to come). Calendar arithmetic in the zone is pendulum's (week and day starts across a
+    DST change). None when `value` is not such a phrase."""
+    import pendulum
+
+    match = _WHEN.match(value)
+    if match is None:
+        return None
+    word, day, hour, minute = match.groups()
+    h, m = int(hour or 0), int(minute or 0)
+    if h > 23 or m > 59:
+        raise ValueError(f"{value!r}: {h:02d}:{m:02d} is not a time of day")
+    name = getattr(tz, "key", None) or "UTC"
+    local = pendulum.instance(now).in_timezone(name)
+    word = word.lower()
+    if word == "today":
+        base = local
+    elif word == "yesterday":
+        base = local.subtract(days=1)
+    elif word == "tomorrow":
+        base = local.add(days=1)
+    else:
+        if day.lower() not in _DAYS or word not in _DAY_NAMES[day.lower()]:
+            return None
+        shift = (_DAYS.index(day.lower()) - local.weekday()) % 7
+        base = local.add(days=shift)
+        at = base.start_of("day").replace(hour=h, minute=m)
+        if ahead and at <= local:
+            base = base.add(days=7)
+        elif not ahead and at > local:
+            base = base.subtract(days=7)
+    at = base.start_of("day").replace(hour=h, minute=m)
+    return datetime.fromtimestamp(at.timestamp(), UTC)
+
+
+_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_NAMES = {d: {d, full, full[:4], full[:5]} for d, full in zip(_DAYS, _FULL, strict=True)}
+
+
 def parse_since(value: str, now: datetime | None = None, tz: tzinfo = UTC) -> datetime:
-    """A `--since` value: a duration back from now, or a date/time (local to `tz` if naive)."""
+    """A `--since` value: a duration back from now ('1h30m'), a day ('yesterday', 'mon',
+    'thu 15:00', local to `tz`), or a date/time (local to `tz` if naive)."""
     now = now or utcnow()
     if _DURATION.match(value):
         try:
@@ -90,10 +139,17 @@ def parse_since(value: str, now: datetime | None = None, tz: tzinfo = UTC) -> da
         except ValueError as exc:
             raise ValueError(f"--since: {exc}") from None
     try:
+        natural = natural_time(value, now, tz, ahead=False)
+    except ValueError as exc:
+        raise ValueError(f"--since {exc}") from None
+    if natural is not None:
+        return natural
+    try:
         ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
-            f"--since {value!r}: expected a duration (15m, 2h, 7d) or a date/time (2024-05-01T12:00)"
+            f"--since {value!r}: expected a duration (15m, 1h30m, 7d), a day (yesterday, "
+            "thu 15:00) or a date/time (2024-05-01T12:00)"
         ) from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=tz)

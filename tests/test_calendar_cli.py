@@ -124,6 +124,20 @@ def test_edit_one_occurrence_delete_another_and_conflicts(run) -> None:  # type:
     assert run("calendar", "delete", uid)[0] == 1
 
 
+def test_a_start_typed_as_people_say_it(run) -> None:  # type: ignore[no-untyped-def]
+    from cockpit.timeutil import natural_time, utcnow, zone
+
+    code, _, err = run(
+        "calendar", "add", "Jakarta AMA", "--start", "thu 15:00", "--tz", "Asia/Jakarta"
+    )
+    assert code == 0, err
+    want = natural_time("thu 15:00", utcnow(), zone("Asia/Jakarta"), ahead=True)
+    assert want is not None
+    code, out, _ = run("calendar", "--days", "8", "--json")
+    (item,) = [i for i in json.loads(out) if i["title"] == "Jakarta AMA"]
+    assert item["start"] == want.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_gap_time_is_told(run) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run(
         "calendar", "add", "Odd", "--start", "2030-03-10 02:30", "--tz", "America/New_York"
@@ -135,7 +149,8 @@ def test_gap_time_is_told(run) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--start", "tomorrow"], "--start 'tomorrow': expected e.g. 2024-06-13 15:00"),
+        (["--start", "someday"], "--start 'someday': expected e.g. 2024-06-13 15:00"),
+        (["--start", "thu 26:00"], "--start 'thu 26:00': 26:00 is not a time of day"),
         (
             ["--start", "2030-01-01 10:00", "--tz", "Mars/Base"],
             "--tz: unknown time zone 'Mars/Base'",

@@ -93,3 +93,45 @@ def test_a_broken_plugin_is_a_warning_not_a_crash() -> None:
     assert len(warnings) == 2
     assert "plugin 'broken'" in warnings[0] and "ModuleNotFoundError" in warnings[0]
     assert "plugin 'wrongtype'" in warnings[1] and "not a cockpit Plugin" in warnings[1]
+
+
+def test_compound_durations_and_days_people_type() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cockpit.timeutil import natural_time, parse_duration, parse_since, zone
+
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("2d 4h") == timedelta(days=2, hours=4)
+    now = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)  # Friday in UTC, Saturday 04:00 in Jakarta
+    jkt = zone("Asia/Jakarta")
+    assert parse_since("1h30m", now) == now - timedelta(minutes=90)
+    assert parse_since("yesterday", now, jkt) == datetime(2026, 12, 3, 17, tzinfo=UTC)
+    assert parse_since("today", now) == datetime(2026, 12, 4, tzinfo=UTC)
+    assert parse_since("thu 15:00", now, jkt) == datetime(2026, 12, 3, 8, tzinfo=UTC)
+    assert parse_since("Thursday", now) == datetime(2026, 12, 3, tzinfo=UTC)
+    assert parse_since("fri 22:00", now) == datetime(2026, 11, 27, 22, tzinfo=UTC)  # not ahead
+    ahead = natural_time("thu 15:00", now, zone("Europe/Berlin"), ahead=True)
+    assert ahead == datetime(2026, 12, 10, 14, tzinfo=UTC)
+    # across the spring DST change in Berlin: the wall clock stays 15:00
+    march = datetime(2026, 3, 27, 12, tzinfo=UTC)
+    assert natural_time("sun 15:00", march, zone("Europe/Berlin"), ahead=True) == datetime(
+        2026, 3, 29, 13, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("thu 25:00", "25:00 is not a time of day"),
+        ("thu 12:75", "not a time of day"),
+        ("someday", "expected a duration (15m, 1h30m, 7d), a day"),
+        ("1h30x", "expected a duration"),
+        ("thunder", "expected a duration"),
+    ],
+)
+def test_bad_natural_times_are_one_line(value: str, says: str) -> None:
+    from cockpit.timeutil import parse_since
+
+    with pytest.raises(ValueError) as caught:
+        parse_since(value)
+    assert says in str(caught.value) and "\n" not in str(caught.value)

@@ -32,7 +32,7 @@ from cockpit.errors import CockpitError
 from cockpit.moderation import service
 from cockpit.moderation.announcements import Announcer
 from cockpit.textsafe import inert_line
-from cockpit.timeutil import check_time, iso_z, parse_duration, utcnow
+from cockpit.timeutil import check_time, iso_z, natural_time, parse_duration, utcnow
 
 # A listing covers at most ten years; a slot search at most a year (it scores every quarter hour).
 MAX_LIST_DAYS = 3660
@@ -243,6 +243,15 @@ def _zone_name(name: str, option: str) -> str:
 def _start(text: str, tz_name: str | None, kind: TimeKind) -> tuple[datetime, str | None]:
     """A typed start as (wall-clock time, zone name); an ISO offset is converted to the zone."""
     raw = text.strip()
+    try:  # "thu 15:00", "tomorrow"-like phrases: the next such moment, in the event's zone
+        natural = natural_time(raw, utcnow(), get_zone(tz_name or "UTC"), ahead=True)
+    except ValueError as exc:
+        raise CockpitError(f"--start {exc}") from None
+    if natural is not None:
+        wall = natural.astimezone(get_zone(tz_name or "UTC")).replace(tzinfo=None, fold=0)
+        if kind is TimeKind.ALL_DAY:
+            return datetime.combine(wall.date(), time()), None
+        return wall, tz_name
     try:
         if kind is TimeKind.ALL_DAY:
             day = datetime.combine(date.fromisoformat(raw[:10]), time())
@@ -250,7 +259,8 @@ def _start(text: str, tz_name: str | None, kind: TimeKind) -> tuple[datetime, st
         value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise CockpitError(
-            f"--start {text!r}: expected e.g. 2024-06-13 15:00, 2024-06-13T15:00+02:00 or a date"
+            f"--start {text!r}: expected e.g. 2024-06-13 15:00, 2024-06-13T15:00+02:00, "
+            "thu 15:00 or a date"
         ) from None
     _in_range(value, f"--start {text!r}")
     if kind is TimeKind.FLOATING:

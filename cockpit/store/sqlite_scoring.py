@@ -513,18 +513,22 @@ class ScoringStore:
         """
         s = self.settings
         where, params = _filter_sql(f)
+        # per person and day first (one pass over the rollup), then each quiet person's 90
+        # days joined on that: joining `member` on the person expression scanned it per row
         rows = await self.store.fetchall(
-            f"WITH last AS (SELECT {WHO} AS who, max(d.day) AS last_day FROM score_day d "
-            f"JOIN member m ON m.id = d.member_id WHERE d.community_id = ? AND d.day >= ?{where} "
-            "GROUP BY who HAVING max(d.day) <= ?) "
-            f"SELECT l.who, l.last_day, sum(d.posts) FROM last l JOIN member m ON {WHO} = l.who "
-            "JOIN score_day d ON d.member_id = m.id AND d.day > l.last_day - 90 "
-            "AND d.day <= l.last_day GROUP BY l.who, l.last_day HAVING sum(d.posts) >= ? "
-            "ORDER BY sum(d.posts) DESC",
+            f"WITH per AS MATERIALIZED (SELECT {WHO} AS who, d.day AS day, sum(d.posts) AS posts "
+            f"FROM score_day d JOIN member m ON m.id = d.member_id WHERE d.community_id = ? "
+            f"AND d.day >= ?{where} GROUP BY who, d.day), "
+            "last AS (SELECT who, max(day) AS last_day FROM per WHERE day >= ? GROUP BY who "
+            "HAVING max(day) <= ?) "
+            "SELECT l.who, l.last_day, sum(p.posts) FROM last l JOIN per p ON p.who = l.who "
+            "AND p.day > l.last_day - 90 AND p.day <= l.last_day GROUP BY l.who, l.last_day "
+            "HAVING sum(p.posts) >= ? ORDER BY sum(p.posts) DESC, l.who",
             (
                 f.community_id,
-                today - 365,
+                today - 365 - 90,
                 *params,
+                today - 365,
                 today - s.churn_quiet_days,
                 s.churn_conversations,
             ),
