@@ -141,7 +141,7 @@ def test_members_json_and_show(db: Path, capsys: pytest.CaptureFixture[str]) -> 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["feed", "--since", "yesterday"], "--since 'yesterday': expected a duration"),
+        (["feed", "--since", "lastweek"], "--since 'lastweek': expected a duration"),
         (["feed", "--tz", "Moon/Base"], "--tz: unknown time zone 'Moon/Base'"),
         (["feed", "--limit", "0"], "--limit 0: expected a positive number"),
         (["feed", "--member", "nobody"], "no member matches 'nobody'"),
