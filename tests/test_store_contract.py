@@ -746,3 +746,39 @@ async def test_rule_history_and_backtest_reads(any_store: Store) -> None:
     await al.record_rule_change("raid", "joins: 10 -> 15", "bob", t + 1)
     assert [c.change for c in await al.rule_changes()] == ["joins: 10 -> 15", "disabled"]
     assert await al.rule_changes("scam") == [one]
+
+
+async def test_who_talks_on_both(both: list[Store]) -> None:
+    """How concentrated the talking is, and newcomers who spoke in their first week, the
+    same on SQLite and PostgreSQL."""
+    from cockpit.scoring.health import top_share
+
+    day = timedelta(days=1)
+    start = NOW - 10 * day
+    rows = []
+    for who, n in (("loud", 40), ("mid", 8), ("quiet", 2)):
+        rows += [act(0, source_id=f"{who}{i}", author=who, author_id=who,
+                     ts=start + timedelta(minutes=3 * i)) for i in range(n)]  # fmt: skip
+    # a newcomer who joins and speaks two days later; one who only joins; one who speaks late
+    rows.append(act(0, source_id="j1", kind=Kind.JOIN, author="new1", author_id="new1", ts=start))
+    rows.append(act(0, source_id="p1", author="new1", author_id="new1", ts=start + 2 * day))
+    rows.append(act(0, source_id="j2", kind=Kind.JOIN, author="new2", author_id="new2", ts=start))
+    rows.append(act(0, source_id="j3", kind=Kind.JOIN, author="new3", author_id="new3", ts=start))
+    rows.append(act(0, source_id="p3", author="new3", author_id="new3", ts=start + 8 * day))
+    found = []
+    for s in both:
+        await s.write(rows)
+        sc = s.scoring()
+        await sc.catch_up()
+        f = await sc.filter("c1")
+        first, last = end_day(start) - 1, end_day(NOW)
+        posts = await sc.posts_per_person(f, first, last)
+        spoke = await sc.newcomers_spoke(f, to_ms(start - day), to_ms(start + day))
+        found.append((posts, spoke))
+    assert found[0] == found[1]
+    posts, (arrived, spoke) = found[0]
+    assert posts == [40, 8, 2, 1, 1]
+    # six arrived in that window: the three talkers and new1 spoke in their first week; new2
+    # never spoke, new3 only on day 8
+    assert (arrived, spoke) == (6, 4)
+    assert top_share(posts, 0.01) == 40 / 52 and top_share([], 0.1) is None

@@ -61,6 +61,9 @@ def health_lines(h: dict[str, Any]) -> list[str]:
         f"  active         DAU {h['dau']}  WAU {h['wau']}  MAU {h['mau']}  "
         f"(stickiness {_pct(h['stickiness'])})",
         f"  spoke          {h['speakers']} of {h['members']} ({_pct(h['share_speaking'])})",
+        f"  who talks      top 1% wrote {_pct(h['share_top_1pct'])} of {h['messages']} messages, "
+        f"top 10% {_pct(h['share_top_10pct'])}; {h['lurkers']} lurkers; newcomers who spoke "
+        f"in their first week: {h['newcomers_spoke_first_week']} of {h['newcomers_arrived']}",
         f"  questions      {h['questions']}, unanswered {h['unanswered']}, median first response "
         + ("-" if wait is None else f"{wait / 60:.1f} min"),
         "  topic heat     "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,6 +22,16 @@ def topic_heat(
 ) -> list[dict[str, Any]]:
     """Topics rising this week against the last (cockpit.scoring.topics; CPU: in a thread)."""
     return [t.to_json() for t in rising_topics(this_week, last_week, top)]
+
+
+def top_share(posts: Sequence[int], fraction: float) -> float | None:
+    """The share of messages written by the most active `fraction` of those who spoke (at
+    least one person): how concentrated the talking is."""
+    total = sum(posts)
+    if not total:
+        return None
+    k = max(1, math.ceil(len(posts) * fraction))
+    return sum(sorted(posts, reverse=True)[:k]) / total
 
 
 def median_seconds(questions: Sequence[tuple[int, int | None]]) -> float | None:
@@ -55,6 +66,8 @@ async def health(
     names = await scoring.who([k for k, _, _ in churned])
     new = await scoring.newcomers(f, start_ms, end_ms, end_ms - 7 * DAY_MS)
     daily = await scoring.daily(f, start, end)
+    posts = await scoring.posts_per_person(f, start, end)
+    arrived, spoke_first_week = await scoring.newcomers_spoke(f, start_ms, end_ms)
     answered = [q for q in asked if q[1] is not None]
     wait = median_seconds(asked)
     return {
@@ -74,6 +87,12 @@ async def health(
         "active": active,
         "speakers": speakers,
         "share_speaking": speakers / members if members else None,
+        "messages": sum(posts),
+        "share_top_1pct": top_share(posts, 0.01),
+        "share_top_10pct": top_share(posts, 0.10),
+        "lurkers": max(0, members - speakers),  # members who did not speak in the window
+        "newcomers_spoke_first_week": spoke_first_week,
+        "newcomers_arrived": arrived,
         "questions": len(asked),
         "answered": len(answered),
         "unanswered": len(asked) - len(answered),

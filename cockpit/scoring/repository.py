@@ -128,6 +128,15 @@ class ScoringRepository(Protocol):
 
     async def unanswered(self, f: Filter, start_ms: int, limit: int) -> list[dict[str, Any]]: ...
 
+    async def posts_per_person(self, f: Filter, start_day: int, end_day: int) -> list[int]:
+        """Messages of each person who posted in [start_day, end_day), most first."""
+        ...
+
+    async def newcomers_spoke(self, f: Filter, start_ms: int, end_ms: int) -> tuple[int, int]:
+        """(people first seen in [start, end), of them those who posted in their first
+        seven days)."""
+        ...
+
     async def texts(self, f: Filter, start_ms: int, end_ms: int, limit: int) -> list[Said]:
         """Messages in [start, end), newest first, at most `limit`, with their channel
         (what topics read)."""

@@ -558,6 +558,27 @@ class ScoringStore:
         )
         return int(rows[0][0]), int(rows[0][1])
 
+    async def posts_per_person(self, f: Filter, start_day: int, end_day: int) -> list[int]:
+        where, params = _filter_sql(f)
+        rows = await self.store.fetchall(
+            f"SELECT sum(d.posts) FROM score_day d JOIN member m ON m.id = d.member_id "
+            f"WHERE d.community_id = ? AND d.day >= ? AND d.day < ?{where} GROUP BY {WHO} "
+            "HAVING sum(d.posts) > 0 ORDER BY 1 DESC",
+            (f.community_id, start_day, end_day, *params),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def newcomers_spoke(self, f: Filter, start_ms: int, end_ms: int) -> tuple[int, int]:
+        where, params = _filter_sql(f)
+        rows = await self.store.fetchall(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM score_day d "
+            f"WHERE d.member_id = m.id AND d.posts > 0 AND d.day >= m.first_seen / ? "
+            f"AND d.day < m.first_seen / ? + 7)) FROM member m WHERE m.community_id = ? "
+            f"AND m.person_id IS NULL AND m.first_seen >= ? AND m.first_seen < ?{where}",
+            (DAY_MS, DAY_MS, f.community_id, start_ms, end_ms, *params),
+        )
+        return int(rows[0][0]), int(rows[0][1] or 0)
+
     async def daily(self, f: Filter, start_day: int, end_day: int) -> dict[int, tuple[int, int]]:
         """Per day: (people active, messages)."""
         where, params = _filter_sql(f)

@@ -476,6 +476,27 @@ class PgScoringStore:
         )
         return int(rows[0][0]), int(rows[0][1])
 
+    async def posts_per_person(self, f: Filter, start_day: int, end_day: int) -> list[int]:
+        where, params = fsql(f)
+        rows = await self.store.fetchall(
+            f"SELECT sum(d.posts)::bigint FROM score_day d JOIN member m ON m.id = d.member_id "
+            f"WHERE d.community_id = %s AND d.day >= %s AND d.day < %s{where} GROUP BY {WHO} "
+            "HAVING sum(d.posts) > 0 ORDER BY 1 DESC",
+            (f.community_id, start_day, end_day, *params),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def newcomers_spoke(self, f: Filter, start_ms: int, end_ms: int) -> tuple[int, int]:
+        where, params = fsql(f)
+        rows = await self.store.fetchall(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM score_day d "
+            f"WHERE d.member_id = m.id AND d.posts > 0 AND d.day >= m.first_seen / %s "
+            f"AND d.day < m.first_seen / %s + 7)) FROM member m WHERE m.community_id = %s "
+            f"AND m.person_id IS NULL AND m.first_seen >= %s AND m.first_seen < %s{where}",
+            (DAY_MS, DAY_MS, f.community_id, start_ms, end_ms, *params),
+        )
+        return int(rows[0][0]), int(rows[0][1] or 0)
+
     async def daily(self, f: Filter, start_day: int, end_day: int) -> dict[int, tuple[int, int]]:
         where, params = fsql(f)
         rows = await self.store.fetchall(
