@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,18 @@ from cockpit.cli import main
 from cockpit.store.sqlite import SQLiteStore
 from cockpit.timeutil import utcnow
 from factories import act
+
+
+def today_and_past() -> datetime:
+    """A moment earlier today (UTC), a few minutes before now, so the expected scores carry
+    no day of decay whatever time of day the suite runs (two hours back is yesterday
+    between 00:00 and 02:00)."""
+    now = utcnow()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if now - midnight < timedelta(minutes=10):
+        return now - timedelta(minutes=5)  # the first minutes of a day: as close as it gets
+    return max(midnight, now - timedelta(hours=2))
+
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -25,7 +37,7 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Run:
 
     async def fill() -> None:
         store = await SQLiteStore.open(tmp_path / "s.db")
-        now = utcnow() - timedelta(hours=2)
+        now = today_and_past()
         await store.write([
             act(0, source_id="q", author="Ann", author_id="ann", author_handle="ann",
                 text="how do I claim the <b>[red]badge[/red]</b>?", ts=now),
